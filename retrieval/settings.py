@@ -25,10 +25,16 @@ class RetrievalSettings:
     chunk_overlap_tokens: int = 40
     top_k: int = 5
     max_question_chars: int = 2000
+    # where embeddings are cached by content hash; default DATA_DIR/embeddings.sqlite
+    embedding_cache: Path | None = None
 
     @property
     def articles_dir(self) -> Path:
         return self.corpus_dir / "articles"
+
+    @property
+    def cache_path(self) -> Path:
+        return self.embedding_cache or self.data_dir / "embeddings.sqlite"
 
     @property
     def index_dir(self) -> Path:
@@ -69,6 +75,7 @@ class RetrievalSettings:
             chunk_overlap_tokens=_int("CHUNK_OVERLAP_TOKENS", 40, 0),
             top_k=_int("TOP_K", 5, 1),
             max_question_chars=_int("MAX_QUESTION_CHARS", 2000, 10),
+            embedding_cache=Path(env["EMBEDDING_CACHE"].strip()) if env.get("EMBEDDING_CACHE", "").strip() else None,
         )
         if settings.chunk_overlap_tokens >= settings.chunk_tokens:
             errors.append("CHUNK_OVERLAP_TOKENS must be smaller than CHUNK_TOKENS")

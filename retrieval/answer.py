@@ -1,0 +1,161 @@
+"""Extractive answers: the 1-3 sentences that best answer the question, quoted verbatim with
+citations, or a plain refusal when the corpus does not answer it."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from .search import Hit, LoadedIndex
+from .types import Answer  # noqa: F401  (re-exported for callers)
+from .text import content_terms
+from .types import Answer, Citation
+
+MAX_CITATIONS = 3
+MIN_SENTENCE_CHARS = 25  # headings such as "Group 1: IPO Developments" are not answers
+SECOND_SENTENCE_MARGIN = 0.03  # a further sentence must score within this of the best one
+
+
+@dataclass(frozen=True)
+class RefusalModel:
+    """Logistic model over evidence features; fitted by benchmarks/calibrate_refusal.py on a training
+    split of the public eval data (RGB zh + RealTime QA en), stored in retrieval/calibration.json."""
+
+    bias: float
+    w_sentence: float
+    w_chunk: float
+    w_coverage: float
+    threshold: float = 0.5
+
+    def probability(self, features: dict[str, float]) -> float:
+        z = (self.bias + self.w_sentence * features["sentence"] + self.w_chunk * features["chunk"]
+             + self.w_coverage * features["coverage"])
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def answerable(self, features: dict[str, float]) -> bool:
+        return self.probability(features) >= self.threshold
+
+
+@lru_cache(maxsize=1)
+def default_refusal_model() -> RefusalModel:
+    raw: dict[str, Any] = json.loads(resources.files("retrieval").joinpath("calibration.json").read_text("utf-8"))
+    m = raw["refusal"]
+    return RefusalModel(m["bias"], m["w_sentence"], m["w_chunk"], m["w_coverage"], m.get("threshold", 0.5))
+
+
+@dataclass(frozen=True)
+class Picked:
+    sid: int
+    doc: int
+    start: int
+    end: int
+    score: float
+
+
+def coverage(question: str, texts: list[str]) -> float:
+    """Share of the question's content words found in the evidence (same-script words only)."""
+    q = content_terms(question)
+    if not q:
+        return 0.0
+    found = set().union(*(content_terms(t) for t in texts)) if texts else set()
+    return len(q & found) / len(q)
+
+
+def candidate_sentences(index: LoadedIndex, hits: list[Hit]) -> list[int]:
+    seen: dict[int, None] = {}
+    for hit in hits:
+        for sid in index.sentence_ids(hit.chunk):
+            seen.setdefault(sid, None)
+    return list(seen)
+
+
+def pick_sentences(index: LoadedIndex, hits: list[Hit], qvec: np.ndarray, question: str,
+                   sentence_vectors: dict[int, np.ndarray]) -> list[Picked]:
+    """Rank every sentence of the retrieved chunks; keep the best and up to two close runners-up."""
+    q_terms = content_terms(question)
+    seen: set[int] = set()
+    scored: list[Picked] = []
+    for rank, hit in enumerate(hits):
+        for sid in index.sentence_ids(hit.chunk):
+            if sid in seen:
+                continue
+            seen.add(sid)
+            doc, start, end = (int(x) for x in index.sentences[sid])
+            text = index.docs[doc]["text"][start:end]
+            score = float(sentence_vectors[sid] @ qvec)
+            if q_terms:
+                score += 0.05 * len(q_terms & content_terms(text)) / len(q_terms)
+            if len(text) < MIN_SENTENCE_CHARS:
+                continue  # a heading, not an answer
+            score -= 0.005 * rank  # ties go to the better chunk
+            scored.append(Picked(sid, doc, start, end, score))
+    scored.sort(key=lambda p: -p.score)
+    if not scored:
+        return []
+    best = scored[0]
+    picked = [best]
+    for p in scored[1:]:
+        if len(picked) >= MAX_CITATIONS or p.score < best.score - SECOND_SENTENCE_MARGIN:
+            break
+        picked.append(p)
+    return picked
+
+
+def cite(index: LoadedIndex, picked: list[Picked]) -> list[Citation]:
+    """One citation per excerpt; sentences adjacent in the same article merge into one span."""
+    spans: list[list[int]] = []
+    for p in sorted(picked, key=lambda p: (p.doc, p.start)):
+        if spans and spans[-1][0] == p.doc and _adjacent(index, spans[-1][3], p.sid):
+            spans[-1][2] = p.end
+            spans[-1][3] = p.sid
+        else:
+            spans.append([p.doc, p.start, p.end, p.sid])
+    order = {p.sid: i for i, p in enumerate(picked)}
+    spans.sort(key=lambda s: min(order.get(sid, 99) for sid in range(s[3] - 3, s[3] + 1)))
+    out = []
+    for n, (doc, start, end, _) in enumerate(spans, 1):
+        d = index.docs[doc]
+        out.append(Citation(n=n, title=d["title"], outlet=d["outlet"], published=d["published"], url=d["url"],
+                            excerpt=d["text"][start:end], path=d["path"], start=start, end=end))
+    return out
+
+
+def _adjacent(index: LoadedIndex, prev_sid: int, sid: int) -> bool:
+    return sid == prev_sid + 1 and int(index.sentences[sid][0]) == int(index.sentences[prev_sid][0])
+
+
+FRAMES = {
+    "en": {
+        "lead": "According to {source}: ",
+        "refuse": "I could not find this in the corpus ({n}). Nothing in it answers the question, so I am not citing anything.",
+        "empty_corpus": "The corpus is empty, so there is nothing to answer from. Add articles and run `industry-qa index`.",
+    },
+    "zh": {
+        "lead": "据{source}：",
+        "refuse": "语料库（共 {n} 篇文章）中没有找到能回答这个问题的内容，因此不引用任何文章。",
+        "empty_corpus": "语料库为空，无法回答。请先添加文章并运行 `industry-qa index`。",
+    },
+}
+
+
+def compose(question: str, language: str, citations: list[Citation]) -> str:
+    """One line: where it comes from, then the best excerpt itself, marked [1]."""
+    c = citations[0]
+    date = c.published[:10]
+    source = ", ".join(x for x in (c.outlet, date) if x) or c.title
+    sentence = " ".join(c.excerpt.split())
+    more = "".join(f" [{x.n}]" for x in citations[1:])
+    return FRAMES[language]["lead"].format(source=source) + sentence + " [1]" + more
+
+
+def refusal(question: str, language: str, n_docs: int, *, features: dict[str, float] | None = None) -> Answer:
+    key = "refuse" if n_docs else "empty_corpus"
+    n = n_docs if language == "zh" else (f"{n_docs} article" + ("" if n_docs == 1 else "s"))
+    return Answer(question=question, answer=FRAMES[language][key].format(n=n), refused=True,
+                  language=language, citations=[], scores=features or {})

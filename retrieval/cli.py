@@ -1,0 +1,156 @@
+"""The ``industry-qa`` command: index, ask, add, eval (and serve, from the bot package)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .corpus import ArticleError, load_article
+from .errors import RetrievalError
+from .settings import RetrievalSettings, SettingsError
+
+log = logging.getLogger("industry_qa")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", help="corpus folder (default: $CORPUS_DIR or ./corpus)")
+    p.add_argument("--data", help="index/state folder (default: $DATA_DIR or ./data)")
+    p.add_argument("-v", "--verbose", action="store_true", help="more detail (timings, debug log)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="industry-qa", description="Cited answers from an industry news corpus.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("index", help="(re)build the index; only new or changed articles are embedded")
+    p.add_argument("--rebuild", action="store_true", help="ignore the existing index (fixes a corrupt or mismatched one)")
+    _common(p)
+    p.set_defaults(func=cmd_index)
+    p = sub.add_parser("ask", help="answer a question with cited excerpts")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the stable JSON schema (see README)")
+    p.add_argument("-k", type=int, default=None, help="number of chunks to retrieve")
+    _common(p)
+    p.set_defaults(func=cmd_ask)
+    p = sub.add_parser("add", help="copy article files into the corpus and index them")
+    p.add_argument("files", nargs="+")
+    _common(p)
+    p.set_defaults(func=cmd_add)
+    p = sub.add_parser("eval", help="accuracy, refusals and citation validity on a seed_qa-style JSONL file")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    _common(p)
+    p.set_defaults(func=cmd_eval)
+    try:  # the Slack bot adds `serve` (and more) when installed; retrieval never imports Slack itself
+        from bot.cli import register
+    except ImportError:
+        pass
+    else:
+        register(sub, _common)
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> RetrievalSettings:
+    return RetrievalSettings.from_env().with_paths(corpus=args.corpus, data=args.data)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from .index import build_index
+
+    settings = settings_from(args)
+    report = build_index(settings, rebuild=args.rebuild, progress=(lambda m: print(m, file=sys.stderr)) if args.verbose else None)
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"indexed {settings.corpus_dir} -> {settings.index_dir}: {report.summary()}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .service import QAService
+
+    answer = QAService(settings_from(args)).ask(args.question, k=args.k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(answer.answer)
+    for c in answer.citations:
+        meta = " · ".join(x for x in (c.outlet, c.published, c.url) if x)
+        print(f"\n[{c.n}] {c.title}\n    {meta}\n    \"{c.excerpt}\"\n    ({c.path}:{c.start}-{c.end})")
+    if args.verbose:
+        print("\n" + ", ".join(f"{k}={v:.1f}" for k, v in answer.timings_ms.items()), file=sys.stderr)
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from .index import build_index
+
+    settings = settings_from(args)
+    target = settings.articles_dir
+    target.mkdir(parents=True, exist_ok=True)
+    added, failed = [], 0
+    for name in args.files:
+        src = Path(name)
+        try:
+            article = load_article(src)
+        except ArticleError as err:
+            print(f"error: {src}: {err}; not added", file=sys.stderr)
+            failed += 1
+            continue
+        dest = target / src.name
+        if dest.exists() and dest.read_bytes() != src.read_bytes():
+            stem, n = src.stem, 2
+            while (target / f"{stem}-{n}{src.suffix}").exists():
+                n += 1
+            dest = target / f"{stem}-{n}{src.suffix}"
+        if not dest.exists():
+            shutil.copyfile(src, dest)
+        added.append(f"{dest.relative_to(settings.corpus_dir)} ({article.title})")
+    for a in added:
+        print(f"added {a}")
+    if added:
+        report = build_index(settings)
+        print(f"indexed: {report.summary()}")
+    return 1 if failed else 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import run_eval
+    from .service import QAService
+
+    result = run_eval(QAService(settings_from(args)), Path(args.file))
+    metrics = result.metrics()
+    if args.json:
+        print(json.dumps({"metrics": metrics, "rows": result.rows}, ensure_ascii=False, indent=2))
+        return 0
+    for r in result.rows:
+        mark = "ok  " if r["correct"] else "FAIL"
+        print(f"{mark} {r['id']:>5} {'refused ' if r['refused'] else 'answered'} {r['question'][:70]}")
+    print()
+    for k, v in metrics.items():
+        print(f"{k:>20}: {v}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        from dotenv import load_dotenv
+
+        load_dotenv()
+        return int(args.func(args) or 0)
+    except (RetrievalError, SettingsError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

