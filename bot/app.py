@@ -1,0 +1,56 @@
+"""``create_app``: build the Bolt app from settings and collaborators; nothing happens at import."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.config import Settings
+from bot.handler import Answerer, QuestionHandler
+from bot.listeners import register_listeners
+from bot.ratelimit import UserRateLimiter
+from bot.slack_client import build_web_client
+from bot.store import SQLiteStateStore, StateStore
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    client: WebClient | None = None,
+    answerer: Answerer | None = None,
+    store: StateStore | None = None,
+    limiter: UserRateLimiter | None = None,
+) -> App:
+    """The Bolt ``App`` with every listener registered.
+
+    Defaults: the retrying Web API client for ``settings``, the real ``QAService`` and the SQLite
+    store at ``settings.state_db_path``; tests pass a client pointed at a loopback fake, their own
+    answerer (failure injection) or store. Calls ``auth.test`` once (Bolt's token check).
+    """
+    if answerer is None:
+        from retrieval.service import QAService  # heavy (model, index): only when really serving
+
+        answerer = QAService(settings.retrieval)
+    store = store if store is not None else SQLiteStateStore(settings.state_db_path)
+    handler = QuestionHandler(
+        answerer=answerer,
+        store=store,
+        limiter=limiter if limiter is not None else UserRateLimiter(settings.user_questions_per_minute),
+        max_question_chars=settings.retrieval.max_question_chars,
+    )
+    app = App(
+        name="industry-qa",
+        client=client if client is not None else build_web_client(settings),
+        signing_secret=settings.slack_signing_secret,
+        # Events are acked before the listener runs; answering happens on this pool, off the ack path.
+        process_before_response=False,
+        listener_executor=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="bot-listener"),
+        logger=logging.getLogger("bot.bolt"),
+    )
+    register_listeners(app, handler, store)
+    return app

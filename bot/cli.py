@@ -1,0 +1,70 @@
+"""``industry-qa serve``: registered into the retrieval CLI; Slack is imported only when serving."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+
+def register(
+    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
+    common: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> None:
+    """Add ``serve``; ``common`` is the host CLI's shared options (``--corpus``, ``--data``, ``-v``)."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the Slack bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP on PORT)",
+        description="Run the Slack bot. Settings come from the environment and .env (see .env.example).",
+    )
+    if common is not None:
+        common(parser)
+    else:
+        parser.add_argument("--corpus", help="corpus folder (overrides CORPUS_DIR)")
+        parser.add_argument("--data", help="index/state folder (overrides DATA_DIR)")
+        parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--env-file", type=Path, default=None, help="dotenv file to read (default: ./.env)")
+    parser.set_defaults(func=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Exit status: 0 on a clean stop, 2 for invalid settings, 1 when Slack or the index refuse."""
+    from bot.config import SettingsError, load_settings
+
+    try:
+        settings = load_settings(args.env_file).with_paths(corpus=args.corpus, data=args.data)
+    except SettingsError as err:
+        print(f"industry-qa serve: {err}", file=sys.stderr)
+        return 2
+    level = "DEBUG" if getattr(args, "verbose", False) else settings.log_level
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level)  # the host CLI may have configured logging already
+
+    from slack_bolt.error import BoltError
+
+    from bot.app import create_app
+    from bot.server import serve
+    from retrieval.errors import RetrievalError
+
+    try:
+        app = create_app(settings)
+    except BoltError as err:  # auth.test failed: bad or revoked token, or SLACK_API_URL unreachable
+        print(f"industry-qa serve: Slack rejected SLACK_BOT_TOKEN or is unreachable: {err}", file=sys.stderr)
+        return 1
+    except RetrievalError as err:
+        print(f"industry-qa serve: {err}", file=sys.stderr)
+        return 1
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(settings, app)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bot``: the serve command alone (useful before or without the full CLI)."""
+    parser = argparse.ArgumentParser(prog="python -m bot")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))

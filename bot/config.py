@@ -1,0 +1,133 @@
+"""Bot settings: the one place that reads the environment, once, at start-up.
+
+``Settings.from_env()`` turns the process environment (after ``load_dotenv()``) into a frozen
+object and names *every* missing or invalid variable in one ``SettingsError``, so a missing
+token is one clear line at start rather than a traceback at the first event.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from retrieval.settings import RetrievalSettings, SettingsError
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+DEFAULT_PORT = 3000
+DEFAULT_USER_QUESTIONS_PER_MINUTE = 10
+DEFAULT_WORKERS = 8
+DEFAULT_API_TIMEOUT_S = 30
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the Slack bot needs; ``retrieval`` is handed to the retrieval core untouched."""
+
+    slack_bot_token: str
+    slack_signing_secret: str = ""
+    # Socket Mode when set (xapp-...), otherwise HTTP on ``port``.
+    slack_app_token: str = ""
+    # Web API base URL, e.g. "https://slack.com/api/"; tests point it at a loopback fake.
+    slack_api_url: str = ""
+    slack_api_timeout_s: int = DEFAULT_API_TIMEOUT_S
+    host: str = "0.0.0.0"
+    port: int = DEFAULT_PORT
+    # SQLite state (processed events, threads, question log, feedback); "" = DATA_DIR/bot_state.sqlite3
+    state_db: Path | None = None
+    user_questions_per_minute: int = DEFAULT_USER_QUESTIONS_PER_MINUTE
+    workers: int = DEFAULT_WORKERS
+    log_level: str = "INFO"
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    @property
+    def state_db_path(self) -> Path:
+        return self.state_db if self.state_db is not None else self.retrieval.data_dir / "bot_state.sqlite3"
+
+    def with_paths(self, *, corpus: str | Path | None = None, data: str | Path | None = None) -> Settings:
+        """Apply the CLI's ``--corpus`` / ``--data`` overrides."""
+        return replace(self, retrieval=self.retrieval.with_paths(corpus=corpus, data=data))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        errors: list[str] = []
+        try:
+            retrieval = RetrievalSettings.from_env(env)
+        except SettingsError as err:
+            errors.append(str(err).removeprefix("Invalid settings: "))
+            retrieval = RetrievalSettings()
+
+        def _str(name: str) -> str:
+            return env.get(name, "").strip()
+
+        def _int(name: str, default: int, minimum: int, maximum: int) -> int:
+            raw = _str(name)
+            if not raw:
+                return default
+            try:
+                value = int(raw)
+            except ValueError:
+                errors.append(f"{name} must be an integer (got {raw!r})")
+                return default
+            if not minimum <= value <= maximum:
+                errors.append(f"{name} must be between {minimum} and {maximum} (got {value})")
+            return value
+
+        bot_token = _str("SLACK_BOT_TOKEN")
+        app_token = _str("SLACK_APP_TOKEN")
+        secret = _str("SLACK_SIGNING_SECRET")
+        if not bot_token:
+            errors.append("SLACK_BOT_TOKEN is missing (the xoxb-... Bot User OAuth Token)")
+        elif not bot_token.startswith("xoxb-"):
+            errors.append("SLACK_BOT_TOKEN must start with xoxb- (a bot token)")
+        if app_token and not app_token.startswith("xapp-"):
+            errors.append("SLACK_APP_TOKEN must start with xapp- (an app-level token with connections:write)")
+        if not secret and not app_token:
+            errors.append("SLACK_SIGNING_SECRET is missing (needed in HTTP mode; or set SLACK_APP_TOKEN for Socket Mode)")
+        api_url = _str("SLACK_API_URL")
+        if api_url and not api_url.startswith(("http://", "https://")):
+            errors.append(f"SLACK_API_URL must be an http(s) URL (got {api_url!r})")
+        log_level = (_str("LOG_LEVEL") or "INFO").upper()
+        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            errors.append(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR (got {log_level!r})")
+        state_db = _str("STATE_DB")
+        settings = cls(
+            slack_bot_token=bot_token,
+            slack_signing_secret=secret,
+            slack_app_token=app_token,
+            slack_api_url=(api_url.rstrip("/") + "/") if api_url else "",
+            slack_api_timeout_s=_int("SLACK_API_TIMEOUT", DEFAULT_API_TIMEOUT_S, 1, 300),
+            host=_str("HOST") or "0.0.0.0",
+            port=_int("PORT", DEFAULT_PORT, 0, 65535),
+            state_db=Path(state_db) if state_db else None,
+            user_questions_per_minute=_int("USER_QUESTIONS_PER_MINUTE", DEFAULT_USER_QUESTIONS_PER_MINUTE, 0, 10_000),
+            workers=_int("BOT_WORKERS", DEFAULT_WORKERS, 1, 64),
+            log_level=log_level,
+            retrieval=retrieval,
+        )
+        if errors:
+            raise SettingsError("Invalid settings: " + "; ".join(errors))
+        return settings
+
+    def __repr__(self) -> str:  # never print secrets in logs or tracebacks
+        return (
+            f"Settings(mode={'socket' if self.socket_mode else 'http'}, port={self.port}, "
+            f"state_db={str(self.state_db_path)!r}, slack_api_url={self.slack_api_url!r}, "
+            f"corpus_dir={str(self.retrieval.corpus_dir)!r}, data_dir={str(self.retrieval.data_dir)!r}, "
+            f"embeddings={self.retrieval.embeddings!r})"
+        )
+
+
+def load_settings(env_file: str | Path | None = None) -> Settings:
+    """Read ``.env`` (without overriding real environment variables), then the environment."""
+    from dotenv import load_dotenv
+
+    load_dotenv(env_file, override=False)
+    return Settings.from_env()

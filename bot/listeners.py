@@ -1,0 +1,140 @@
+"""Bolt listeners: thin. Each one decides whether a payload is for the bot and hands it on.
+
+The decision helpers (``is_ignored``, ``to_incoming``, ``strip_mention``) are pure functions so
+the rules (ignore bots and edits, answer only threads the bot is part of) are tested directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, BoltResponse
+from slack_sdk import WebClient
+
+from bot.handler import Incoming, QuestionHandler, Respond
+from bot.render import FEEDBACK_DOWN, FEEDBACK_UP
+from bot.store import StateStore, event_key
+from bot.texts import t
+from retrieval.text import detect_language
+
+logger = logging.getLogger(__name__)
+
+SLASH_COMMAND = "/ask"
+# Message subtypes that are still a person writing to us; every other subtype (message_changed,
+# message_deleted, bot_message, channel_join, ...) is ignored.
+ANSWERED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def is_ignored(event: Mapping[str, Any], *, bot_user_id: str | None) -> bool:
+    """Bot messages (ours included), edits, deletions and other non-human subtypes."""
+    if event.get("bot_id") or event.get("bot_profile"):
+        return True
+    if event.get("subtype") not in ANSWERED_SUBTYPES or event.get("hidden"):
+        return True
+    return bool(bot_user_id) and event.get("user") == bot_user_id
+
+
+def strip_mention(text: str, bot_user_id: str | None) -> str:
+    """Remove mentions of the bot (other people's mentions stay) and normalise whitespace."""
+    text = _MENTION.sub(lambda m: "" if bot_user_id and m.group(1) == bot_user_id else m.group(0), text)
+    return " ".join(text.split())
+
+
+def mentions(text: str, bot_user_id: str | None) -> bool:
+    return bool(bot_user_id) and any(m.group(1) == bot_user_id for m in _MENTION.finditer(text))
+
+
+def to_incoming(event: Mapping[str, Any], *, team: str, bot_user_id: str | None, source: str) -> Incoming:
+    ts = str(event.get("ts", ""))
+    return Incoming(
+        team=team,
+        channel=str(event.get("channel", "")),
+        user=str(event.get("user", "")),
+        ts=ts,
+        thread_ts=str(event.get("thread_ts") or ts),  # top-level message: start a thread on it
+        text=strip_mention(str(event.get("text") or ""), bot_user_id),
+        has_files=bool(event.get("files")),
+        source=source,
+        bot_user_id=bot_user_id or "",
+    )
+
+
+def dedupe_events(store: StateStore) -> Callable[..., BoltResponse]:
+    """Global middleware: ack and drop an Events API delivery whose ``event_id`` was seen before
+    (Slack's redeliveries, ``X-Slack-Retry-Num``), including across restarts."""
+
+    def middleware(
+        body: dict[str, Any], resp: BoltResponse, next: Callable[[], None], logger: logging.Logger
+    ) -> BoltResponse:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not store.claim(event_key(str(event_id))):
+            logger.info("duplicate delivery of event %s ignored", event_id)
+            return BoltResponse(status=200, body="")
+        next()
+        return resp
+
+    return middleware
+
+
+def register_listeners(app: App, handler: QuestionHandler, store: StateStore) -> None:
+    app.middleware(dedupe_events(store))
+
+    @app.event("app_mention")
+    def on_mention(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        if is_ignored(event, bot_user_id=context.bot_user_id):
+            return
+        msg = to_incoming(event, team=context.team_id or "", bot_user_id=context.bot_user_id, source="mention")
+        handler.handle_message(msg, client)
+
+    @app.event("message")  # message.im, message.channels, message.groups, every subtype
+    def on_message(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        bot_user_id = context.bot_user_id
+        if is_ignored(event, bot_user_id=bot_user_id):
+            return
+        team = context.team_id or ""
+        if event.get("channel_type") == "im":
+            handler.handle_message(to_incoming(event, team=team, bot_user_id=bot_user_id, source="dm"), client)
+            return
+        thread_ts = event.get("thread_ts")
+        if not thread_ts or mentions(str(event.get("text") or ""), bot_user_id):
+            return  # channel chatter, or a mention that app_mention answers
+        if handler.knows_thread(team=team, channel=str(event.get("channel", "")), thread_ts=str(thread_ts)):
+            handler.handle_message(to_incoming(event, team=team, bot_user_id=bot_user_id, source="thread"), client)
+
+    @app.command(SLASH_COMMAND)
+    def on_ask(ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext) -> None:
+        text = str(command.get("text") or "")
+        ack(text=t("working", detect_language(text) if text.strip() else "en"))
+        handler.handle_command(
+            team=context.team_id or "",
+            channel=str(command.get("channel_id", "")),
+            user=str(command.get("user_id", "")),
+            text=text,
+            respond=respond,
+        )
+
+    def on_feedback(value: int) -> Callable[..., None]:
+        def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+            ack()
+            handler.handle_feedback(
+                raw_question_id=str(action.get("value", "")),
+                user=str(body.get("user", {}).get("id", "")),
+                value=value,
+                language=_message_language(body),
+                respond=respond,
+            )
+
+        return listener
+
+    app.action(FEEDBACK_UP)(on_feedback(+1))
+    app.action(FEEDBACK_DOWN)(on_feedback(-1))
+
+
+def _message_language(body: Mapping[str, Any]) -> str:
+    """The language of the answer a button belongs to, from its fallback text."""
+    text = str((body.get("message") or {}).get("text") or "")
+    return detect_language(text) if text else "en"

@@ -1,0 +1,182 @@
+"""Pure rendering: an ``Answer`` (or a short notice) to Block Kit plus fallback text, within Slack's limits.
+
+Nothing here talks to Slack. Every limit is a named constant; ``slack_sdk.models.blocks`` validates
+the per-block ones when ``Message.to_kwargs()`` serialises the blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote as url_quote
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.texts import t
+from retrieval.types import Answer, Citation
+
+SECTION_TEXT_LIMIT = 3000  # characters of mrkdwn per section block
+MAX_BLOCKS = 50  # blocks per message
+FALLBACK_TEXT_LIMIT = 4000  # characters of the notification / fallback ``text``
+CONTEXT_ELEMENTS_LIMIT = 10  # elements per context block
+# Total characters across all blocks: Slack starts failing with msg_blocks_too_long near 13k.
+MESSAGE_TEXT_BUDGET = 12000
+ANSWER_TEXT_LIMIT = 6000  # the answer body may take at most this share of the budget
+EXCERPT_LIMIT = 1000  # characters of one quoted excerpt (cut with an ellipsis beyond)
+
+FEEDBACK_BLOCK_ID = "feedback"
+FEEDBACK_UP = "feedback_up"
+FEEDBACK_DOWN = "feedback_down"
+
+
+@dataclass(frozen=True)
+class Message:
+    """What ``chat.postMessage`` / ``respond`` need: fallback text plus blocks."""
+
+    text: str
+    blocks: list[Block] = field(default_factory=list)
+
+    def to_kwargs(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": [block.to_dict() for block in self.blocks]}
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Slack mrkdwn needs exactly three escapes; ``&`` first so entities are not double-escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int, marker: str = "…") -> str:
+    """``text`` cut to at most ``limit`` characters, ending with ``marker`` when cut."""
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - len(marker))].rstrip() + marker
+
+
+def split_escaped(raw: str, limit: int) -> list[str]:
+    """Escape ``raw`` and split it into pieces of at most ``limit`` characters.
+
+    Splits at a paragraph, line or space break when one lies in the second half of a piece, and
+    never inside an ``&amp;``-style entity (pieces are cut in raw text, then escaped).
+    """
+    pieces: list[str] = []
+    rest = raw
+    while rest:
+        if len(escape_mrkdwn(rest)) <= limit:
+            pieces.append(escape_mrkdwn(rest))
+            break
+        lo, hi = 1, len(rest)  # largest n with len(escape(rest[:n])) <= limit
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if len(escape_mrkdwn(rest[:mid])) <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        cut = lo
+        for sep in ("\n\n", "\n", " "):
+            at = rest.rfind(sep, 0, cut)
+            if at >= cut // 2:
+                cut = at + len(sep)
+                break
+        pieces.append(escape_mrkdwn(rest[:cut].rstrip()))
+        rest = rest[cut:].lstrip()
+    return [p for p in pieces if p]
+
+
+def link(url: str, label: str) -> str:
+    """A clickable ``<url|label>`` for http(s) URLs; the escaped plain label otherwise."""
+    label = escape_mrkdwn(label.replace("\n", " ").strip()) or escape_mrkdwn(url)
+    if not url.startswith(("http://", "https://")):
+        return label
+    safe_url = url_quote(url.strip(), safe=":/?#[]@!$&'()*+,;=%~-._")  # encodes | < > spaces
+    return f"<{escape_mrkdwn(safe_url)}|{label}>"
+
+
+def blockquote(text: str) -> str:
+    """Escaped ``text`` as a mrkdwn quote: every line starts with ``>``."""
+    return "\n".join(f"> {line}" if line.strip() else ">" for line in escape_mrkdwn(text).splitlines() or [""])
+
+
+def citation_mrkdwn(citation: Citation, language: str) -> str:
+    """``*[n]* <url|title>`` / ``_outlet · date_`` / the verbatim excerpt as a quote."""
+    meta = " · ".join(escape_mrkdwn(part) for part in (citation.outlet, citation.published) if part)
+    excerpt = truncate(citation.excerpt.strip(), EXCERPT_LIMIT, t("excerpt_cut", language))
+    lines = [f"*[{citation.n}]* {link(citation.url, citation.title or citation.path)}"]
+    if meta:
+        lines.append(f"_{meta}_")
+    lines.append(blockquote(excerpt))
+    return truncate("\n".join(lines), SECTION_TEXT_LIMIT)
+
+
+def _section(mrkdwn: str, block_id: str | None = None) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=mrkdwn), block_id=block_id)
+
+
+def _context(lines: Sequence[str]) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=truncate(x, SECTION_TEXT_LIMIT)) for x in lines[:CONTEXT_ELEMENTS_LIMIT]])
+
+
+def feedback_block(question_id: int, language: str) -> ActionsBlock:
+    value = str(question_id)
+    return ActionsBlock(
+        block_id=FEEDBACK_BLOCK_ID,
+        elements=[
+            ButtonElement(text=PlainTextObject(text=f"👍 {t('helpful', language)}", emoji=True), action_id=FEEDBACK_UP, value=value),
+            ButtonElement(text=PlainTextObject(text=f"👎 {t('not_helpful', language)}", emoji=True), action_id=FEEDBACK_DOWN, value=value),
+        ],
+    )
+
+
+def answer_message(answer: Answer, *, question_id: int | None = None, notes: Sequence[str] = ()) -> Message:
+    """The answer, any notes, numbered sources and feedback buttons, within every Slack limit."""
+    lang = answer.language
+    body = answer.answer.strip() or t("nothing_found", lang)
+    answer_pieces = split_escaped(truncate(body, ANSWER_TEXT_LIMIT, "\n" + t("answer_cut", lang)), SECTION_TEXT_LIMIT)
+    blocks: list[Block] = [_section(p) for p in answer_pieces]
+    if notes:
+        blocks.append(_context([escape_mrkdwn(n) for n in notes]))
+    used = sum(len(p) for p in answer_pieces) + sum(len(n) for n in notes)
+    tail: list[Block] = [feedback_block(question_id, lang)] if question_id is not None else []
+    citations = [] if answer.refused else list(answer.citations)
+    if citations:
+        blocks += [DividerBlock(), _section(f"*{t('sources', lang)}*")]
+        reserve = len(tail) + 1  # keep room for the "more sources" line and the buttons
+        shown = 0
+        for citation in citations:
+            text = citation_mrkdwn(citation, lang)
+            if used + len(text) > MESSAGE_TEXT_BUDGET or len(blocks) + reserve >= MAX_BLOCKS:
+                break
+            blocks.append(_section(text))
+            used += len(text)
+            shown += 1
+        if shown < len(citations):
+            blocks.append(_context([t("more_sources", lang, count=len(citations) - shown)]))
+    blocks += tail
+    return Message(text=fallback_text(answer, notes=notes), blocks=blocks)
+
+
+def fallback_text(answer: Answer, *, notes: Sequence[str] = ()) -> str:
+    """Plain summary for notifications and clients without blocks, at most FALLBACK_TEXT_LIMIT chars."""
+    lang = answer.language
+    parts = [escape_mrkdwn(answer.answer.strip() or t("nothing_found", lang)), *map(escape_mrkdwn, notes)]
+    if answer.citations and not answer.refused:
+        sources = [
+            f"[{c.n}] {escape_mrkdwn(c.title)} ({escape_mrkdwn(', '.join(x for x in (c.outlet, c.published) if x))})"
+            for c in answer.citations
+        ]
+        parts.append(f"{t('sources', lang)}: " + "; ".join(sources))
+    return truncate("\n\n".join(parts), FALLBACK_TEXT_LIMIT)
+
+
+def notice_message(text: str) -> Message:
+    """A short plain notice (help, errors, limits) as one section; ``text`` is mrkdwn already."""
+    return Message(text=truncate(text, FALLBACK_TEXT_LIMIT), blocks=[_section(truncate(text, SECTION_TEXT_LIMIT))])

@@ -1,0 +1,110 @@
+"""Serving the app: HTTP (ASGI under uvicorn, ``/slack/events`` + ``GET /healthz``) or Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import uvicorn
+from slack_bolt import App
+from slack_bolt.adapter.asgi import SlackRequestHandler
+from slack_bolt.adapter.asgi.http_request import AsgiHttpRequest
+from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
+
+from bot.config import Settings
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+DISPATCH_THREADS = 16
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class ThreadedSlackRequestHandler(SlackRequestHandler):
+    """Bolt's ASGI adapter, but ``App.dispatch`` (synchronous: signature check, dedupe, and for
+    commands the wait for ``ack()``) runs on a thread pool so it never blocks the event loop."""
+
+    def __init__(self, app: App, path: str = EVENTS_PATH, *, threads: int = DISPATCH_THREADS) -> None:
+        super().__init__(app, path)
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bot-dispatch")
+
+    async def dispatch(self, request: AsgiHttpRequest) -> BoltResponse:
+        bolt_request = BoltRequest(
+            body=await request.get_raw_body(), query=request.query_string, headers=request.get_headers()
+        )
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.app.dispatch, bolt_request)
+
+
+class BotASGI:
+    """The whole HTTP surface: Slack's endpoint plus a health check for load balancers."""
+
+    def __init__(self, app: App) -> None:
+        self.slack = ThreadedSlackRequestHandler(app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == HEALTH_PATH and scope["method"] in ("GET", "HEAD"):
+            body = json.dumps({"ok": True}).encode()
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body if scope["method"] == "GET" else b""})
+            return
+        await self.slack(scope, receive, send)  # type: ignore[arg-type]
+
+
+def uvicorn_server(asgi: BotASGI, *, host: str, port: int, log_level: str = "info") -> uvicorn.Server:
+    config = uvicorn.Config(asgi, host=host, port=port, log_level=log_level.lower(), lifespan="off", access_log=False)
+    return uvicorn.Server(config)
+
+
+class ServerThread:
+    """uvicorn on an already-bound socket in a background thread (tests and benchmarks; port 0)."""
+
+    def __init__(self, asgi: BotASGI, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.host, self.port = self.sock.getsockname()[:2]
+        self.server = uvicorn_server(asgi, host=host, port=self.port, log_level="warning")
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        for _ in range(500):
+            if self.server.started:
+                return self
+            if not self.thread.is_alive():
+                break
+            threading.Event().wait(0.01)
+        raise RuntimeError("uvicorn did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+def serve(settings: Settings, app: App) -> None:
+    """Block serving ``app``: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on PORT."""
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        logger.info("connecting to Slack in Socket Mode")
+        SocketModeHandler(app, settings.slack_app_token).start()
+        return
+    logger.info("serving Slack events at http://%s:%d%s", settings.host, settings.port, EVENTS_PATH)
+    uvicorn_server(BotASGI(app), host=settings.host, port=settings.port, log_level=settings.log_level).run()

@@ -1,0 +1,199 @@
+"""Bot state behind a small interface: processed events, thread turns, question log, feedback.
+
+``SQLiteStateStore`` keeps it in one SQLite file (WAL) so it survives restarts; a server database
+can replace it by implementing ``StateStore``. Schema changes are appended to ``MIGRATIONS``
+(never edited): ``PRAGMA user_version`` records how many have been applied.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+# Each entry is one migration; the database's user_version is the number applied so far.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE processed (
+        key TEXT PRIMARY KEY,           -- 'event:<event_id>' or 'msg:<team>:<channel>:<ts>'
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE thread_turns (
+        team TEXT NOT NULL, channel TEXT NOT NULL, thread_ts TEXT NOT NULL, ts TEXT NOT NULL,
+        user TEXT NOT NULL, question TEXT NOT NULL, created_at REAL NOT NULL,
+        PRIMARY KEY (team, channel, thread_ts, ts)
+    );
+    CREATE TABLE questions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at REAL NOT NULL,
+        team TEXT NOT NULL, channel TEXT NOT NULL, thread_ts TEXT NOT NULL, user TEXT NOT NULL,
+        source TEXT NOT NULL,            -- mention | dm | thread | command
+        question TEXT NOT NULL,
+        language TEXT NOT NULL,
+        refused INTEGER NOT NULL,
+        n_citations INTEGER NOT NULL,
+        latency_ms REAL NOT NULL,        -- receipt to posted answer
+        timings_json TEXT NOT NULL,      -- Answer.timings_ms
+        error TEXT                       -- error class name when the answer failed
+    );
+    CREATE INDEX questions_created_at ON questions (created_at);
+    CREATE TABLE feedback (
+        question_id INTEGER NOT NULL REFERENCES questions (id),
+        user TEXT NOT NULL,
+        value INTEGER NOT NULL,          -- +1 / -1
+        created_at REAL NOT NULL,
+        PRIMARY KEY (question_id, user)
+    );
+    """,
+)
+
+
+@dataclass(frozen=True)
+class QuestionRecord:
+    """One row of the question log (what a weekly digest will read)."""
+
+    team: str
+    channel: str
+    thread_ts: str
+    user: str
+    source: str
+    question: str
+    language: str
+    refused: bool
+    n_citations: int
+    latency_ms: float
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+class StateStore(Protocol):
+    def claim(self, key: str) -> bool:
+        """Atomically mark ``key`` processed; False when it already was (a duplicate)."""
+
+    def add_turn(self, *, team: str, channel: str, thread_ts: str, ts: str, user: str, question: str) -> None:
+        """Remember that the bot is answering ``question`` (message ``ts``) in this thread."""
+
+    def thread_history(self, *, team: str, channel: str, thread_ts: str, before_ts: str) -> list[str] | None:
+        """Earlier questions of a thread (oldest first), or None if the bot is not part of it."""
+
+    def log_question(self, record: QuestionRecord) -> int:
+        """Append to the question log; returns the id that feedback refers to."""
+
+    def record_feedback(self, *, question_id: int, user: str, value: int) -> bool:
+        """Store (or change) a user's vote; False when the question id is unknown."""
+
+    def close(self) -> None: ...
+
+
+def event_key(event_id: str) -> str:
+    return f"event:{event_id}"
+
+
+def message_key(team: str, channel: str, ts: str) -> str:
+    return f"msg:{team}:{channel}:{ts}"
+
+
+class SQLiteStateStore:
+    """Thread-safe: one connection guarded by a lock (writes are tiny; WAL keeps readers cheap)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        with self._lock:
+            version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                # executescript commits; user_version is set inside the same script so a crash
+                # between the two cannot leave a half-applied migration marked as done.
+                self._conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+
+    def claim(self, key: str) -> bool:
+        with self._lock:
+            cur = self._conn.execute(
+                "INSERT OR IGNORE INTO processed (key, created_at) VALUES (?, ?)", (key, time.time())
+            )
+            return cur.rowcount == 1
+
+    def add_turn(self, *, team: str, channel: str, thread_ts: str, ts: str, user: str, question: str) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR IGNORE INTO thread_turns VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (team, channel, thread_ts, ts, user, question, time.time()),
+            )
+
+    def thread_history(self, *, team: str, channel: str, thread_ts: str, before_ts: str) -> list[str] | None:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT ts, question FROM thread_turns WHERE team = ? AND channel = ? AND thread_ts = ?",
+                (team, channel, thread_ts),
+            ).fetchall()
+        if not rows:
+            return None
+        # Slack ts values are "seconds.micros" strings: compare them as decimals, not text.
+        return [q for ts, q in sorted(rows, key=lambda r: float(r[0])) if float(ts) < float(before_ts)]
+
+    def log_question(self, record: QuestionRecord) -> int:
+        with self._lock:
+            cur = self._conn.execute(
+                "INSERT INTO questions (created_at, team, channel, thread_ts, user, source, question, language,"
+                " refused, n_citations, latency_ms, timings_json, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    time.time(), record.team, record.channel, record.thread_ts, record.user, record.source,
+                    record.question, record.language, int(record.refused), record.n_citations,
+                    record.latency_ms, json.dumps(record.timings_ms), record.error,
+                ),
+            )
+            return int(cur.lastrowid or 0)
+
+    def record_feedback(self, *, question_id: int, user: str, value: int) -> bool:
+        with self._lock:
+            if self._conn.execute("SELECT 1 FROM questions WHERE id = ?", (question_id,)).fetchone() is None:
+                return False
+            self._conn.execute(
+                "INSERT INTO feedback (question_id, user, value, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (question_id, user) DO UPDATE SET value = excluded.value,"
+                " created_at = excluded.created_at",
+                (question_id, user, value, time.time()),
+            )
+            return True
+
+    def prune(self, *, older_than_s: float) -> int:
+        """Forget processed-event keys older than ``older_than_s`` (Slack stops retrying after minutes)."""
+        with self._lock:
+            cur = self._conn.execute("DELETE FROM processed WHERE created_at < ?", (time.time() - older_than_s,))
+            return cur.rowcount
+
+    # Read helpers for tests, the digest and operators.
+    def questions(self) -> list[sqlite3.Row]:
+        return self._select("SELECT * FROM questions ORDER BY id")
+
+    def feedback(self) -> list[sqlite3.Row]:
+        return self._select("SELECT * FROM feedback ORDER BY question_id, user")
+
+    def _select(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.row_factory = sqlite3.Row
+            return list(cur.execute(sql, params).fetchall())
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

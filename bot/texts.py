@@ -1,0 +1,71 @@
+"""User-facing strings in English and Chinese; ``t(key, language)`` picks one ("en" is the fallback)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "help": {
+        "en": (
+            "Ask me about the industry news corpus, e.g. *@{bot} who is first to list?*\n"
+            "I reply in the thread with an answer and numbered, quoted sources. "
+            "Reply in that thread for a follow-up (no need to mention me again). "
+            "`/ask <question>` answers privately."
+        ),
+        "zh": (
+            "可以向我提问行业新闻语料中的问题，例如 *@{bot} 谁最先上市？*\n"
+            "我会在话题中回复答案并附上编号的原文引用。在同一话题里直接回复即可追问（无需再次@我）。"
+            "`/ask <问题>` 会只对你可见地回答。"
+        ),
+    },
+    "files_only": {
+        "en": "I can't read attached files yet. Please paste the text of your question into the message.",
+        "zh": "我暂时还不能读取附件。请把问题的文字直接写在消息里。",
+    },
+    "files_ignored": {
+        "en": "Attached files are not read yet; this answer uses the text of your message only.",
+        "zh": "暂不读取附件；此答案只根据你消息中的文字。",
+    },
+    "question_cut": {
+        "en": "Your question was long, so I used only its first {limit:,} characters.",
+        "zh": "你的问题太长，我只使用了前 {limit:,} 个字符。",
+    },
+    "rate_limited": {
+        "en": "You've asked {limit} questions in the last minute. Please wait a moment, then ask again.",
+        "zh": "你在一分钟内已经提了 {limit} 个问题。请稍等片刻再问。",
+    },
+    "error_retrieval": {
+        "en": "Sorry, I couldn't answer that: {reason}",
+        "zh": "抱歉，无法回答：{reason}",
+    },
+    "error_generic": {
+        "en": "Sorry, something went wrong while answering. It has been logged; please try again in a little while.",
+        "zh": "抱歉，回答时出了问题，已记录到日志。请稍后再试。",
+    },
+    "nothing_found": {
+        "en": "I found nothing in the corpus about that.",
+        "zh": "语料中没有找到与此相关的内容。",
+    },
+    "working": {"en": "Looking that up…", "zh": "正在查找…"},
+    "sources": {"en": "Sources", "zh": "来源"},
+    "more_sources": {"en": "…and {count} more sources not shown.", "zh": "……另有 {count} 条来源未显示。"},
+    "answer_cut": {"en": "…(answer shortened to fit in Slack)", "zh": "……（答案过长，已截断）"},
+    "excerpt_cut": {"en": "…", "zh": "…"},
+    "helpful": {"en": "Helpful", "zh": "有帮助"},
+    "not_helpful": {"en": "Not helpful", "zh": "没帮助"},
+    "feedback_up": {"en": "Thanks, your :+1: is recorded.", "zh": "谢谢，已记录你的 :+1:。"},
+    "feedback_down": {
+        "en": "Thanks, your :-1: is recorded; it helps us improve the answers.",
+        "zh": "谢谢，已记录你的 :-1:，这有助于改进答案。",
+    },
+    "feedback_unknown": {"en": "Sorry, I can't find that answer any more.", "zh": "抱歉，找不到这条答案了。"},
+}
+
+LANGUAGES = ("en", "zh")
+
+
+def t(key: str, language: str = "en", **values: Any) -> str:
+    """The string ``key`` in ``language`` (falling back to English), formatted with ``values``."""
+    variants = _TEXTS[key]
+    template = variants.get(language) or variants["en"]
+    return template.format(**values) if values else template
