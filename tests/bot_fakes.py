@@ -1,0 +1,210 @@
+"""Loopback fakes for the bot tests: Slack's Web API and a scripted answerer.
+
+``FakeSlack`` is a real HTTP server on 127.0.0.1 (port 0). It records every call (method, parsed
+body, time), checks the bearer token, and can be scripted per method to answer 429 with
+``Retry-After``, an ``ok: false`` error, or to hang. Paths under ``/hooks/`` stand in for
+interaction ``response_url``s.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+from retrieval.types import Answer, Citation
+
+BOT_TOKEN = "xoxb-test-token"
+BOT_USER_ID = "UBOT"
+TEAM_ID = "T111"
+
+
+@dataclass
+class Call:
+    method: str  # "chat.postMessage", or "hook:<path>" for response_url posts
+    body: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Scripted:
+    status: int = 200
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    hang_s: float = 0.0
+
+
+class FakeSlack:
+    def __init__(self, *, token: str = BOT_TOKEN) -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self.rejected: list[Call] = []  # calls with a wrong or missing token
+        self._script: dict[str, list[Scripted]] = {}
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._ts = itertools.count(1)
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                fake._handle(self, raw)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+
+    def hook_url(self, name: str = "cmd") -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/{name}"
+
+    def start(self) -> FakeSlack:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- scripting ----------------------------------------------------------------------------------
+    def script(self, method: str, *responses: Scripted) -> None:
+        """The next calls to ``method`` get these responses, in order; later ones the default."""
+        with self._lock:
+            self._script.setdefault(method, []).extend(responses)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.rejected.clear()
+            self._script.clear()
+
+    # -- inspection ---------------------------------------------------------------------------------
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, predicate: Callable[[list[Call]], bool], timeout: float = 10.0) -> list[Call]:
+        """Block until ``predicate(calls)`` holds; returns the calls (raises on timeout)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate(list(self.calls)):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out; calls so far: {[c.method for c in self.calls]}")
+                self._cond.wait(left)
+            return list(self.calls)
+
+    def wait_count(self, method: str, n: int, timeout: float = 10.0) -> list[Call]:
+        self.wait_for(lambda calls: sum(c.method == method for c in calls) >= n, timeout)
+        return self.calls_to(method)
+
+    def settle(self, quiet_s: float = 0.3) -> None:
+        """Wait until no call arrived for ``quiet_s`` (to check that nothing *more* happens)."""
+        while True:
+            n = len(self.calls)
+            time.sleep(quiet_s)
+            if len(self.calls) == n:
+                return
+
+    # -- serving ------------------------------------------------------------------------------------
+    def _handle(self, req: BaseHTTPRequestHandler, raw: str) -> None:
+        path = req.path.split("?")[0]
+        if path.startswith("/hooks/"):
+            self._record(Call(f"hook:{path.removeprefix('/hooks/')}", json.loads(raw or "{}")))
+            self._send(req, 200, "ok", {"Content-Type": "text/plain"})
+            return
+        method = path.removeprefix("/api/")
+        ctype = req.headers.get("Content-Type", "")
+        body = json.loads(raw or "{}") if "json" in ctype else {k: v[0] for k, v in parse_qs(raw).items()}
+        call = Call(method, body)
+        if req.headers.get("Authorization") != f"Bearer {self.token}":
+            with self._cond:
+                self.rejected.append(call)
+            self._json(req, 200, {"ok": False, "error": "invalid_auth"})
+            return
+        with self._lock:
+            queue = self._script.get(method) or []
+            scripted = queue.pop(0) if queue else None
+        self._record(call)
+        if scripted is not None:
+            if scripted.hang_s:
+                time.sleep(scripted.hang_s)
+            self._json(req, scripted.status, scripted.body or {"ok": scripted.status == 200}, scripted.headers)
+            return
+        self._json(req, 200, self._default(method, body))
+
+    def _record(self, call: Call) -> None:
+        with self._cond:
+            self.calls.append(call)
+            self._cond.notify_all()
+
+    def _default(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"ok": True, "url": "https://t.slack.com/", "team": "T", "user": "qa", "team_id": TEAM_ID,
+                    "user_id": BOT_USER_ID, "bot_id": "BBOT"}
+        if method in ("chat.postMessage", "chat.update"):
+            return {"ok": True, "channel": body.get("channel"), "ts": f"1900000000.{next(self._ts):06d}"}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": "ws://127.0.0.1:9/never"}
+        return {"ok": True}
+
+    @staticmethod
+    def _json(req: BaseHTTPRequestHandler, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        FakeSlack._send(req, status, json.dumps(body), {"Content-Type": "application/json; charset=utf-8", **(headers or {})})
+
+    @staticmethod
+    def _send(req: BaseHTTPRequestHandler, status: int, text: str, headers: dict[str, str]) -> None:
+        data = text.encode()
+        try:
+            req.send_response(status)
+            for k, v in headers.items():
+                req.send_header(k, v)
+            req.send_header("Content-Length", str(len(data)))
+            req.end_headers()
+            req.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (a hang test)
+            pass
+
+
+class ScriptedAnswerer:
+    """Stands in for QAService where a test needs failure injection or a controlled answer."""
+
+    def __init__(self, *, answer: Answer | None = None, error: Exception | None = None, delay_s: float = 0.0,
+                 inner: Any = None) -> None:
+        self.inner = inner  # delegate to a real answerer (recording what it was asked)
+        self.answer = answer
+        self.error = error
+        self.delay_s = delay_s
+        self.asked: list[tuple[str, tuple[str, ...]]] = []
+        self._lock = threading.Lock()
+
+    def ask(self, question: str, *, history: Sequence[str] = ()) -> Answer:
+        with self._lock:
+            self.asked.append((question, tuple(history)))
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        if self.error is not None:
+            raise self.error
+        if self.answer is not None:
+            return self.answer
+        if self.inner is not None:
+            return self.inner.ask(question, history=history)  # type: ignore[no-any-return]
+        return Answer(
+            question=question, answer=f"About {question}: see [1].", refused=False, language="en",
+            citations=[Citation(1, "A title", "Outlet", "2025-01-01", "https://example.com/a", "An excerpt.", "a.md", 0, 11)],
+        )

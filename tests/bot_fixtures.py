@@ -1,0 +1,189 @@
+"""Fixtures for the Slack bot tests: a tiny real index, a fake Slack, the bot on a real socket."""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+from bot.app import create_app
+from bot.config import Settings
+from bot.handler import Answerer
+from bot.ratelimit import UserRateLimiter
+from bot.server import BotASGI, ServerThread
+from bot.slack_client import build_web_client
+from bot.store import SQLiteStateStore
+from retrieval.settings import RetrievalSettings
+from tests.bot_fakes import BOT_TOKEN, BOT_USER_ID, TEAM_ID, FakeSlack
+
+SIGNING_SECRET = "test-signing-secret"
+
+TINY_CORPUS = {
+    "listing-race.md": (
+        "---\ntitle: \"MiniMax & Zhipu race to list in Hong Kong\"\noutlet: \"Test Wire\"\n"
+        "published: \"2025-12-11\"\nlanguage: en\nurl: \"https://example.com/listing-race\"\n---\n"
+        "MiniMax is expected to be the first large model company to list in Hong Kong. "
+        "The listing could happen as early as January 2026, according to people familiar with the plan. "
+        "Zhipu AI filed its prospectus a week later and is also preparing a Hong Kong IPO.\n"
+    ),
+    "moonshot-funding.md": (
+        "---\ntitle: \"月之暗面完成新一轮融资\"\noutlet: \"测试通讯社\"\npublished: \"2025-12-18\"\n"
+        "language: zh\nurl: \"\"\n---\n"
+        "月之暗面宣布完成新一轮融资，金额约为五亿美元。本轮融资由多家互联网公司领投。"
+        "公司表示，资金将主要用于长文本模型的研发。\n"
+    ),
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_retrieval(tmp_path_factory: pytest.TempPathFactory) -> RetrievalSettings:
+    """A two-article corpus indexed once per session with the bundled offline model."""
+    from retrieval.index import build_index
+
+    root = tmp_path_factory.mktemp("bot-corpus")
+    articles = root / "corpus" / "articles"
+    articles.mkdir(parents=True)
+    for name, text in TINY_CORPUS.items():
+        (articles / name).write_text(text, encoding="utf-8")
+    settings = RetrievalSettings(corpus_dir=root / "corpus", data_dir=root / "data")
+    build_index(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def qa_service(tiny_retrieval: RetrievalSettings) -> Answerer:
+    from retrieval.service import QAService
+
+    service = QAService(tiny_retrieval)
+    service.ask("warm up the model")  # load model and index once, not inside a timed test
+    return service
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def bot_settings(tmp_path: Path, fake_slack: FakeSlack, tiny_retrieval: RetrievalSettings) -> Settings:
+    return Settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.base_url,
+        slack_api_timeout_s=5,
+        state_db=tmp_path / "state.sqlite3",
+        retrieval=tiny_retrieval,
+    )
+
+
+_ids = itertools.count(1)
+
+
+def event_payload(event: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+    return {
+        "token": "legacy",
+        "team_id": TEAM_ID,
+        "api_app_id": "A111",
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{next(_ids):08d}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
+        "event": event,
+    }
+
+
+def mention(text: str, *, ts: str = "1700000000.000100", channel: str = "C1", user: str = "U1", **extra: Any) -> dict[str, Any]:
+    return {"type": "app_mention", "user": user, "text": f"<@{BOT_USER_ID}> {text}", "ts": ts,
+            "channel": channel, "event_ts": ts, **extra}
+
+
+def message(text: str, *, ts: str, channel: str = "C1", user: str = "U1", channel_type: str = "channel", **extra: Any) -> dict[str, Any]:
+    return {"type": "message", "user": user, "text": text, "ts": ts, "channel": channel,
+            "channel_type": channel_type, "event_ts": ts, **extra}
+
+
+@dataclass
+class Reply:
+    status: int
+    body: str
+    headers: dict[str, str]
+
+
+class BotHarness:
+    """The app served by uvicorn on 127.0.0.1:<port 0>, with helpers that sign like Slack does."""
+
+    def __init__(self, server: ServerThread, store: SQLiteStateStore, settings: Settings) -> None:
+        self.server = server
+        self.store = store
+        self.settings = settings
+        self.verifier = SignatureVerifier(SIGNING_SECRET)
+
+    def post(self, body: str, *, content_type: str, headers: dict[str, str] | None = None,
+             timestamp: int | None = None, secret: str | None = None, path: str = "/slack/events") -> Reply:
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        verifier = SignatureVerifier(secret) if secret is not None else self.verifier
+        sent = {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
+                "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body), **(headers or {})}
+        conn = http.client.HTTPConnection(self.server.host, self.server.port, timeout=10)
+        try:
+            conn.request("POST", path, body=body.encode(), headers=sent)
+            resp = conn.getresponse()
+            return Reply(resp.status, resp.read().decode(), dict(resp.getheaders()))
+        finally:
+            conn.close()
+
+    def post_event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None, **kw: Any) -> Reply:
+        headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else {}
+        body = json.dumps(event_payload(event, event_id=event_id))
+        return self.post(body, content_type="application/json", headers=headers, **kw)
+
+    def post_form(self, payload: dict[str, Any]) -> Reply:
+        return self.post(urlencode(payload), content_type="application/x-www-form-urlencoded")
+
+    def get(self, path: str) -> Reply:
+        conn = http.client.HTTPConnection(self.server.host, self.server.port, timeout=10)
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            return Reply(resp.status, resp.read().decode(), dict(resp.getheaders()))
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def make_bot(bot_settings: Settings, fake_slack: FakeSlack) -> Iterator[Any]:
+    """``make_bot(answerer=..., limiter=..., **settings_overrides)`` -> a started ``BotHarness``."""
+    started: list[tuple[ServerThread, SQLiteStateStore]] = []
+
+    def factory(*, answerer: Answerer | None = None, limiter: UserRateLimiter | None = None,
+                qa: Answerer | None = None, **overrides: Any) -> BotHarness:
+        settings = replace(bot_settings, **overrides)
+        store = SQLiteStateStore(settings.state_db_path)
+        app = create_app(settings, client=build_web_client(settings), answerer=answerer or qa, store=store, limiter=limiter)
+        server = ServerThread(BotASGI(app)).__enter__()
+        started.append((server, store))
+        fake_slack.wait_count("auth.test", 1)
+        fake_slack.reset()  # tests look at what happens after start-up
+        return BotHarness(server, store, settings)
+
+    yield factory
+    for server, store in started:
+        server.__exit__(None, None, None)
+        store.close()
+
+
+@pytest.fixture
+def bot(make_bot: Any, qa_service: Answerer) -> BotHarness:
+    """The bot with the real QAService over the tiny corpus."""
+    return make_bot(answerer=qa_service)  # type: ignore[no-any-return]

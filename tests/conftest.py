@@ -1,0 +1,1 @@
+pytest_plugins = ["tests.retrieval_fixtures", "tests.bot_fixtures"]

@@ -1,0 +1,349 @@
+"""End to end: signed HTTP requests into the bot served by uvicorn on a real socket, the Web API
+answered by a loopback fake, answers from the real QAService over a tiny indexed corpus."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from bot.handler import WORKING_REACTION
+from bot.ratelimit import UserRateLimiter
+from retrieval.errors import IndexMissingError
+from retrieval.types import Answer, Citation
+from tests.bot_fakes import BOT_USER_ID, Call, FakeSlack, ScriptedAnswerer, Scripted
+from tests.bot_fixtures import BotHarness, mention, message
+
+
+def texts_of(call: Call) -> str:
+    """Everything a person would read in a posted message: fallback text plus block texts."""
+    blocks = call.body.get("blocks") or []
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    parts = [str(call.body.get("text", ""))]
+    for block in blocks:
+        if "text" in block:
+            parts.append(block["text"]["text"])
+        for el in block.get("elements", []):
+            parts.append(el["text"]["text"] if isinstance(el.get("text"), dict) else str(el.get("text", "")))
+    return "\n".join(parts)
+
+
+def wait_answered(fake: FakeSlack, n: int = 1) -> list[Call]:
+    """Wait for ``n`` posts *and* for the working reaction to be removed after the last one."""
+    fake.wait_count("chat.postMessage", n)
+    fake.wait_count("reactions.remove", n)
+    return fake.calls_to("chat.postMessage")
+
+
+def test_mention_gets_one_threaded_reply_with_citations(bot: BotHarness, fake_slack: FakeSlack) -> None:
+    started = time.perf_counter()
+    reply = bot.post_event(mention("who is first to list?", ts="1700000000.000100"))
+    assert reply.status == 200
+    assert time.perf_counter() - started < 1.0  # acked long before the answer is ready
+
+    posts = wait_answered(fake_slack)
+    fake_slack.settle()
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+    post = posts[0].body
+    assert post["channel"] == "C1" and post["thread_ts"] == "1700000000.000100"
+    text = texts_of(posts[0])
+    assert "<https://example.com/listing-race|MiniMax &amp; Zhipu race to list in Hong Kong>" in text
+    assert "> MiniMax is expected to be the first large model company to list in Hong Kong." in text
+    assert "_Test Wire · 2025-12-11_" in text
+    assert "*Sources*" in text
+    actions = [b for b in post["blocks"] if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions[0]["elements"]] == ["feedback_up", "feedback_down"]
+    # working indicator: added on receipt, removed after the answer was posted
+    methods = [c.method for c in fake_slack.calls]
+    assert methods == ["reactions.add", "chat.postMessage", "reactions.remove"]
+    expected = {"channel": "C1", "timestamp": "1700000000.000100", "name": WORKING_REACTION}
+    assert expected.items() <= fake_slack.calls[0].body.items()
+    assert expected.items() <= fake_slack.calls[2].body.items()
+    [logged] = bot.store.questions()
+    assert logged["source"] == "mention" and logged["refused"] == 0 and logged["n_citations"] == 1
+
+
+def test_redelivery_with_retry_header_is_not_answered_again(bot: BotHarness, fake_slack: FakeSlack) -> None:
+    event = mention("who is first to list?", ts="1700000000.000200")
+    assert bot.post_event(event, event_id="EvSAME").status == 200
+    wait_answered(fake_slack)
+    for retry in (1, 2, 3):
+        assert bot.post_event(event, event_id="EvSAME", retry_num=retry).status == 200
+    fake_slack.settle()
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_mention_and_message_events_for_one_ts_give_one_reply(bot: BotHarness, fake_slack: FakeSlack) -> None:
+    # A top-level mention, then a mention inside that (known) thread: Slack sends the second one both
+    # as app_mention and as message.channels, with different event ids, here at the same moment.
+    bot.post_event(mention("who is first to list?", ts="1700000000.000300"))
+    wait_answered(fake_slack)
+    follow_up = dict(ts="1700000000.000400", thread_ts="1700000000.000300")
+    events = [mention("and when?", **follow_up), message(f"<@{BOT_USER_ID}> and when?", **follow_up)]
+    with ThreadPoolExecutor(2) as pool:
+        statuses = list(pool.map(lambda e: bot.post_event(e).status, events))
+    assert statuses == [200, 200]
+    wait_answered(fake_slack, 2)
+    fake_slack.settle()
+    posts = fake_slack.calls_to("chat.postMessage")
+    assert len(posts) == 2
+    assert posts[1].body["thread_ts"] == "1700000000.000300"
+
+
+def test_two_listeners_both_wanting_one_message_answer_once(bot: BotHarness, fake_slack: FakeSlack) -> None:
+    # Where both the app_mention and the message listener would answer (here a DM that also arrives
+    # as app_mention), the (team, channel, ts) claim in the state DB lets exactly one of them reply.
+    ts = "1700000000.000450"
+    events = [mention("who is first to list?", ts=ts, channel="D2"),
+              message("who is first to list?", ts=ts, channel="D2", channel_type="im")]
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(lambda e: bot.post_event(e).status, events)) == [200, 200]
+    wait_answered(fake_slack)
+    fake_slack.settle()
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+    assert len(fake_slack.calls_to("reactions.add")) == 1
+
+
+def test_restart_does_not_answer_a_redelivered_event(make_bot: Any, qa_service: Any, fake_slack: FakeSlack) -> None:
+    event = mention("who is first to list?", ts="1700000000.000500")
+    first = make_bot(answerer=qa_service)
+    first.post_event(event, event_id="EvRESTART")
+    wait_answered(fake_slack)
+    first.server.__exit__(None, None, None)
+    first.store.close()
+
+    second = make_bot(answerer=qa_service)  # same STATE_DB, fresh process state
+    assert second.post_event(event, event_id="EvRESTART", retry_num=1).status == 200
+    assert second.post_event(event, event_id="EvOTHER").status == 200  # same ts, new event id
+    fake_slack.settle()
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "why"),
+    [({"secret": "not-the-secret"}, "bad signature"), ({"timestamp": int(time.time()) - 301}, "301 s old")],
+)
+def test_unverifiable_requests_get_401_and_no_web_api_call(
+    bot: BotHarness, fake_slack: FakeSlack, kwargs: dict[str, Any], why: str
+) -> None:
+    reply = bot.post_event(mention("who is first to list?", ts="1700000000.000600"), **kwargs)
+    assert reply.status == 401, why
+    fake_slack.settle()
+    assert fake_slack.calls == []
+    assert bot.store.questions() == []
+
+
+def test_direct_message_is_answered_in_the_dm(bot: BotHarness, fake_slack: FakeSlack) -> None:
+    bot.post_event(message("who is first to list?", ts="1700000000.000700", channel="D1", channel_type="im"))
+    [post] = wait_answered(fake_slack)
+    assert post.body["channel"] == "D1" and post.body["thread_ts"] == "1700000000.000700"
+    assert "example.com/listing-race" in texts_of(post)
+
+
+def test_thread_follow_up_without_mention_uses_the_earlier_question(make_bot: Any, qa_service: Any, fake_slack: FakeSlack) -> None:
+    recorder = ScriptedAnswerer(inner=qa_service)
+    bot = make_bot(answerer=recorder)
+    bot.post_event(mention("who is first to list?", ts="1700000000.000800"))
+    wait_answered(fake_slack)
+    bot.post_event(message("and when?", ts="1700000000.000900", thread_ts="1700000000.000800"))
+    posts = wait_answered(fake_slack, 2)
+    assert recorder.asked == [("who is first to list?", ()), ("and when?", ("who is first to list?",))]
+    assert posts[1].body["thread_ts"] == "1700000000.000800"
+    assert "January 2026" in texts_of(posts[1])
+    assert bot.store.questions()[1]["source"] == "thread"
+
+
+def test_threads_the_bot_is_not_part_of_are_left_alone(bot: BotHarness, fake_slack: FakeSlack) -> None:
+    reply = bot.post_event(message("and when?", ts="1700000001.000100", thread_ts="1700000001.000000"))
+    assert reply.status == 200
+    assert bot.post_event(message("who is first to list?", ts="1700000001.000200")).status == 200  # channel chatter
+    fake_slack.settle()
+    assert fake_slack.calls == []
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        message("who is first to list?", ts="1700000002.000100", channel_type="im", bot_id="BOTHER"),
+        message("who is first to list?", ts="1700000002.000200", channel_type="im", user=BOT_USER_ID),
+        {"type": "message", "subtype": "message_changed", "channel": "D1", "channel_type": "im",
+         "ts": "1700000002.000300", "message": {"type": "message", "user": "U1", "text": "edited", "ts": "1"}},
+        {"type": "message", "subtype": "message_deleted", "channel": "D1", "channel_type": "im",
+         "ts": "1700000002.000400", "deleted_ts": "1"},
+        mention("who is first to list?", ts="1700000002.000500", bot_id="BOTHER"),
+    ],
+    ids=["other-bot", "own-user", "edited", "deleted", "bot-mention"],
+)
+def test_bot_messages_and_edits_are_ignored_without_404(bot: BotHarness, fake_slack: FakeSlack, event: dict[str, Any]) -> None:
+    assert bot.post_event(event).status == 200
+    fake_slack.settle()
+    assert fake_slack.calls == []
+
+
+def test_429_is_retried_after_retry_after_and_posted_once(bot: BotHarness, fake_slack: FakeSlack) -> None:
+    fake_slack.script("chat.postMessage", Scripted(status=429, body={"ok": False, "error": "ratelimited"},
+                                                   headers={"Retry-After": "1"}))
+    bot.post_event(mention("who is first to list?", ts="1700000003.000100"))
+    attempts = wait_answered(fake_slack)
+    fake_slack.wait_count("chat.postMessage", 2)
+    fake_slack.settle()
+    attempts = fake_slack.calls_to("chat.postMessage")
+    assert len(attempts) == 2  # the 429 and exactly one successful post
+    assert attempts[0].body == attempts[1].body
+    assert attempts[1].at - attempts[0].at >= 1.0  # Retry-After honoured
+
+
+@pytest.mark.parametrize(
+    ("error", "visible", "hidden"),
+    [
+        (IndexMissingError("no index yet: run `industry-qa index`"), "no index yet", None),
+        (RuntimeError("db password is hunter2"), "something went wrong", "hunter2"),
+    ],
+    ids=["retrieval-error", "unexpected-error"],
+)
+def test_answering_failure_ends_in_a_visible_reply(
+    make_bot: Any, fake_slack: FakeSlack, error: Exception, visible: str, hidden: str | None
+) -> None:
+    bot = make_bot(answerer=ScriptedAnswerer(error=error))
+    bot.post_event(mention("who is first to list?", ts="1700000004.000100"))
+    [post] = wait_answered(fake_slack)
+    text = texts_of(post)
+    assert visible in text and post.body["thread_ts"] == "1700000004.000100"
+    if hidden:
+        assert hidden not in text
+    assert [c.method for c in fake_slack.calls] == ["reactions.add", "chat.postMessage", "reactions.remove"]
+    assert bot.store.questions()[0]["error"] == type(error).__name__
+
+
+def test_slack_refusing_the_answer_still_gives_a_visible_error(bot: BotHarness, fake_slack: FakeSlack) -> None:
+    fake_slack.script("chat.postMessage", Scripted(body={"ok": False, "error": "msg_blocks_too_long"}))
+    bot.post_event(mention("who is first to list?", ts="1700000004.000200"))
+    fake_slack.wait_count("chat.postMessage", 2)
+    fake_slack.wait_count("reactions.remove", 1)
+    assert "something went wrong" in texts_of(fake_slack.calls_to("chat.postMessage")[1])
+
+
+def test_hanging_web_api_ends_in_a_visible_error(make_bot: Any, qa_service: Any, fake_slack: FakeSlack) -> None:
+    bot = make_bot(answerer=qa_service, slack_api_timeout_s=1)
+    fake_slack.script("chat.postMessage", Scripted(hang_s=2.5))
+    bot.post_event(mention("who is first to list?", ts="1700000004.000300"))
+    fake_slack.wait_count("chat.postMessage", 2, timeout=15)
+    fake_slack.wait_count("reactions.remove", 1, timeout=15)
+    assert "something went wrong" in texts_of(fake_slack.calls_to("chat.postMessage")[1])
+
+
+def test_feedback_click_is_stored_and_acknowledged(bot: BotHarness, fake_slack: FakeSlack) -> None:
+    bot.post_event(mention("who is first to list?", ts="1700000005.000100"))
+    [post] = wait_answered(fake_slack)
+    up = next(b for b in post.body["blocks"] if b["type"] == "actions")["elements"][0]
+    payload = {
+        "type": "block_actions", "team": {"id": "T111"}, "user": {"id": "U2"}, "api_app_id": "A111",
+        "container": {"type": "message", "channel_id": "C1", "message_ts": "1900000000.000001"},
+        "channel": {"id": "C1"}, "message": {"text": post.body["text"], "ts": "1900000000.000001"},
+        "response_url": fake_slack.hook_url("feedback"), "trigger_id": "1.2",
+        "actions": [{"type": "button", "action_id": up["action_id"], "block_id": "feedback", "value": up["value"]}],
+    }
+    assert bot.post_form({"payload": json.dumps(payload)}).status == 200
+    [ack] = fake_slack.wait_count("hook:feedback", 1)
+    assert ack.body["response_type"] == "ephemeral" and "recorded" in ack.body["text"]
+    [row] = bot.store.feedback()
+    assert (row["question_id"], row["user"], row["value"]) == (int(up["value"]), "U2", 1)
+
+
+def test_slash_command_answers_privately(bot: BotHarness, fake_slack: FakeSlack) -> None:
+    reply = bot.post_form({
+        "command": "/ask", "text": "who is first to list?", "team_id": "T111", "channel_id": "C1",
+        "user_id": "U1", "response_url": fake_slack.hook_url("ask"), "trigger_id": "1.1",
+    })
+    assert reply.status == 200 and "Looking that up" in reply.body
+    [answer] = fake_slack.wait_count("hook:ask", 1)
+    assert answer.body["response_type"] == "ephemeral"
+    assert "<https://example.com/listing-race|" in texts_of(answer)
+    assert fake_slack.calls_to("chat.postMessage") == []
+    assert bot.store.questions()[0]["source"] == "command"
+
+
+def test_twenty_concurrent_mentions_are_acked_within_3s_and_all_answered(bot: BotHarness, fake_slack: FakeSlack) -> None:
+    def send(i: int) -> tuple[int, float]:
+        started = time.perf_counter()
+        status = bot.post_event(mention("who is first to list?", ts=f"1700000006.{i:06d}", user=f"U{i}")).status
+        return status, time.perf_counter() - started
+
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(send, range(20)))
+    assert all(status == 200 for status, _ in results)
+    assert max(seconds for _, seconds in results) < 3.0
+    posts = wait_answered(fake_slack, 20)
+    fake_slack.settle()
+    assert sorted(p.body["thread_ts"] for p in fake_slack.calls_to("chat.postMessage")) == [
+        f"1700000006.{i:06d}" for i in range(20)
+    ]
+    assert len(posts) == 20
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (mention("", ts="1700000007.000100"), "Ask me about the industry news corpus"),
+        (mention("", ts="1700000007.000200", files=[{"id": "F1", "name": "report.pdf"}]), "can't read attached files"),
+    ],
+    ids=["empty-mention", "files-only"],
+)
+def test_notices_for_empty_and_file_only_mentions(bot: BotHarness, fake_slack: FakeSlack, event: dict[str, Any], expected: str) -> None:
+    bot.post_event(event)
+    [post] = fake_slack.wait_count("chat.postMessage", 1)
+    assert expected in texts_of(post)
+    fake_slack.settle()
+    assert [c.method for c in fake_slack.calls] == ["chat.postMessage"]  # no answer attempted
+
+
+def test_over_long_question_is_cut_with_a_note(make_bot: Any, qa_service: Any, fake_slack: FakeSlack) -> None:
+    recorder = ScriptedAnswerer(inner=qa_service)
+    bot = make_bot(answerer=recorder, retrieval=replace(qa_service.settings, max_question_chars=60))
+    limit = 60
+    bot.post_event(mention("who is first to list? " + "x" * (limit + 500), ts="1700000007.000300"))
+    [post] = wait_answered(fake_slack)
+    assert len(recorder.asked[0][0]) <= limit
+    assert f"first {limit:,} characters" in texts_of(post)
+
+
+def test_chinese_question_gets_chinese_framing(make_bot: Any, fake_slack: FakeSlack) -> None:
+    answer = Answer(question="谁最先上市？", answer="MiniMax 预计最先上市 [1]", refused=False, language="zh",
+                    citations=[Citation(1, "上市之争", "测试通讯社", "2025-12-11", "", "MiniMax 预计最先上市。", "a.md", 0, 12)])
+    bot = make_bot(answerer=ScriptedAnswerer(answer=answer))
+    bot.post_event(mention("谁最先上市？", ts="1700000007.000400"))
+    [post] = wait_answered(fake_slack)
+    text = texts_of(post)
+    assert "*来源*" in text and "有帮助" in text and "*[1]* 上市之争" in text  # no url: plain title
+
+
+def test_chinese_failure_message_is_chinese(make_bot: Any, fake_slack: FakeSlack) -> None:
+    bot = make_bot(answerer=ScriptedAnswerer(error=RuntimeError("boom")))
+    bot.post_event(mention("月之暗面融资多少？", ts="1700000007.000500"))
+    [post] = wait_answered(fake_slack)
+    assert "抱歉" in texts_of(post)
+
+
+def test_per_user_limit_answers_politely(make_bot: Any, qa_service: Any, fake_slack: FakeSlack) -> None:
+    bot = make_bot(answerer=qa_service, limiter=UserRateLimiter(2))
+    for i in range(3):
+        bot.post_event(mention("who is first to list?", ts=f"1700000008.00000{i}"))
+        fake_slack.wait_count("chat.postMessage", i + 1)
+    posts = fake_slack.calls_to("chat.postMessage")
+    assert "asked 2 questions in the last minute" in texts_of(posts[2])
+    assert "asked 2 questions" not in texts_of(posts[0])
+    bot.post_event(mention("who is first to list?", ts="1700000008.000009", user="U-other"))  # others unaffected
+    assert "example.com" in texts_of(fake_slack.wait_count("chat.postMessage", 4)[3])
+
+
+def test_healthz_and_url_verification(bot: BotHarness) -> None:
+    health = bot.get("/healthz")
+    assert health.status == 200 and json.loads(health.body) == {"ok": True}
+    challenge = bot.post(json.dumps({"type": "url_verification", "challenge": "c-123", "token": "x"}),
+                         content_type="application/json")
+    assert challenge.status == 200 and "c-123" in challenge.body
