@@ -79,6 +79,7 @@ def pick_sentences(index: LoadedIndex, hits: list[Hit], qvec: np.ndarray, questi
                    sentence_vectors: dict[int, np.ndarray]) -> list[Picked]:
     """Rank every sentence of the retrieved chunks; keep the best and up to two close runners-up."""
     q_terms = content_terms(question)
+    bias = index.language_bias(qvec)
     seen: set[int] = set()
     scored: list[Picked] = []
     for rank, hit in enumerate(hits):
@@ -86,9 +87,9 @@ def pick_sentences(index: LoadedIndex, hits: list[Hit], qvec: np.ndarray, questi
             if sid in seen:
                 continue
             seen.add(sid)
-            doc, start, end = (int(x) for x in index.sentences[sid])
+            doc, start, end, lang = (int(x) for x in index.sentences[sid])
             text = index.docs[doc]["text"][start:end]
-            score = float(sentence_vectors[sid] @ qvec)
+            score = float(sentence_vectors[sid] @ qvec) - float(bias[lang])
             if q_terms:
                 score += 0.05 * len(q_terms & content_terms(text)) / len(q_terms)
             if len(text) < MIN_SENTENCE_CHARS:

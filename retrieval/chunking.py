@@ -51,17 +51,22 @@ def split_long(text: str, span: tuple[int, int], max_tokens: int) -> list[tuple[
     if len(tokens) <= max_tokens:
         return [span]
     _, offsets = encoding().decode_with_offsets(tokens)
+    cuts = sorted({a + o for o in offsets if 0 <= o <= b - a} | {b})  # char positions of token starts
     pieces: list[tuple[int, int]] = []
-    for i in range(0, len(tokens), max_tokens):
-        s = a + offsets[i]
-        e = a + offsets[i + max_tokens] if i + max_tokens < len(tokens) else b
-        if e > s and text[s:e].strip():
-            ss, ee = s, e
-            while ss < ee and text[ss].isspace():
-                ss += 1
-            while ee > ss and text[ee - 1].isspace():
-                ee -= 1
-            pieces.append((ss, ee))
+    i = 0
+    while i < len(cuts) - 1:
+        # re-tokenising a slice can differ from the slice of tokens: shrink until it fits
+        j = min(i + max_tokens, len(cuts) - 1)
+        while j > i + 1 and count_tokens(text[cuts[i]:cuts[j]]) > max_tokens:
+            j -= 1
+        s, e = cuts[i], cuts[j]
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            pieces.append((s, e))
+        i = j
     return pieces
 
 

