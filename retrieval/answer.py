@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -18,7 +19,7 @@ from .text import content_terms
 from .types import Answer, Citation
 
 MAX_CITATIONS = 3
-MIN_SENTENCE_CHARS = 25  # headings such as "Group 1: IPO Developments" are not answers
+MIN_SENTENCE_WORDS = 6  # shorter lines without end punctuation are headings or bylines, not answers
 SECOND_SENTENCE_MARGIN = 0.03  # a further sentence must score within this of the best one
 
 
@@ -67,6 +68,13 @@ def coverage(question: str, texts: list[str]) -> float:
     return len(q & found) / len(q)
 
 
+def is_heading(text: str) -> bool:
+    """A short line that does not end like a sentence (CJK characters count half a word)."""
+    words = len(re.findall(r"[A-Za-z]+", text)) + len(re.findall(r"[\u3400-\u9fff]", text)) / 2
+    ends = text.rstrip()[-1:] in ".!?。！？；;\"”’)）"
+    return words < MIN_SENTENCE_WORDS or (not ends and words < 2 * MIN_SENTENCE_WORDS)
+
+
 def candidate_sentences(index: LoadedIndex, hits: list[Hit]) -> list[int]:
     seen: dict[int, None] = {}
     for hit in hits:
@@ -92,8 +100,8 @@ def pick_sentences(index: LoadedIndex, hits: list[Hit], qvec: np.ndarray, questi
             score = float(sentence_vectors[sid] @ qvec) - float(bias[lang])
             if q_terms:
                 score += 0.05 * len(q_terms & content_terms(text)) / len(q_terms)
-            if len(text) < MIN_SENTENCE_CHARS:
-                continue  # a heading, not an answer
+            if is_heading(text):
+                continue  # "Group 1: IPO Developments", "Sou Hu Cai Jing·2025-12-11 13:45"
             score -= 0.005 * rank  # ties go to the better chunk
             scored.append(Picked(sid, doc, start, end, score))
     scored.sort(key=lambda p: -p.score)

@@ -38,6 +38,7 @@ class FusionParams:
     w_bm25: float = 0.15  # BM25 divided by the best BM25 among candidates
     rrf_k: float = 60.0
     w_rrf: float = 0.0  # optional reciprocal-rank term
+    per_doc: int = 2  # at most this many chunks of one article in the results (room for others)
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,8 @@ class LoadedIndex:
         for i in order:
             c = int(cand[i])
             doc, start, end = (int(x) for x in self.chunks[c][:3])
-            if any(h.doc == doc and _overlap(h.start, h.end, start, end) > 0.5 for h in hits):
+            same = [h for h in hits if h.doc == doc]
+            if len(same) >= params.per_doc or any(_overlap(h.start, h.end, start, end) > 0.5 for h in same):
                 continue  # an overlapping neighbour of a better chunk adds nothing new
             hits.append(Hit(c, doc, start, end, float(score[i]), float(dense[i]), float(sent[i]), float(bnorm[i])))
             if len(hits) >= k:
