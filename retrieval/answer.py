@@ -14,9 +14,11 @@ from typing import Any
 import numpy as np
 
 from .search import Hit, LoadedIndex
-from .types import Answer  # noqa: F401  (re-exported for callers)
 from .text import content_terms
-from .types import Answer, Citation
+from .types import (
+    Answer,  # noqa: F401  (re-exported for callers)
+    Citation,
+)
 
 MAX_CITATIONS = 3
 MIN_SENTENCE_WORDS = 6  # shorter lines without end punctuation are headings or bylines, not answers

@@ -69,7 +69,7 @@ def run_eval(service: QAService, path: Path) -> EvalResult:
         try:
             item = json.loads(line)
         except ValueError as err:
-            raise ValueError(f"{path}:{line_no}: not JSON ({err.msg})") from None
+            raise ValueError(f"{path}:{line_no}: not JSON ({err})") from None
         answer = service.ask(item["question"])
         cits = answer.to_dict()["citations"]
         result.rows.append({

@@ -12,7 +12,14 @@ from typing import Any
 import numpy as np
 
 from .answer import (
-    RefusalModel, candidate_sentences, cite, compose, coverage, default_refusal_model, pick_sentences, refusal,
+    RefusalModel,
+    candidate_sentences,
+    cite,
+    compose,
+    coverage,
+    default_refusal_model,
+    pick_sentences,
+    refusal,
 )
 from .embeddings import EmbeddingCache, embed_passages, embed_query, embedder_id, make_embeddings
 from .errors import EmptyQuestionError

@@ -23,12 +23,9 @@ _BOUNDARY = re.compile(
 )
 
 EN_STOPWORDS = frozenset(
-    """a an and are as at be been being but by can could did do does for from had has have how i if in
-    into is it its it's of on or our so such than that the their them then there these they this those
-    to was we were what when where which who whom whose why will with would you your about after before
-    any all also not no more most other some up out over under s t just should may might must""".split()
+    ["a", "an", "and", "are", "as", "at", "be", "been", "being", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "it's", "of", "on", "or", "our", "so", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "was", "we", "were", "what", "when", "where", "which", "who", "whom", "whose", "why", "will", "with", "would", "you", "your", "about", "after", "before", "any", "all", "also", "not", "no", "more", "most", "other", "some", "up", "out", "over", "under", "s", "t", "just", "should", "may", "might", "must"]
 )
-ZH_STOPWORDS = frozenset("的 了 是 在 和 与 及 或 也 都 就 而 被 把 让 给 对 为 以 于 之 其 这 那 哪 哪些 什么 谁 吗 呢 吧 啊 会 将 能 有 没有 一个 中 上 下 等 着 过 到 从 向 如何 怎么 怎样 多少 是否".split())
+ZH_STOPWORDS = frozenset(["的", "了", "是", "在", "和", "与", "及", "或", "也", "都", "就", "而", "被", "把", "让", "给", "对", "为", "以", "于", "之", "其", "这", "那", "哪", "哪些", "什么", "谁", "吗", "呢", "吧", "啊", "会", "将", "能", "有", "没有", "一个", "中", "上", "下", "等", "着", "过", "到", "从", "向", "如何", "怎么", "怎样", "多少", "是否"])
 
 
 def cjk_ratio(text: str) -> float:

@@ -3,10 +3,9 @@ from __future__ import annotations
 import pytest
 
 from retrieval.chunking import chunk_text, count_tokens, encoding
+from retrieval.corpus import load_article
 from retrieval.text import sentence_spans
 from tests.retrieval_fixtures import SEED
-
-from retrieval.corpus import load_article
 
 
 def test_offline_encoding_is_cl100k() -> None:

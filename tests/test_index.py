@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import index as index_mod
 from retrieval.cli import main
 from retrieval.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from retrieval.index import build_index, current_generation
@@ -103,4 +102,3 @@ def test_no_pickle_files_in_index(hashed: tuple[RetrievalSettings, HashEmbedding
     assert gen is not None
     names = {p.suffix for p in gen.rglob("*") if p.is_file()}
     assert names <= {".json", ".npy", ".faiss"}, names
-    assert index_mod.FORMAT_VERSION == 1
