@@ -126,8 +126,9 @@ class Settings:
 
 
 def load_settings(env_file: str | Path | None = None) -> Settings:
-    """Read ``.env`` (without overriding real environment variables), then the environment."""
-    from dotenv import load_dotenv
+    """Read ``.env`` from the working directory (or ``env_file``) without overriding variables
+    that are already set, then build the settings from the environment."""
+    from dotenv import find_dotenv, load_dotenv
 
-    load_dotenv(env_file, override=False)
+    load_dotenv(env_file if env_file is not None else find_dotenv(usecwd=True), override=False)
     return Settings.from_env()

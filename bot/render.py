@@ -32,7 +32,8 @@ CONTEXT_ELEMENTS_LIMIT = 10  # elements per context block
 # Total characters across all blocks: Slack starts failing with msg_blocks_too_long near 13k.
 MESSAGE_TEXT_BUDGET = 12000
 ANSWER_TEXT_LIMIT = 6000  # the answer body may take at most this share of the budget
-EXCERPT_LIMIT = 1000  # characters of one quoted excerpt (cut with an ellipsis beyond)
+EXCERPT_LIMIT = 1000  # escaped characters of one quoted excerpt (cut with an ellipsis beyond)
+TITLE_LIMIT = 200  # characters of an article title in a source line
 
 FEEDBACK_BLOCK_ID = "feedback"
 FEEDBACK_UP = "feedback_up"
@@ -101,20 +102,33 @@ def link(url: str, label: str) -> str:
     return f"<{escape_mrkdwn(safe_url)}|{label}>"
 
 
+def cut_escaped(raw: str, limit: int, marker: str = "…") -> str:
+    """``raw`` escaped, cut to at most ``limit`` characters (never inside an entity) plus ``marker``."""
+    escaped = escape_mrkdwn(raw)
+    if len(escaped) <= limit:
+        return escaped
+    return split_escaped(raw, max(1, limit - len(marker)))[0] + marker
+
+
+def blockquote_escaped(escaped: str) -> str:
+    """Already-escaped text as a mrkdwn quote: every line starts with ``>``."""
+    return "\n".join(f"> {line}" if line.strip() else ">" for line in escaped.splitlines() or [""])
+
+
 def blockquote(text: str) -> str:
-    """Escaped ``text`` as a mrkdwn quote: every line starts with ``>``."""
-    return "\n".join(f"> {line}" if line.strip() else ">" for line in escape_mrkdwn(text).splitlines() or [""])
+    """Escaped ``text`` as a mrkdwn quote."""
+    return blockquote_escaped(escape_mrkdwn(text))
 
 
 def citation_mrkdwn(citation: Citation, language: str) -> str:
     """``*[n]* <url|title>`` / ``_outlet · date_`` / the verbatim excerpt as a quote."""
     meta = " · ".join(escape_mrkdwn(part) for part in (citation.outlet, citation.published) if part)
-    excerpt = truncate(citation.excerpt.strip(), EXCERPT_LIMIT, t("excerpt_cut", language))
-    lines = [f"*[{citation.n}]* {link(citation.url, citation.title or citation.path)}"]
+    title = truncate(citation.title or citation.path, TITLE_LIMIT)
+    lines = [f"*[{citation.n}]* {link(citation.url, title)}"]
     if meta:
         lines.append(f"_{meta}_")
-    lines.append(blockquote(excerpt))
-    return truncate("\n".join(lines), SECTION_TEXT_LIMIT)
+    lines.append(blockquote_escaped(cut_escaped(citation.excerpt.strip(), EXCERPT_LIMIT, t("excerpt_cut", language))))
+    return "\n".join(lines)
 
 
 def _section(mrkdwn: str, block_id: str | None = None) -> SectionBlock:

@@ -27,26 +27,40 @@ from tests.bot_fakes import BOT_TOKEN, BOT_USER_ID, TEAM_ID, FakeSlack
 
 SIGNING_SECRET = "test-signing-secret"
 
+# Written for these tests (not real news). Questions the bot tests rely on are checked up front in
+# ``qa_service`` so that a retrieval calibration change fails there, with scores, not in a Slack test.
 TINY_CORPUS = {
-    "listing-race.md": (
-        "---\ntitle: \"MiniMax & Zhipu race to list in Hong Kong\"\noutlet: \"Test Wire\"\n"
-        "published: \"2025-12-11\"\nlanguage: en\nurl: \"https://example.com/listing-race\"\n---\n"
-        "MiniMax is expected to be the first large model company to list in Hong Kong. "
-        "The listing could happen as early as January 2026, according to people familiar with the plan. "
-        "Zhipu AI filed its prospectus a week later and is also preparing a Hong Kong IPO.\n"
+    "zhipu-hearing.md": (
+        "---\ntitle: \"Zhipu AI passes listing hearing in Hong Kong\"\noutlet: \"Test Wire\"\n"
+        "published: \"2025-12-20\"\nlanguage: en\nurl: \"https://example.com/zhipu-hearing\"\n---\n"
+        "This article is a test fixture; it is not real news.\n\n"
+        "Zhipu AI passed its listing hearing at the Hong Kong stock exchange on Friday. "
+        "The company plans to price its shares next week. "
+        "Analysts expect the offering to raise about 4 billion Hong Kong dollars.\n\n"
+        "The listing would make Zhipu one of the first large-model developers on the Hong Kong market.\n"
+    ),
+    "minimax-listing.md": (
+        "---\ntitle: \"MiniMax & Zhipu race to list <first>\"\noutlet: \"Test Wire\"\n"
+        "published: \"2025-12-11\"\nlanguage: en\nurl: \"https://example.com/minimax-listing\"\n---\n"
+        "This article is a test fixture; it is not real news.\n\n"
+        "MiniMax is preparing an initial public offering in Hong Kong. MiniMax could list its shares as early "
+        "as January 2026, people familiar with the plan said. It aims to raise several hundred million dollars.\n"
     ),
     "moonshot-funding.md": (
         "---\ntitle: \"月之暗面完成新一轮融资\"\noutlet: \"测试通讯社\"\npublished: \"2025-12-18\"\n"
-        "language: zh\nurl: \"\"\n---\n"
-        "月之暗面宣布完成新一轮融资，金额约为五亿美元。本轮融资由多家互联网公司领投。"
-        "公司表示，资金将主要用于长文本模型的研发。\n"
+        "language: zh\nurl: \"\"\n---\n本文是测试样例，并非真实新闻。\n\n"
+        "月之暗面宣布完成新一轮融资，金额约为五亿美元。本轮融资由多家互联网公司领投。公司表示，资金将主要用于长文本模型的研发。\n"
     ),
 }
+QUESTION = "Did Zhipu pass its listing hearing?"
+FIRST_IN_THREAD = "What is MiniMax planning in Hong Kong?"
+FOLLOW_UP = "and when will it list?"
+ZH_QUESTION = "月之暗面融资多少？"
 
 
 @pytest.fixture(scope="session")
 def tiny_retrieval(tmp_path_factory: pytest.TempPathFactory) -> RetrievalSettings:
-    """A two-article corpus indexed once per session with the bundled offline model."""
+    """A three-article corpus indexed once per session with the bundled offline model."""
     from retrieval.index import build_index
 
     root = tmp_path_factory.mktemp("bot-corpus")
@@ -64,7 +78,9 @@ def qa_service(tiny_retrieval: RetrievalSettings) -> Answerer:
     from retrieval.service import QAService
 
     service = QAService(tiny_retrieval)
-    service.ask("warm up the model")  # load model and index once, not inside a timed test
+    for question, history in [(QUESTION, ()), (FIRST_IN_THREAD, ()), (FOLLOW_UP, (FIRST_IN_THREAD,)), (ZH_QUESTION, ())]:
+        answer = service.ask(question, history=history)  # also loads the model and index once
+        assert not answer.refused, f"retrieval refuses the bot fixture question {question!r}: {answer.scores}"
     return service
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -14,9 +14,8 @@ import pytest
 from bot.handler import WORKING_REACTION
 from bot.ratelimit import UserRateLimiter
 from retrieval.errors import IndexMissingError
-from retrieval.types import Answer, Citation
-from tests.bot_fakes import BOT_USER_ID, Call, FakeSlack, ScriptedAnswerer, Scripted
-from tests.bot_fixtures import BotHarness, mention, message
+from tests.bot_fakes import BOT_USER_ID, Call, FakeSlack, Scripted, ScriptedAnswerer
+from tests.bot_fixtures import FIRST_IN_THREAD, FOLLOW_UP, QUESTION, ZH_QUESTION, BotHarness, mention, message
 
 
 def texts_of(call: Call) -> str:
@@ -42,7 +41,7 @@ def wait_answered(fake: FakeSlack, n: int = 1) -> list[Call]:
 
 def test_mention_gets_one_threaded_reply_with_citations(bot: BotHarness, fake_slack: FakeSlack) -> None:
     started = time.perf_counter()
-    reply = bot.post_event(mention("who is first to list?", ts="1700000000.000100"))
+    reply = bot.post_event(mention(QUESTION, ts="1700000000.000100"))
     assert reply.status == 200
     assert time.perf_counter() - started < 1.0  # acked long before the answer is ready
 
@@ -52,9 +51,9 @@ def test_mention_gets_one_threaded_reply_with_citations(bot: BotHarness, fake_sl
     post = posts[0].body
     assert post["channel"] == "C1" and post["thread_ts"] == "1700000000.000100"
     text = texts_of(posts[0])
-    assert "<https://example.com/listing-race|MiniMax &amp; Zhipu race to list in Hong Kong>" in text
-    assert "> MiniMax is expected to be the first large model company to list in Hong Kong." in text
-    assert "_Test Wire · 2025-12-11_" in text
+    assert "<https://example.com/zhipu-hearing|Zhipu AI passes listing hearing in Hong Kong>" in text
+    assert "> Zhipu AI passed its listing hearing at the Hong Kong stock exchange on Friday." in text
+    assert "_Test Wire · 2025-12-20_" in text
     assert "*Sources*" in text
     actions = [b for b in post["blocks"] if b["type"] == "actions"]
     assert [e["action_id"] for e in actions[0]["elements"]] == ["feedback_up", "feedback_down"]
@@ -69,7 +68,7 @@ def test_mention_gets_one_threaded_reply_with_citations(bot: BotHarness, fake_sl
 
 
 def test_redelivery_with_retry_header_is_not_answered_again(bot: BotHarness, fake_slack: FakeSlack) -> None:
-    event = mention("who is first to list?", ts="1700000000.000200")
+    event = mention(QUESTION, ts="1700000000.000200")
     assert bot.post_event(event, event_id="EvSAME").status == 200
     wait_answered(fake_slack)
     for retry in (1, 2, 3):
@@ -81,10 +80,10 @@ def test_redelivery_with_retry_header_is_not_answered_again(bot: BotHarness, fak
 def test_mention_and_message_events_for_one_ts_give_one_reply(bot: BotHarness, fake_slack: FakeSlack) -> None:
     # A top-level mention, then a mention inside that (known) thread: Slack sends the second one both
     # as app_mention and as message.channels, with different event ids, here at the same moment.
-    bot.post_event(mention("who is first to list?", ts="1700000000.000300"))
+    bot.post_event(mention(QUESTION, ts="1700000000.000300"))
     wait_answered(fake_slack)
     follow_up = dict(ts="1700000000.000400", thread_ts="1700000000.000300")
-    events = [mention("and when?", **follow_up), message(f"<@{BOT_USER_ID}> and when?", **follow_up)]
+    events = [mention(FOLLOW_UP, **follow_up), message(f"<@{BOT_USER_ID}> {FOLLOW_UP}", **follow_up)]
     with ThreadPoolExecutor(2) as pool:
         statuses = list(pool.map(lambda e: bot.post_event(e).status, events))
     assert statuses == [200, 200]
@@ -99,8 +98,8 @@ def test_two_listeners_both_wanting_one_message_answer_once(bot: BotHarness, fak
     # Where both the app_mention and the message listener would answer (here a DM that also arrives
     # as app_mention), the (team, channel, ts) claim in the state DB lets exactly one of them reply.
     ts = "1700000000.000450"
-    events = [mention("who is first to list?", ts=ts, channel="D2"),
-              message("who is first to list?", ts=ts, channel="D2", channel_type="im")]
+    events = [mention(QUESTION, ts=ts, channel="D2"),
+              message(QUESTION, ts=ts, channel="D2", channel_type="im")]
     with ThreadPoolExecutor(2) as pool:
         assert list(pool.map(lambda e: bot.post_event(e).status, events)) == [200, 200]
     wait_answered(fake_slack)
@@ -110,7 +109,7 @@ def test_two_listeners_both_wanting_one_message_answer_once(bot: BotHarness, fak
 
 
 def test_restart_does_not_answer_a_redelivered_event(make_bot: Any, qa_service: Any, fake_slack: FakeSlack) -> None:
-    event = mention("who is first to list?", ts="1700000000.000500")
+    event = mention(QUESTION, ts="1700000000.000500")
     first = make_bot(answerer=qa_service)
     first.post_event(event, event_id="EvRESTART")
     wait_answered(fake_slack)
@@ -131,7 +130,7 @@ def test_restart_does_not_answer_a_redelivered_event(make_bot: Any, qa_service: 
 def test_unverifiable_requests_get_401_and_no_web_api_call(
     bot: BotHarness, fake_slack: FakeSlack, kwargs: dict[str, Any], why: str
 ) -> None:
-    reply = bot.post_event(mention("who is first to list?", ts="1700000000.000600"), **kwargs)
+    reply = bot.post_event(mention(QUESTION, ts="1700000000.000600"), **kwargs)
     assert reply.status == 401, why
     fake_slack.settle()
     assert fake_slack.calls == []
@@ -139,29 +138,30 @@ def test_unverifiable_requests_get_401_and_no_web_api_call(
 
 
 def test_direct_message_is_answered_in_the_dm(bot: BotHarness, fake_slack: FakeSlack) -> None:
-    bot.post_event(message("who is first to list?", ts="1700000000.000700", channel="D1", channel_type="im"))
+    bot.post_event(message(QUESTION, ts="1700000000.000700", channel="D1", channel_type="im"))
     [post] = wait_answered(fake_slack)
     assert post.body["channel"] == "D1" and post.body["thread_ts"] == "1700000000.000700"
-    assert "example.com/listing-race" in texts_of(post)
+    assert "example.com/zhipu-hearing" in texts_of(post)
 
 
 def test_thread_follow_up_without_mention_uses_the_earlier_question(make_bot: Any, qa_service: Any, fake_slack: FakeSlack) -> None:
     recorder = ScriptedAnswerer(inner=qa_service)
     bot = make_bot(answerer=recorder)
-    bot.post_event(mention("who is first to list?", ts="1700000000.000800"))
+    bot.post_event(mention(FIRST_IN_THREAD, ts="1700000000.000800"))
     wait_answered(fake_slack)
-    bot.post_event(message("and when?", ts="1700000000.000900", thread_ts="1700000000.000800"))
+    bot.post_event(message(FOLLOW_UP, ts="1700000000.000900", thread_ts="1700000000.000800"))
     posts = wait_answered(fake_slack, 2)
-    assert recorder.asked == [("who is first to list?", ()), ("and when?", ("who is first to list?",))]
+    assert recorder.asked == [(FIRST_IN_THREAD, ()), (FOLLOW_UP, (FIRST_IN_THREAD,))]
     assert posts[1].body["thread_ts"] == "1700000000.000800"
-    assert "January 2026" in texts_of(posts[1])
+    text = texts_of(posts[1])
+    assert "<https://example.com/minimax-listing|MiniMax &amp; Zhipu race to list &lt;first&gt;>" in text
     assert bot.store.questions()[1]["source"] == "thread"
 
 
 def test_threads_the_bot_is_not_part_of_are_left_alone(bot: BotHarness, fake_slack: FakeSlack) -> None:
-    reply = bot.post_event(message("and when?", ts="1700000001.000100", thread_ts="1700000001.000000"))
+    reply = bot.post_event(message(FOLLOW_UP, ts="1700000001.000100", thread_ts="1700000001.000000"))
     assert reply.status == 200
-    assert bot.post_event(message("who is first to list?", ts="1700000001.000200")).status == 200  # channel chatter
+    assert bot.post_event(message(QUESTION, ts="1700000001.000200")).status == 200  # channel chatter
     fake_slack.settle()
     assert fake_slack.calls == []
 
@@ -169,13 +169,13 @@ def test_threads_the_bot_is_not_part_of_are_left_alone(bot: BotHarness, fake_sla
 @pytest.mark.parametrize(
     "event",
     [
-        message("who is first to list?", ts="1700000002.000100", channel_type="im", bot_id="BOTHER"),
-        message("who is first to list?", ts="1700000002.000200", channel_type="im", user=BOT_USER_ID),
+        message(QUESTION, ts="1700000002.000100", channel_type="im", bot_id="BOTHER"),
+        message(QUESTION, ts="1700000002.000200", channel_type="im", user=BOT_USER_ID),
         {"type": "message", "subtype": "message_changed", "channel": "D1", "channel_type": "im",
          "ts": "1700000002.000300", "message": {"type": "message", "user": "U1", "text": "edited", "ts": "1"}},
         {"type": "message", "subtype": "message_deleted", "channel": "D1", "channel_type": "im",
          "ts": "1700000002.000400", "deleted_ts": "1"},
-        mention("who is first to list?", ts="1700000002.000500", bot_id="BOTHER"),
+        mention(QUESTION, ts="1700000002.000500", bot_id="BOTHER"),
     ],
     ids=["other-bot", "own-user", "edited", "deleted", "bot-mention"],
 )
@@ -188,7 +188,7 @@ def test_bot_messages_and_edits_are_ignored_without_404(bot: BotHarness, fake_sl
 def test_429_is_retried_after_retry_after_and_posted_once(bot: BotHarness, fake_slack: FakeSlack) -> None:
     fake_slack.script("chat.postMessage", Scripted(status=429, body={"ok": False, "error": "ratelimited"},
                                                    headers={"Retry-After": "1"}))
-    bot.post_event(mention("who is first to list?", ts="1700000003.000100"))
+    bot.post_event(mention(QUESTION, ts="1700000003.000100"))
     attempts = wait_answered(fake_slack)
     fake_slack.wait_count("chat.postMessage", 2)
     fake_slack.settle()
@@ -210,7 +210,7 @@ def test_answering_failure_ends_in_a_visible_reply(
     make_bot: Any, fake_slack: FakeSlack, error: Exception, visible: str, hidden: str | None
 ) -> None:
     bot = make_bot(answerer=ScriptedAnswerer(error=error))
-    bot.post_event(mention("who is first to list?", ts="1700000004.000100"))
+    bot.post_event(mention(QUESTION, ts="1700000004.000100"))
     [post] = wait_answered(fake_slack)
     text = texts_of(post)
     assert visible in text and post.body["thread_ts"] == "1700000004.000100"
@@ -222,7 +222,7 @@ def test_answering_failure_ends_in_a_visible_reply(
 
 def test_slack_refusing_the_answer_still_gives_a_visible_error(bot: BotHarness, fake_slack: FakeSlack) -> None:
     fake_slack.script("chat.postMessage", Scripted(body={"ok": False, "error": "msg_blocks_too_long"}))
-    bot.post_event(mention("who is first to list?", ts="1700000004.000200"))
+    bot.post_event(mention(QUESTION, ts="1700000004.000200"))
     fake_slack.wait_count("chat.postMessage", 2)
     fake_slack.wait_count("reactions.remove", 1)
     assert "something went wrong" in texts_of(fake_slack.calls_to("chat.postMessage")[1])
@@ -231,14 +231,14 @@ def test_slack_refusing_the_answer_still_gives_a_visible_error(bot: BotHarness, 
 def test_hanging_web_api_ends_in_a_visible_error(make_bot: Any, qa_service: Any, fake_slack: FakeSlack) -> None:
     bot = make_bot(answerer=qa_service, slack_api_timeout_s=1)
     fake_slack.script("chat.postMessage", Scripted(hang_s=2.5))
-    bot.post_event(mention("who is first to list?", ts="1700000004.000300"))
+    bot.post_event(mention(QUESTION, ts="1700000004.000300"))
     fake_slack.wait_count("chat.postMessage", 2, timeout=15)
     fake_slack.wait_count("reactions.remove", 1, timeout=15)
     assert "something went wrong" in texts_of(fake_slack.calls_to("chat.postMessage")[1])
 
 
 def test_feedback_click_is_stored_and_acknowledged(bot: BotHarness, fake_slack: FakeSlack) -> None:
-    bot.post_event(mention("who is first to list?", ts="1700000005.000100"))
+    bot.post_event(mention(QUESTION, ts="1700000005.000100"))
     [post] = wait_answered(fake_slack)
     up = next(b for b in post.body["blocks"] if b["type"] == "actions")["elements"][0]
     payload = {
@@ -257,13 +257,13 @@ def test_feedback_click_is_stored_and_acknowledged(bot: BotHarness, fake_slack: 
 
 def test_slash_command_answers_privately(bot: BotHarness, fake_slack: FakeSlack) -> None:
     reply = bot.post_form({
-        "command": "/ask", "text": "who is first to list?", "team_id": "T111", "channel_id": "C1",
+        "command": "/ask", "text": QUESTION, "team_id": "T111", "channel_id": "C1",
         "user_id": "U1", "response_url": fake_slack.hook_url("ask"), "trigger_id": "1.1",
     })
     assert reply.status == 200 and "Looking that up" in reply.body
     [answer] = fake_slack.wait_count("hook:ask", 1)
     assert answer.body["response_type"] == "ephemeral"
-    assert "<https://example.com/listing-race|" in texts_of(answer)
+    assert "<https://example.com/zhipu-hearing|" in texts_of(answer)
     assert fake_slack.calls_to("chat.postMessage") == []
     assert bot.store.questions()[0]["source"] == "command"
 
@@ -271,7 +271,7 @@ def test_slash_command_answers_privately(bot: BotHarness, fake_slack: FakeSlack)
 def test_twenty_concurrent_mentions_are_acked_within_3s_and_all_answered(bot: BotHarness, fake_slack: FakeSlack) -> None:
     def send(i: int) -> tuple[int, float]:
         started = time.perf_counter()
-        status = bot.post_event(mention("who is first to list?", ts=f"1700000006.{i:06d}", user=f"U{i}")).status
+        status = bot.post_event(mention(QUESTION, ts=f"1700000006.{i:06d}", user=f"U{i}")).status
         return status, time.perf_counter() - started
 
     with ThreadPoolExecutor(20) as pool:
@@ -306,25 +306,24 @@ def test_over_long_question_is_cut_with_a_note(make_bot: Any, qa_service: Any, f
     recorder = ScriptedAnswerer(inner=qa_service)
     bot = make_bot(answerer=recorder, retrieval=replace(qa_service.settings, max_question_chars=60))
     limit = 60
-    bot.post_event(mention("who is first to list? " + "x" * (limit + 500), ts="1700000007.000300"))
+    bot.post_event(mention(QUESTION + " " + "x" * (limit + 500), ts="1700000007.000300"))
     [post] = wait_answered(fake_slack)
     assert len(recorder.asked[0][0]) <= limit
     assert f"first {limit:,} characters" in texts_of(post)
 
 
-def test_chinese_question_gets_chinese_framing(make_bot: Any, fake_slack: FakeSlack) -> None:
-    answer = Answer(question="谁最先上市？", answer="MiniMax 预计最先上市 [1]", refused=False, language="zh",
-                    citations=[Citation(1, "上市之争", "测试通讯社", "2025-12-11", "", "MiniMax 预计最先上市。", "a.md", 0, 12)])
-    bot = make_bot(answerer=ScriptedAnswerer(answer=answer))
-    bot.post_event(mention("谁最先上市？", ts="1700000007.000400"))
+def test_chinese_question_gets_chinese_framing(bot: BotHarness, fake_slack: FakeSlack) -> None:
+    bot.post_event(mention(ZH_QUESTION, ts="1700000007.000400"))
     [post] = wait_answered(fake_slack)
     text = texts_of(post)
-    assert "*来源*" in text and "有帮助" in text and "*[1]* 上市之争" in text  # no url: plain title
+    assert "*来源*" in text and "有帮助" in text
+    assert "*[1]* 月之暗面完成新一轮融资\n" in text  # no url: a plain title, not a broken link
+    assert "> 月之暗面宣布完成新一轮融资，金额约为五亿美元。" in text
 
 
 def test_chinese_failure_message_is_chinese(make_bot: Any, fake_slack: FakeSlack) -> None:
     bot = make_bot(answerer=ScriptedAnswerer(error=RuntimeError("boom")))
-    bot.post_event(mention("月之暗面融资多少？", ts="1700000007.000500"))
+    bot.post_event(mention(ZH_QUESTION, ts="1700000007.000500"))
     [post] = wait_answered(fake_slack)
     assert "抱歉" in texts_of(post)
 
@@ -332,12 +331,12 @@ def test_chinese_failure_message_is_chinese(make_bot: Any, fake_slack: FakeSlack
 def test_per_user_limit_answers_politely(make_bot: Any, qa_service: Any, fake_slack: FakeSlack) -> None:
     bot = make_bot(answerer=qa_service, limiter=UserRateLimiter(2))
     for i in range(3):
-        bot.post_event(mention("who is first to list?", ts=f"1700000008.00000{i}"))
+        bot.post_event(mention(QUESTION, ts=f"1700000008.00000{i}"))
         fake_slack.wait_count("chat.postMessage", i + 1)
     posts = fake_slack.calls_to("chat.postMessage")
     assert "asked 2 questions in the last minute" in texts_of(posts[2])
     assert "asked 2 questions" not in texts_of(posts[0])
-    bot.post_event(mention("who is first to list?", ts="1700000008.000009", user="U-other"))  # others unaffected
+    bot.post_event(mention(QUESTION, ts="1700000008.000009", user="U-other"))  # others unaffected
     assert "example.com" in texts_of(fake_slack.wait_count("chat.postMessage", 4)[3])
 
 

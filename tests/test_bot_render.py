@@ -1,0 +1,161 @@
+"""Rendering is pure: table-driven checks of escaping, splitting and every Slack limit."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.render import (
+    EXCERPT_LIMIT,
+    FALLBACK_TEXT_LIMIT,
+    MAX_BLOCKS,
+    MESSAGE_TEXT_BUDGET,
+    SECTION_TEXT_LIMIT,
+    answer_message,
+    blockquote,
+    escape_mrkdwn,
+    link,
+    notice_message,
+    split_escaped,
+)
+from retrieval.types import Answer, Citation
+
+BROKEN_ENTITY = re.compile(r"&(?!amp;|lt;|gt;)")
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("plain", "plain"),
+        ("R&D <b> x > y", "R&amp;D &lt;b&gt; x &gt; y"),
+        ("already &amp; escaped", "already &amp;amp; escaped"),
+        ("<@U123> <!channel>", "&lt;@U123&gt; &lt;!channel&gt;"),
+        ("中文：谁最先上市？", "中文：谁最先上市？"),
+        ("emoji 🚀👍🏽 ok", "emoji 🚀👍🏽 ok"),
+        ("*bold* _it_ `code`", "*bold* _it_ `code`"),  # formatting is not escaped, only & < >
+    ],
+)
+def test_escape_mrkdwn(raw: str, escaped: str) -> None:
+    assert escape_mrkdwn(raw) == escaped
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "short",
+        "word " * 2000,  # 10k chars with spaces
+        "&" * 5000,  # escaping quintuples the length
+        "<>" * 3000,
+        "模型" * 5000,  # no spaces at all
+        "🚀 " * 4000,
+        ("para one. " * 200 + "\n\n") * 6,
+    ],
+    ids=["short", "10k-words", "ampersands", "angles", "chinese", "emoji", "paragraphs"],
+)
+def test_split_escaped_respects_limit_and_never_cuts_an_entity(raw: str) -> None:
+    pieces = split_escaped(raw, SECTION_TEXT_LIMIT)
+    assert pieces and all(0 < len(p) <= SECTION_TEXT_LIMIT for p in pieces)
+    assert not any(BROKEN_ENTITY.search(p) for p in pieces)
+    assert "".join("".join(p.split()) for p in pieces) == "".join(escape_mrkdwn(raw).split())  # nothing lost
+
+
+@pytest.mark.parametrize(
+    ("url", "label", "expected"),
+    [
+        ("https://example.com/a", "Title", "<https://example.com/a|Title>"),
+        ("https://example.com/a?x=1&y=2", "R&D", "<https://example.com/a?x=1&amp;y=2|R&amp;D>"),
+        ("https://example.com/a b|c>d", "T", "<https://example.com/a%20b%7Cc%3Ed|T>"),
+        ("", "No link <here>", "No link &lt;here&gt;"),
+        ("javascript:alert(1)", "Bad", "Bad"),
+        ("https://example.com/zh", "中文标题 🚀", "<https://example.com/zh|中文标题 🚀>"),
+    ],
+)
+def test_link(url: str, label: str, expected: str) -> None:
+    assert link(url, label) == expected
+
+
+def test_blockquote_quotes_every_line_escaped() -> None:
+    assert blockquote("a <b>\n\nc & d") == "> a &lt;b&gt;\n>\n> c &amp; d"
+
+
+def _citation(n: int, *, excerpt: str = "MiniMax is expected to list first.", url: str = "https://example.com/x",
+              title: str = "MiniMax & Zhipu <race>") -> Citation:
+    return Citation(n, title, "Test Wire", "2025-12-11", url, excerpt, "a.md", 0, len(excerpt))
+
+
+def _answer(text: str, *, language: str = "en", citations: list[Citation] | None = None, refused: bool = False) -> Answer:
+    return Answer("q", text, refused, language, citations if citations is not None else [_citation(1)])
+
+
+CASES = {
+    "english": _answer("MiniMax is expected to list first [1]."),
+    "chinese": _answer("MiniMax 预计最先上市 [1]。", language="zh",
+                       citations=[_citation(1, excerpt="MiniMax 预计最先上市。", title="上市之争", url="")]),
+    "emoji": _answer("🚀 Listing soon 👍🏽 [1]"),
+    "specials": _answer("R&D <spend> > 5% & rising [1]"),
+    "10k-answer": _answer("Long answer sentence. " * 460),
+    "refused": _answer("I could not find this in the corpus.", refused=True, citations=[]),
+    "empty-refusal": _answer("", refused=True, citations=[]),
+    "many-long-citations": _answer("See sources.", citations=[_citation(i, excerpt="x & y " * 400) for i in range(1, 61)]),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_answer_message_stays_within_every_slack_limit(name: str) -> None:
+    message = answer_message(CASES[name], question_id=7, notes=["Your question was cut."])
+    payload = message.to_kwargs()  # slack_sdk validates per-block limits here (raises if exceeded)
+    blocks = payload["blocks"]
+    assert len(blocks) <= MAX_BLOCKS
+    assert len(payload["text"]) <= FALLBACK_TEXT_LIMIT
+    section_texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert all(len(t) <= SECTION_TEXT_LIMIT for t in section_texts)
+    assert sum(map(len, section_texts)) <= MESSAGE_TEXT_BUDGET + 100  # + the short "Sources" header
+    assert not any(BROKEN_ENTITY.search(t) for t in section_texts)
+    assert blocks[-1]["type"] == "actions" and blocks[-1]["elements"][0]["value"] == "7"
+
+
+def test_answer_blocks_show_numbered_linked_quoted_sources() -> None:
+    payload = answer_message(CASES["english"], question_id=1).to_kwargs()
+    texts = [b["text"]["text"] for b in payload["blocks"] if b["type"] == "section"]
+    assert texts[0] == "MiniMax is expected to list first [1]."
+    assert texts[1] == "*Sources*"
+    assert texts[2] == (
+        "*[1]* <https://example.com/x|MiniMax &amp; Zhipu &lt;race&gt;>\n_Test Wire · 2025-12-11_\n"
+        "> MiniMax is expected to list first."
+    )
+
+
+def test_chinese_answer_has_chinese_labels_and_plain_title_without_url() -> None:
+    payload = answer_message(CASES["chinese"], question_id=1).to_kwargs()
+    texts = [b["text"]["text"] for b in payload["blocks"] if b["type"] == "section"]
+    assert texts[1] == "*来源*" and texts[2].startswith("*[1]* 上市之争\n")
+    buttons = [e["text"]["text"] for e in payload["blocks"][-1]["elements"]]
+    assert buttons == ["👍 有帮助", "👎 没帮助"]
+
+
+def test_long_answer_is_cut_with_a_marker_and_fallback_is_capped() -> None:
+    message = answer_message(CASES["10k-answer"])
+    sections = [b for b in message.to_kwargs()["blocks"] if b["type"] == "section"]
+    assert any("answer shortened" in s["text"]["text"] for s in sections)
+    assert len(message.text) == FALLBACK_TEXT_LIMIT and message.text.endswith("…")
+
+
+def test_too_many_sources_are_summarised_not_dropped_silently() -> None:
+    payload = answer_message(CASES["many-long-citations"], question_id=3).to_kwargs()
+    context = [b for b in payload["blocks"] if b["type"] == "context"]
+    assert any("more sources not shown" in el["text"] for b in context for el in b["elements"])
+    quoted = [b["text"]["text"] for b in payload["blocks"] if b["type"] == "section" and b["text"]["text"].startswith("*[")]
+    assert quoted and all(len(q) <= EXCERPT_LIMIT + 200 for q in quoted)
+
+
+def test_refusal_has_no_sources_and_says_nothing_was_found() -> None:
+    payload = answer_message(CASES["empty-refusal"], question_id=None).to_kwargs()
+    assert [b["type"] for b in payload["blocks"]] == ["section"]
+    assert "found nothing in the corpus" in payload["blocks"][0]["text"]["text"]
+
+
+def test_notice_message_is_one_section_within_limits() -> None:
+    payload = notice_message("x" * 5000).to_kwargs()
+    assert len(payload["blocks"]) == 1 and len(payload["blocks"][0]["text"]["text"]) <= SECTION_TEXT_LIMIT
+    assert len(payload["text"]) <= FALLBACK_TEXT_LIMIT
