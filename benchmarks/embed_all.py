@@ -1,0 +1,49 @@
+"""Embed (and cache by content hash) every text the benchmarks need. Resumable: cached texts
+are skipped. Order: queries, RGB chunks, RealTime QA chunks (gold articles first).
+
+    python -m benchmarks.embed_all [--eval-dir ../shared/eval]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import common
+from .datasets import DEFAULT_EVAL_DIR, load_realtimeqa, load_rgb
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
+    args = ap.parse_args(argv)
+    rgb = load_rgb(args.eval_dir)
+    rt = load_realtimeqa(args.eval_dir)
+    t0 = time.time()
+    qs = [q.text for q in rgb.queries] + [q.text for q in rt.queries]
+    _, n = common.query_vectors(qs)
+    print(f"queries: {len(qs)} ({n} embedded) {time.time()-t0:.0f}s", flush=True)
+    for es in (rgb, rt):
+        _, chunks, _, texts = common.layout(es.articles)
+        todo = int((~common.cached_mask(texts)).sum())
+        print(f"{es.name}: {len(texts)} chunk texts, {todo} to embed", flush=True)
+        t1 = time.time()
+        last = [0.0]
+
+        def prog(done: int, total: int, t1=t1, name=es.name) -> None:
+            if time.time() - last[0] > 30 or done == total:
+                last[0] = time.time()
+                rate = done / max(1e-9, time.time() - t1)
+                print(f"  {name}: {done}/{total} {rate:.1f}/s eta {(total-done)/max(rate,1e-9)/60:.1f} min", flush=True)
+
+        # embed in slices so that partial progress is visible in the cache order we need
+        common.passage_vectors(texts, progress=prog)
+        print(f"{es.name}: done in {time.time()-t1:.0f}s", flush=True)
+    print(f"all done in {time.time()-t0:.0f}s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

