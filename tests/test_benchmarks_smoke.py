@@ -1,0 +1,42 @@
+"""The benchmark suite is not run in CI (too slow); this keeps its metric code from rotting."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks.calibrate_refusal import fit_logistic, predict, refusal_metrics
+from benchmarks.datasets import first_words
+from benchmarks.metrics import dedup_docs, hit_at_k, mrr_at_k, summarize
+from benchmarks.speed import pct
+
+
+def test_rank_metrics_on_a_hand_made_example() -> None:
+    ranked = ["d3", "d1", "d7"]
+    assert hit_at_k(ranked, {"d1"}, 1) == 0.0
+    assert hit_at_k(ranked, {"d1"}, 5) == 1.0
+    assert mrr_at_k(ranked, {"d1"}) == 0.5
+    assert mrr_at_k(ranked, {"d9"}) == 0.0
+    assert mrr_at_k(["x"] * 10 + ["d1"], {"d1"}, 10) == 0.0  # beyond the cut-off
+    s = summarize([ranked, ["d1"]], [{"d1"}, {"d1"}])
+    assert s["n"] == 2 and s["hit@1"] == 0.5 and s["hit@5"] == 1.0 and s["mrr@10"] == 0.75
+
+
+def test_chunks_become_documents_in_order_of_their_best_chunk() -> None:
+    chunk_doc = np.array([0, 0, 1, 2, 1])
+    assert dedup_docs([1, 0, 4, 3], chunk_doc) == [0, 1, 2]
+    assert dedup_docs([4, 2, 3, 0], chunk_doc, limit=2) == [1, 2]
+
+
+def test_refusal_fit_separates_an_easy_case() -> None:
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0.8, 0.05, (50, 3)), rng.normal(0.3, 0.05, (50, 3))])
+    y = np.array([1] * 50 + [0] * 50)
+    w = fit_logistic(X, y)
+    m = refusal_metrics(y, predict(w, X))
+    assert m["refusal_precision"] == 1.0 and m["refusal_recall"] == 1.0 and m["false_refusal_rate"] == 0.0
+
+
+def test_helpers() -> None:
+    assert first_words("a  b\nc d", 3) == "a  b\nc"
+    assert first_words("a b", 5) == "a b"
+    assert pct([1, 2, 3, 4, 5], 50) == 3 and pct([1, 2, 3, 4, 5], 95) == 5
