@@ -85,9 +85,9 @@ def candidate_sentences(index: LoadedIndex, hits: list[Hit]) -> list[int]:
     return list(seen)
 
 
-def pick_sentences(index: LoadedIndex, hits: list[Hit], qvec: np.ndarray, question: str,
+def rank_sentences(index: LoadedIndex, hits: list[Hit], qvec: np.ndarray, question: str,
                    sentence_vectors: dict[int, np.ndarray]) -> list[Picked]:
-    """Rank every sentence of the retrieved chunks; keep the best and up to two close runners-up."""
+    """Every quotable sentence of the retrieved chunks, best first."""
     q_terms = content_terms(question)
     bias = index.language_bias(qvec)
     seen: set[int] = set()
@@ -107,8 +107,14 @@ def pick_sentences(index: LoadedIndex, hits: list[Hit], qvec: np.ndarray, questi
             score -= 0.005 * rank  # ties go to the better chunk
             scored.append(Picked(sid, doc, start, end, score))
     scored.sort(key=lambda p: -p.score)
-    if not scored:
+    return scored
+
+
+def pick_sentences(ranked: list[Picked]) -> list[Picked]:
+    """The best sentence and up to two runners-up that score almost as well."""
+    if not ranked:
         return []
+    scored = ranked
     best = scored[0]
     picked = [best]
     for p in scored[1:]:

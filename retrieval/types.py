@@ -36,6 +36,13 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     # Not part of the JSON schema: diagnostic scores used by eval/calibration.
     scores: dict[str, float] = field(default_factory=dict)
+    # "extractive" or "llm"; ``note`` explains a fallback from the model to the extractive answer.
+    mode: str = "extractive"
+    note: str = ""
+    # prompt_tokens / completion_tokens of the language model (empty without one)
+    usage: dict[str, int] = field(default_factory=dict)
+    # the standalone question used for retrieval (a follow-up joined with or rewritten from its thread)
+    search_question: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {

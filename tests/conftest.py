@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.retrieval_fixtures", "tests.bot_fixtures"]
+pytest_plugins = ["tests.retrieval_fixtures", "tests.bot_fixtures", "tests.llm_fake"]

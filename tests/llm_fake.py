@@ -1,0 +1,104 @@
+"""A loopback server speaking the OpenAI chat-completions protocol (plain and streamed), scripted
+per test: answers, slow answers, 429, 500 and malformed bodies. It records every request."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+
+@dataclass
+class Reply:
+    content: str = ""
+    status: int = 200
+    delay_s: float = 0.0
+    raw: bytes | None = None  # sent as-is (malformed bodies)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeOpenAI:
+    def __init__(self) -> None:
+        self.replies: list[Reply] = []
+        self.default = Reply(content="NOT_IN_CORPUS")
+        self.requests: list[dict[str, Any]] = []
+        self.auth: list[str] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                fake.requests.append(body)
+                fake.auth.append(self.headers.get("Authorization", ""))
+                reply = fake.replies.pop(0) if fake.replies else fake.default
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
+                if reply.status != 200 or reply.raw is not None:
+                    payload = reply.raw if reply.raw is not None else json.dumps(
+                        {"error": {"message": "scripted failure", "type": "server_error"}}).encode()
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json")
+                    for k, v in reply.headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                if body.get("stream"):
+                    self._stream(reply.content)
+                else:
+                    self._plain(reply.content)
+
+            def _plain(self, content: str) -> None:
+                payload = json.dumps({
+                    "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "fake",
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                }).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _stream(self, content: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                words = content.split(" ")
+                for i, w in enumerate(words):
+                    delta = {"content": (w if i == 0 else " " + w)}
+                    event = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake",
+                             "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+                    self.wfile.flush()
+                end = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake",
+                       "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
+                self.wfile.flush()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    fake = FakeOpenAI()
+    yield fake
+    fake.close()
