@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -26,6 +27,7 @@ from retrieval.types import Answer
 logger = logging.getLogger(__name__)
 
 WORKING_REACTION = "hourglass_flowing_sand"
+REACTION_WAIT_S = 30.0  # upper bound on waiting for the "add" before removing the reaction
 Respond = Callable[..., Any]  # Bolt's ``respond`` (posts to the interaction's response_url)
 
 
@@ -58,6 +60,7 @@ class QuestionHandler:
         self.store = store
         self.limiter = limiter
         self.max_question_chars = max_question_chars
+        self._reactions = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bot-reactions")
 
     def knows_thread(self, *, team: str, channel: str, thread_ts: str) -> bool:
         history = self.store.thread_history(team=team, channel=channel, thread_ts=thread_ts, before_ts="inf")
@@ -89,11 +92,14 @@ class QuestionHandler:
         self.store.add_turn(
             team=msg.team, channel=msg.channel, thread_ts=msg.thread_ts, ts=msg.ts, user=msg.user, question=question
         )
-        self._reaction(client, "add", msg)
+        # The reaction is added in the background so its round trip to Slack is not on the answer's
+        # critical path; it is removed only after the add finished (else the remove could overtake it).
+        added = self._reactions.submit(self._reaction, client, "add", msg)
         record = dict(team=msg.team, channel=msg.channel, thread_ts=msg.thread_ts, user=msg.user, source=msg.source)
         try:
             self._answer(question, history or [], notes, record, received, post, lang)
         finally:
+            wait([added], timeout=REACTION_WAIT_S)
             self._reaction(client, "remove", msg)
 
     # -- /ask ---------------------------------------------------------------------------------------

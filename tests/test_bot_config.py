@@ -12,7 +12,7 @@ from bot.config import Settings, SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 HTTP_ENV = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s3cret"}
-ENV_READ = re.compile(r"""(?:env\.get\(|env\[|_int\(|_str\()\s*["']([A-Z][A-Z0-9_]+)["']""")
+ENV_READ = re.compile(r"""(?:env\.get\(|env\[|\b_[a-z]+\()\s*["']([A-Z][A-Z0-9_]+)["']""")
 
 
 def test_minimal_http_settings_and_defaults() -> None:

@@ -7,6 +7,7 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,6 +40,17 @@ def wait_answered(fake: FakeSlack, n: int = 1) -> list[Call]:
     return fake.calls_to("chat.postMessage")
 
 
+def assert_working_indicator(fake: FakeSlack, ts: str) -> None:
+    """One reaction added on the message, and removed after the last reply (and after the add)."""
+    methods = [c.method for c in fake.calls]
+    assert sorted(methods) == ["chat.postMessage", "reactions.add", "reactions.remove"]
+    assert methods[-1] == "reactions.remove"
+    expected = {"channel": "C1", "timestamp": ts, "name": WORKING_REACTION}
+    for call in fake.calls:
+        if call.method.startswith("reactions."):
+            assert expected.items() <= call.body.items()
+
+
 def test_mention_gets_one_threaded_reply_with_citations(bot: BotHarness, fake_slack: FakeSlack) -> None:
     started = time.perf_counter()
     reply = bot.post_event(mention(QUESTION, ts="1700000000.000100"))
@@ -57,12 +69,8 @@ def test_mention_gets_one_threaded_reply_with_citations(bot: BotHarness, fake_sl
     assert "*Sources*" in text
     actions = [b for b in post["blocks"] if b["type"] == "actions"]
     assert [e["action_id"] for e in actions[0]["elements"]] == ["feedback_up", "feedback_down"]
-    # working indicator: added on receipt, removed after the answer was posted
-    methods = [c.method for c in fake_slack.calls]
-    assert methods == ["reactions.add", "chat.postMessage", "reactions.remove"]
-    expected = {"channel": "C1", "timestamp": "1700000000.000100", "name": WORKING_REACTION}
-    assert expected.items() <= fake_slack.calls[0].body.items()
-    assert expected.items() <= fake_slack.calls[2].body.items()
+    # working indicator: added on receipt (in the background), removed after the answer was posted
+    assert_working_indicator(fake_slack, "1700000000.000100")
     [logged] = bot.store.questions()
     assert logged["source"] == "mention" and logged["refused"] == 0 and logged["n_citations"] == 1
 
@@ -216,7 +224,7 @@ def test_answering_failure_ends_in_a_visible_reply(
     assert visible in text and post.body["thread_ts"] == "1700000004.000100"
     if hidden:
         assert hidden not in text
-    assert [c.method for c in fake_slack.calls] == ["reactions.add", "chat.postMessage", "reactions.remove"]
+    assert_working_indicator(fake_slack, "1700000004.000100")
     assert bot.store.questions()[0]["error"] == type(error).__name__
 
 
@@ -346,3 +354,19 @@ def test_healthz_and_url_verification(bot: BotHarness) -> None:
     challenge = bot.post(json.dumps({"type": "url_verification", "challenge": "c-123", "token": "x"}),
                          content_type="application/json")
     assert challenge.status == 200 and "c-123" in challenge.body
+
+
+def test_every_subscribed_event_has_a_listener(bot: BotHarness, fake_slack: FakeSlack) -> None:
+    import yaml
+
+    manifest = yaml.safe_load((Path(__file__).resolve().parent.parent / "manifest.yml").read_text())
+    samples = {
+        "app_mention": mention(QUESTION, ts="1700000009.000001", bot_id="BOTHER"),
+        "message.channels": message("chatter", ts="1700000009.000002", channel_type="channel"),
+        "message.groups": message("chatter", ts="1700000009.000003", channel="G1", channel_type="group"),
+        "message.im": message("hi", ts="1700000009.000004", channel="D1", channel_type="im", bot_id="BOTHER"),
+    }
+    for name in manifest["settings"]["event_subscriptions"]["bot_events"]:
+        assert bot.post_event(samples[name]).status == 200, name  # a 404 would make Slack retry
+    # control: an event we do not subscribe to has no listener, and Bolt answers 404
+    assert bot.post_event({"type": "reaction_added", "user": "U1", "reaction": "x", "event_ts": "1.1"}).status == 404
