@@ -21,7 +21,7 @@ from .types import (
 )
 
 MAX_CITATIONS = 3
-MIN_SENTENCE_WORDS = 6  # shorter lines without end punctuation are headings or bylines, not answers
+MIN_SENTENCE_WORDS = 6  # shorter lines are headings or bylines, not answers
 SECOND_SENTENCE_MARGIN = 0.03  # a further sentence must score within this of the best one
 
 
@@ -71,10 +71,9 @@ def coverage(question: str, texts: list[str]) -> float:
 
 
 def is_heading(text: str) -> bool:
-    """A short line that does not end like a sentence (CJK characters count half a word)."""
+    """A section heading or byline: too short to say anything (CJK characters count half a word)."""
     words = len(re.findall(r"[A-Za-z]+", text)) + len(re.findall(r"[\u3400-\u9fff]", text)) / 2
-    ends = text.rstrip()[-1:] in ".!?。！？；;\"”’)）"
-    return words < MIN_SENTENCE_WORDS or (not ends and words < 2 * MIN_SENTENCE_WORDS)
+    return words < MIN_SENTENCE_WORDS
 
 
 def candidate_sentences(index: LoadedIndex, hits: list[Hit]) -> list[int]:
