@@ -100,11 +100,16 @@ def bm25_tokens(text: str) -> list[str]:
 
 
 def content_terms(text: str) -> set[str]:
-    """Distinct content words of a question (no bigrams): used to measure query coverage."""
+    """Distinct content terms of a text, used to measure how much of a question the evidence
+    covers: English stems, and Chinese character bigrams (no dictionary to load, so an answer
+    never pays jieba's start-up cost)."""
     terms: set[str] = set()
     for is_cjk, piece in _pieces(text):
         if is_cjk:
-            terms.update(w for w in _jieba().cut(piece) if w not in ZH_STOPWORDS and len(w) > 1)
+            for w in ZH_STOPWORDS:
+                piece = piece.replace(w, " ") if len(w) > 1 else piece
+            for part in piece.split():
+                terms.update(part[i : i + 2] for i in range(len(part) - 1))
         else:
             terms.update(_stem(w) for w in _LATIN_WORD.findall(piece.lower()) if w not in EN_STOPWORDS)
     return terms
