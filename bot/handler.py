@@ -71,14 +71,22 @@ class QuestionHandler:
     def handle_message(self, msg: Incoming, client: WebClient) -> None:
         """Answer ``msg`` in its thread, exactly once per (team, channel, ts) even across restarts."""
         received = time.perf_counter()
-        if not self.store.claim(message_key(msg.team, msg.channel, msg.ts)):
-            logger.info("message %s/%s already handled; not answering twice", msg.channel, msg.ts)
-            return
+        lang = detect_language(msg.text) if msg.text else "en"
 
         def post(message: Message) -> None:
             client.chat_postMessage(channel=msg.channel, thread_ts=msg.thread_ts, **message.to_kwargs())
 
-        lang = detect_language(msg.text) if msg.text else "en"
+        try:
+            if not self.store.claim(message_key(msg.team, msg.channel, msg.ts)):
+                logger.info("message %s/%s already handled; not answering twice", msg.channel, msg.ts)
+                return
+            self._handle_claimed(msg, client, post, lang, received)
+        except Exception as err:  # e.g. the state database failing: still say so in the thread
+            self._post_safely(post, notice_message(self._error_text(err, lang)))
+
+    def _handle_claimed(
+        self, msg: Incoming, client: WebClient, post: Callable[[Message], None], lang: str, received: float
+    ) -> None:
         if not msg.text:
             key = "files_only" if msg.has_files else "help"
             self._post_safely(post, notice_message(t(key, lang, bot=f"<@{msg.bot_user_id}>")))
@@ -128,9 +136,12 @@ class QuestionHandler:
     def handle_feedback(self, *, raw_question_id: str, user: str, value: int, language: str, respond: Respond) -> None:
         try:
             stored = self.store.record_feedback(question_id=int(raw_question_id), user=user, value=value)
-        except ValueError:
-            stored = False
-        key = ("feedback_up" if value > 0 else "feedback_down") if stored else "feedback_unknown"
+            key = ("feedback_up" if value > 0 else "feedback_down") if stored else "feedback_unknown"
+        except ValueError:  # a button value that is not a question id
+            key = "feedback_unknown"
+        except Exception:
+            logger.exception("could not store feedback")
+            key = "error_generic"
         self._post_safely(
             lambda m: respond(response_type="ephemeral", replace_original=False, **m.to_kwargs()),
             notice_message(t(key, language)),

@@ -17,13 +17,13 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.app import create_app
 from bot.config import Settings
-from bot.handler import Answerer
+from bot.handler import WORKING_REACTION, Answerer
 from bot.ratelimit import UserRateLimiter
 from bot.server import BotASGI, ServerThread
 from bot.slack_client import build_web_client
 from bot.store import SQLiteStateStore
 from retrieval.settings import RetrievalSettings
-from tests.bot_fakes import BOT_TOKEN, BOT_USER_ID, TEAM_ID, FakeSlack
+from tests.bot_fakes import BOT_TOKEN, BOT_USER_ID, TEAM_ID, Call, FakeSlack
 
 SIGNING_SECRET = "test-signing-secret"
 
@@ -183,10 +183,10 @@ def make_bot(bot_settings: Settings, fake_slack: FakeSlack) -> Iterator[Any]:
     started: list[tuple[ServerThread, SQLiteStateStore]] = []
 
     def factory(*, answerer: Answerer | None = None, limiter: UserRateLimiter | None = None,
-                qa: Answerer | None = None, **overrides: Any) -> BotHarness:
+                store_class: type[SQLiteStateStore] = SQLiteStateStore, **overrides: Any) -> BotHarness:
         settings = replace(bot_settings, **overrides)
-        store = SQLiteStateStore(settings.state_db_path)
-        app = create_app(settings, client=build_web_client(settings), answerer=answerer or qa, store=store, limiter=limiter)
+        store = store_class(settings.state_db_path)
+        app = create_app(settings, client=build_web_client(settings), answerer=answerer, store=store, limiter=limiter)
         server = ServerThread(BotASGI(app)).__enter__()
         started.append((server, store))
         fake_slack.wait_count("auth.test", 1)
@@ -203,3 +203,38 @@ def make_bot(bot_settings: Settings, fake_slack: FakeSlack) -> Iterator[Any]:
 def bot(make_bot: Any, qa_service: Answerer) -> BotHarness:
     """The bot with the real QAService over the tiny corpus."""
     return make_bot(answerer=qa_service)  # type: ignore[no-any-return]
+
+
+# -- assertions shared by the end-to-end tests ----------------------------------------------------
+
+
+def texts_of(call: Call) -> str:
+    """Everything a person would read in a posted message: fallback text plus block texts."""
+    blocks = call.body.get("blocks") or []
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    parts = [str(call.body.get("text", ""))]
+    for block in blocks:
+        if "text" in block:
+            parts.append(block["text"]["text"])
+        for el in block.get("elements", []):
+            parts.append(el["text"]["text"] if isinstance(el.get("text"), dict) else str(el.get("text", "")))
+    return "\n".join(parts)
+
+
+def wait_answered(fake: FakeSlack, n: int = 1) -> list[Call]:
+    """Wait for ``n`` posts *and* for the working reaction to be removed after the last one."""
+    fake.wait_count("chat.postMessage", n)
+    fake.wait_count("reactions.remove", n)
+    return fake.calls_to("chat.postMessage")
+
+
+def assert_working_indicator(fake: FakeSlack, ts: str) -> None:
+    """One reaction added on the message, and removed after the last reply (and after the add)."""
+    methods = [c.method for c in fake.calls]
+    assert sorted(methods) == ["chat.postMessage", "reactions.add", "reactions.remove"]
+    assert methods[-1] == "reactions.remove"
+    expected = {"channel": "C1", "timestamp": ts, "name": WORKING_REACTION}
+    for call in fake.calls:
+        if call.method.startswith("reactions."):
+            assert expected.items() <= call.body.items()

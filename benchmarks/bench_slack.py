@@ -1,0 +1,202 @@
+"""Slack bot latency: signed mention -> HTTP 200 (ack) and mention -> answer's chat.postMessage.
+
+Runs the real app (uvicorn on 127.0.0.1, Bolt, SQLite state, the real QAService in extractive
+mode over the shipped corpus) against the loopback fake Web API from the tests, so the numbers
+include signature checks, de-duplication, retrieval, rendering and the Web API round trip but no
+internet. Prints a markdown table and the machine it ran on.
+
+    python -m benchmarks.bench_slack [--sequential 50] [--burst 20] [--corpus corpus]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import platform
+import statistics
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing import Queue
+from pathlib import Path
+
+from slack_sdk.signature import SignatureVerifier
+
+from bot.app import create_app
+from bot.config import Settings
+from bot.server import BotASGI, ServerThread
+from bot.slack_client import build_web_client
+from bot.store import SQLiteStateStore
+from retrieval.index import build_index
+from retrieval.service import QAService
+from retrieval.settings import RetrievalSettings
+from tests.bot_fakes import BOT_TOKEN, BOT_USER_ID, FakeSlack
+from tests.bot_fixtures import event_payload
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-secret"
+QUESTIONS = [
+    "Who is first to list in Hong Kong?",
+    "When could MiniMax list?",
+    "How much did enterprise token usage grow?",
+    "大模型第一股之争是什么？",
+    "What is the weather in Beijing tomorrow?",  # a refusal is part of the mix
+]
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    from importlib.metadata import version
+
+    return (f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, slack_bolt {version('slack_bolt')}, uvicorn {version('uvicorn')}")
+
+
+class Client:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.verifier = SignatureVerifier(SECRET)
+
+    def mention(self, text: str, ts: str, user: str) -> tuple[float, float]:
+        """Send one signed app_mention; returns (send time, seconds until the HTTP 200)."""
+        event = {"type": "app_mention", "user": user, "text": f"<@{BOT_USER_ID}> {text}", "ts": ts,
+                 "channel": "CBENCH", "event_ts": ts}
+        body = json.dumps(event_payload(event))
+        stamp = str(int(time.time()))
+        headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": stamp,
+                   "X-Slack-Signature": self.verifier.generate_signature(timestamp=stamp, body=body)}
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        sent = time.monotonic()
+        conn.request("POST", "/slack/events", body=body.encode(), headers=headers)
+        resp = conn.getresponse()
+        resp.read()
+        acked = time.monotonic() - sent
+        conn.close()
+        if resp.status != 200:
+            raise RuntimeError(f"HTTP {resp.status}")
+        return sent, acked
+
+
+def run(client: Client, fake: FakeSlack, *, n: int, concurrent: bool, prefix: str) -> tuple[list[float], list[float]]:
+    def one(i: int) -> tuple[str, float, float]:
+        ts = f"{prefix}.{i:06d}"
+        sent, acked = client.mention(QUESTIONS[i % len(QUESTIONS)], ts, user=f"U{i}")
+        return ts, sent, acked
+
+    if concurrent:
+        with ThreadPoolExecutor(n) as pool:
+            results = list(pool.map(one, range(n)))
+    else:
+        results = []
+        for i in range(n):
+            results.append(one(i))
+            fake.wait_for(lambda calls, ts=results[-1][0]: any(
+                c.method == "chat.postMessage" and c.body.get("thread_ts") == ts for c in calls), timeout=30)
+    posts = fake.wait_for(lambda calls: sum(c.method == "chat.postMessage" and str(c.body.get("thread_ts", "")).startswith(prefix)
+                                            for c in calls) >= n, timeout=60)
+    posted = {c.body["thread_ts"]: c.at for c in posts if c.method == "chat.postMessage"}
+    acks = [acked * 1000 for _, _, acked in results]
+    answers = [(posted[ts] - sent) * 1000 for ts, sent, _ in results]
+    return acks, answers
+
+
+def serve_bot(settings: Settings, ports: Queue) -> None:  # type: ignore[type-arg]
+    """Child process: the bot alone (uvicorn + Bolt + QAService), so the load generator and the fake
+    Web API in the parent do not share its interpreter lock, as they would not in production."""
+    service = QAService(settings.retrieval)
+    service.ask(QUESTIONS[0])  # load the model and index before timing
+    store = SQLiteStateStore(settings.state_db_path)
+    app = create_app(settings, client=build_web_client(settings), answerer=service, store=store)
+    with ServerThread(BotASGI(app)) as server:
+        ports.put(server.port)
+        threading.Event().wait()
+
+
+def retrieval_alone(settings: RetrievalSettings, n: int, workers: int) -> tuple[list[float], list[float]]:
+    """The same questions straight into QAService: sequential latencies, and completion times of a
+    burst of ``n`` on ``workers`` threads. The difference to the Slack rows is the bot's own cost."""
+    service = QAService(settings)
+    service.ask(QUESTIONS[0])
+    sequential = []
+    for i in range(n):
+        t = time.perf_counter()
+        service.ask(QUESTIONS[i % len(QUESTIONS)])
+        sequential.append((time.perf_counter() - t) * 1000)
+    start = time.perf_counter()
+
+    def one(i: int) -> float:
+        service.ask(QUESTIONS[i % len(QUESTIONS)])
+        return (time.perf_counter() - start) * 1000
+
+    with ThreadPoolExecutor(workers) as pool:
+        burst = list(pool.map(one, range(n)))
+    return sequential, burst
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sequential", type=int, default=50)
+    parser.add_argument("--burst", type=int, default=20)
+    parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    parser.add_argument("--workers", type=int, default=Settings.workers, help="BOT_WORKERS")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-slack-"))
+    retrieval = RetrievalSettings(corpus_dir=args.corpus, data_dir=work / "data")
+    report = build_index(retrieval)
+    fake = FakeSlack().start()
+    settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SECRET, slack_api_url=fake.base_url,
+                        state_db=work / "state.sqlite3", user_questions_per_minute=0, workers=args.workers,
+                        retrieval=retrieval)
+    ctx = multiprocessing.get_context("spawn")
+    ports: Queue = ctx.Queue()  # type: ignore[type-arg]
+    child = ctx.Process(target=serve_bot, args=(settings, ports), daemon=True)
+    child.start()
+    try:
+        client = Client(ports.get(timeout=120))
+        run(client, fake, n=5, concurrent=False, prefix="1600000000")  # warm-up, not reported
+        seq_acks, seq_answers = run(client, fake, n=args.sequential, concurrent=False, prefix="1700000000")
+        burst_acks, burst_answers = run(client, fake, n=args.burst, concurrent=True, prefix="1800000000")
+    finally:
+        child.terminate()
+        child.join(10)
+        fake.stop()
+    ask_seq, ask_burst = retrieval_alone(retrieval, args.burst, args.workers)
+
+    rows = [
+        (f"mention -> HTTP 200, sequential (n={args.sequential})", seq_acks, "< 100"),
+        (f"mention -> answer posted, sequential (n={args.sequential})", seq_answers, "< 500"),
+        (f"mention -> HTTP 200, burst of {args.burst} concurrent", burst_acks, "< 100"),
+        (f"mention -> answer posted, burst of {args.burst} concurrent", burst_answers, "< 500"),
+        (f"reference: QAService.ask alone, sequential (n={args.burst})", ask_seq, ""),
+        (f"reference: QAService.ask alone, burst of {args.burst} on {args.workers} threads (completion)", ask_burst, ""),
+    ]
+    print(f"Corpus: {report.articles} article(s), {report.chunks} chunks; extractive answers; "
+          f"Web API = loopback fake on 127.0.0.1 (separate process from the bot); BOT_WORKERS={args.workers}\n")
+    print("| measurement | p50 ms | p95 ms | max ms | target p95 |")
+    print("|---|---:|---:|---:|---:|")
+    for name, values, target in rows:
+        p95 = percentile(values, 95)
+        verdict = "" if not target else (" (met)" if p95 < float(target.split()[1]) else " (MISSED)")
+        print(f"| {name} | {statistics.median(values):.1f} | {p95:.1f} | {max(values):.1f} | {target}{verdict} |")
+    print(f"\nMachine: {machine()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""End to end, when things go wrong: Slack rate limits, errors and hangs, retrieval and database
+failures. Every case must end in exactly one visible reply and the working reaction removed."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import pytest
+
+from bot.store import SQLiteStateStore
+from retrieval.errors import IndexMissingError
+from tests.bot_fakes import FakeSlack, Scripted, ScriptedAnswerer
+from tests.bot_fixtures import (
+    QUESTION,
+    BotHarness,
+    assert_working_indicator,
+    mention,
+    texts_of,
+    wait_answered,
+)
+
+
+def test_429_is_retried_after_retry_after_and_posted_once(bot: BotHarness, fake_slack: FakeSlack) -> None:
+    fake_slack.script("chat.postMessage", Scripted(status=429, body={"ok": False, "error": "ratelimited"},
+                                                   headers={"Retry-After": "1"}))
+    bot.post_event(mention(QUESTION, ts="1700000003.000100"))
+    attempts = wait_answered(fake_slack)
+    fake_slack.wait_count("chat.postMessage", 2)
+    fake_slack.settle()
+    attempts = fake_slack.calls_to("chat.postMessage")
+    assert len(attempts) == 2  # the 429 and exactly one successful post
+    assert attempts[0].body == attempts[1].body
+    assert attempts[1].at - attempts[0].at >= 1.0  # Retry-After honoured
+
+
+@pytest.mark.parametrize(
+    ("error", "visible", "hidden"),
+    [
+        (IndexMissingError("no index yet: run `industry-qa index`"), "no index yet", None),
+        (RuntimeError("db password is hunter2"), "something went wrong", "hunter2"),
+    ],
+    ids=["retrieval-error", "unexpected-error"],
+)
+def test_answering_failure_ends_in_a_visible_reply(
+    make_bot: Any, fake_slack: FakeSlack, error: Exception, visible: str, hidden: str | None
+) -> None:
+    bot = make_bot(answerer=ScriptedAnswerer(error=error))
+    bot.post_event(mention(QUESTION, ts="1700000004.000100"))
+    [post] = wait_answered(fake_slack)
+    text = texts_of(post)
+    assert visible in text and post.body["thread_ts"] == "1700000004.000100"
+    if hidden:
+        assert hidden not in text
+    assert_working_indicator(fake_slack, "1700000004.000100")
+    assert bot.store.questions()[0]["error"] == type(error).__name__
+
+
+class LockedStore(SQLiteStateStore):
+    def add_turn(self, **kwargs: Any) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+
+def test_state_database_failure_still_gives_a_visible_error(make_bot: Any, qa_service: Any, fake_slack: FakeSlack) -> None:
+    bot = make_bot(answerer=qa_service, store_class=LockedStore)
+    bot.post_event(mention(QUESTION, ts="1700000004.000150"))
+    [post] = fake_slack.wait_count("chat.postMessage", 1)
+    assert "something went wrong" in texts_of(post) and "locked" not in texts_of(post)
+    assert post.body["thread_ts"] == "1700000004.000150"
+
+
+def test_slack_refusing_the_answer_still_gives_a_visible_error(bot: BotHarness, fake_slack: FakeSlack) -> None:
+    fake_slack.script("chat.postMessage", Scripted(body={"ok": False, "error": "msg_blocks_too_long"}))
+    bot.post_event(mention(QUESTION, ts="1700000004.000200"))
+    fake_slack.wait_count("chat.postMessage", 2)
+    fake_slack.wait_count("reactions.remove", 1)
+    assert "something went wrong" in texts_of(fake_slack.calls_to("chat.postMessage")[1])
+
+
+def test_hanging_web_api_ends_in_a_visible_error(make_bot: Any, qa_service: Any, fake_slack: FakeSlack) -> None:
+    bot = make_bot(answerer=qa_service, slack_api_timeout_s=1)
+    fake_slack.script("chat.postMessage", Scripted(hang_s=2.5))
+    bot.post_event(mention(QUESTION, ts="1700000004.000300"))
+    fake_slack.wait_count("chat.postMessage", 2, timeout=15)
+    fake_slack.wait_count("reactions.remove", 1, timeout=15)
+    assert "something went wrong" in texts_of(fake_slack.calls_to("chat.postMessage")[1])
