@@ -17,6 +17,9 @@ from bot.store import SQLiteStateStore, StateStore
 
 logger = logging.getLogger(__name__)
 
+# Slack stops redelivering an event after about 5 minutes; processed keys are kept far longer.
+PROCESSED_RETENTION_S = 30 * 24 * 3600
+
 
 def create_app(
     settings: Settings,
@@ -36,7 +39,10 @@ def create_app(
         from retrieval.service import QAService  # heavy (model, index): only when really serving
 
         answerer = QAService(settings.retrieval)
-    store = store if store is not None else SQLiteStateStore(settings.state_db_path)
+    if store is None:
+        sqlite_store = SQLiteStateStore(settings.state_db_path)
+        sqlite_store.prune(older_than_s=PROCESSED_RETENTION_S)
+        store = sqlite_store
     handler = QuestionHandler(
         answerer=answerer,
         store=store,
