@@ -50,6 +50,23 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (question_id, user)
     );
     """,
+    # Weekly digest: one row per (channel, ISO week) so that several processes, restarts and
+    # retries post it exactly once (see bot/scheduler.py).
+    """
+    CREATE TABLE digest_claims (
+        channel TEXT NOT NULL,
+        week TEXT NOT NULL,              -- 2026-W48
+        status TEXT NOT NULL,            -- claimed | posted | failed | skipped
+        owner TEXT NOT NULL,             -- the process that holds (or last held) the claim
+        attempts INTEGER NOT NULL,
+        claimed_at REAL NOT NULL,
+        retry_at REAL,                   -- failed: earliest next attempt; NULL = no automatic retry
+        last_error TEXT,
+        message_ts TEXT,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (channel, week)
+    );
+    """,
 )
 
 
@@ -69,6 +86,21 @@ class QuestionRecord:
     latency_ms: float
     timings_ms: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class DigestClaim:
+    """A row of ``digest_claims``."""
+
+    channel: str
+    week: str
+    status: str
+    owner: str
+    attempts: int
+    claimed_at: float
+    retry_at: float | None
+    last_error: str | None
+    message_ts: str | None
 
 
 class StateStore(Protocol):
@@ -181,9 +213,93 @@ class SQLiteStateStore:
             cur = self._conn.execute("DELETE FROM processed WHERE created_at < ?", (time.time() - older_than_s,))
             return cur.rowcount
 
+    # Weekly digest claims: the only writers of ``digest_claims``.
+    def claim_digest(self, channel: str, week: str, *, owner: str, now: float, stale_after_s: float,
+                     force: bool = False) -> DigestClaim | None:
+        """Take the (channel, week) claim, or None when it is not ours to take: already posted,
+        held by a live attempt, failed with its retry not yet due (or given up), or skipped.
+        ``force`` (an operator's explicit post) also takes failed and skipped claims, never posted ones."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")  # one claimer at a time, across processes too
+            try:
+                row = self._conn.execute(
+                    "SELECT status, claimed_at, retry_at FROM digest_claims WHERE channel = ? AND week = ?",
+                    (channel, week),
+                ).fetchone()
+                if row is None:
+                    self._conn.execute(
+                        "INSERT INTO digest_claims (channel, week, status, owner, attempts, claimed_at, updated_at)"
+                        " VALUES (?, ?, 'claimed', ?, 1, ?, ?)",
+                        (channel, week, owner, now, now),
+                    )
+                else:
+                    status, claimed_at, retry_at = row
+                    takeable = (
+                        (status == "claimed" and claimed_at < now - stale_after_s)
+                        or (status == "failed" and (force or (retry_at is not None and retry_at <= now)))
+                        or (status == "skipped" and force)
+                    )
+                    if not takeable:
+                        self._conn.execute("COMMIT")
+                        return None
+                    self._conn.execute(
+                        "UPDATE digest_claims SET status = 'claimed', owner = ?, attempts = attempts + 1,"
+                        " claimed_at = ?, retry_at = NULL, updated_at = ? WHERE channel = ? AND week = ?",
+                        (owner, now, now, channel, week),
+                    )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return self.digest_claim(channel, week)
+
+    def finish_digest(self, channel: str, week: str, *, owner: str, now: float, message_ts: str) -> bool:
+        return self._settle_digest(channel, week, owner, "status = 'posted', message_ts = ?, last_error = NULL",
+                                   (message_ts,), now)
+
+    def fail_digest(self, channel: str, week: str, *, owner: str, now: float, error: str, retry_at: float | None) -> bool:
+        return self._settle_digest(channel, week, owner, "status = 'failed', last_error = ?, retry_at = ?",
+                                   (error, retry_at), now)
+
+    def _settle_digest(self, channel: str, week: str, owner: str, assignments: str, values: tuple[object, ...],
+                       now: float) -> bool:
+        with self._lock:
+            cur = self._conn.execute(
+                f"UPDATE digest_claims SET {assignments}, updated_at = ?"
+                " WHERE channel = ? AND week = ? AND owner = ? AND status = 'claimed'",
+                (*values, now, channel, week, owner),
+            )
+            return cur.rowcount == 1
+
+    def skip_digest(self, channel: str, week: str, *, owner: str, now: float, reason: str) -> bool:
+        """Record that this week's digest is deliberately not posted; False if a row already existed."""
+        with self._lock:
+            cur = self._conn.execute(
+                "INSERT OR IGNORE INTO digest_claims (channel, week, status, owner, attempts, claimed_at,"
+                " last_error, updated_at) VALUES (?, ?, 'skipped', ?, 0, ?, ?, ?)",
+                (channel, week, owner, now, reason, now),
+            )
+            return cur.rowcount == 1
+
+    def digest_claim(self, channel: str, week: str) -> DigestClaim | None:
+        rows = self._select(
+            "SELECT channel, week, status, owner, attempts, claimed_at, retry_at, last_error, message_ts"
+            " FROM digest_claims WHERE channel = ? AND week = ?",
+            (channel, week),
+        )
+        return DigestClaim(**dict(rows[0])) if rows else None
+
     # Read helpers for tests, the digest and operators.
     def questions(self) -> list[sqlite3.Row]:
         return self._select("SELECT * FROM questions ORDER BY id")
+
+    def questions_between(self, start: float, end: float) -> list[sqlite3.Row]:
+        """Question log rows with ``start <= created_at < end`` (epoch seconds), oldest first."""
+        return self._select(
+            "SELECT question, created_at, refused, error FROM questions"
+            " WHERE created_at >= ? AND created_at < ? ORDER BY created_at",
+            (start, end),
+        )
 
     def feedback(self) -> list[sqlite3.Row]:
         return self._select("SELECT * FROM feedback ORDER BY question_id, user")
