@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 from retrieval.types import Answer, Citation
 
 BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-1-test-token"
 BOT_USER_ID = "UBOT"
 TEAM_ID = "T111"
 
@@ -41,8 +42,10 @@ class Scripted:
 
 
 class FakeSlack:
-    def __init__(self, *, token: str = BOT_TOKEN) -> None:
+    def __init__(self, *, token: str = BOT_TOKEN, app_token: str = APP_TOKEN) -> None:
         self.token = token
+        self.app_token = app_token  # apps.connections.open is called with the xapp- token
+        self.socket_url = "ws://127.0.0.1:9/never"  # what apps.connections.open returns
         self.calls: list[Call] = []
         self.rejected: list[Call] = []  # calls with a wrong or missing token
         self._script: dict[str, list[Scripted]] = {}
@@ -132,7 +135,8 @@ class FakeSlack:
         ctype = req.headers.get("Content-Type", "")
         body = json.loads(raw or "{}") if "json" in ctype else {k: v[0] for k, v in parse_qs(raw).items()}
         call = Call(method, body)
-        if req.headers.get("Authorization") != f"Bearer {self.token}":
+        expected = self.app_token if method == "apps.connections.open" else self.token
+        if req.headers.get("Authorization") != f"Bearer {expected}":
             with self._cond:
                 self.rejected.append(call)
             self._json(req, 200, {"ok": False, "error": "invalid_auth"})
@@ -160,7 +164,7 @@ class FakeSlack:
         if method in ("chat.postMessage", "chat.update"):
             return {"ok": True, "channel": body.get("channel"), "ts": f"1900000000.{next(self._ts):06d}"}
         if method == "apps.connections.open":
-            return {"ok": True, "url": "ws://127.0.0.1:9/never"}
+            return {"ok": True, "url": self.socket_url}
         return {"ok": True}
 
     @staticmethod
