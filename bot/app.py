@@ -9,6 +9,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.config import Settings
+from bot.digest_command import Preview, digest_preview, register_digest_command
 from bot.handler import Answerer, QuestionHandler
 from bot.listeners import register_listeners
 from bot.ratelimit import UserRateLimiter
@@ -28,12 +29,13 @@ def create_app(
     answerer: Answerer | None = None,
     store: StateStore | None = None,
     limiter: UserRateLimiter | None = None,
+    preview: Preview | None = None,
 ) -> App:
     """The Bolt ``App`` with every listener registered.
 
     Defaults: the retrying Web API client for ``settings``, the real ``QAService`` and the SQLite
     store at ``settings.state_db_path``; tests pass a client pointed at a loopback fake, their own
-    answerer (failure injection) or store. Calls ``auth.test`` once (Bolt's token check).
+    answerer (failure injection), store or ``/digest`` preview builder. Calls ``auth.test`` once (Bolt's token check).
     """
     if answerer is None:
         from retrieval.service import QAService  # heavy (model, index): only when really serving
@@ -59,4 +61,5 @@ def create_app(
         logger=logging.getLogger("bot.bolt"),
     )
     register_listeners(app, handler, store)
+    register_digest_command(app, preview if preview is not None else digest_preview(settings, store))
     return app

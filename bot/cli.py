@@ -28,6 +28,9 @@ def register(
         parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--env-file", type=Path, default=None, help="dotenv file to read (default: ./.env)")
     parser.set_defaults(func=run_serve)
+    from bot.digest_cli import register_digest
+
+    register_digest(subparsers, common)
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -57,8 +60,15 @@ def run_serve(args: argparse.Namespace) -> int:
     except RetrievalError as err:
         print(f"industry-qa serve: {err}", file=sys.stderr)
         return 1
-    with contextlib.suppress(KeyboardInterrupt):
-        serve(settings, app)
+    from bot.scheduler import start_digest_scheduler
+
+    digest = start_digest_scheduler(settings, app.client)  # None while DIGEST_CHANNEL is empty
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            serve(settings, app)
+    finally:
+        if digest is not None:
+            digest.stop()
     return 0
 
 

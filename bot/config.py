@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bot.digest_schedule import DigestSettings, parse_digest_settings
 from retrieval.settings import RetrievalSettings, SettingsError
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
@@ -41,6 +42,8 @@ class Settings:
     workers: int = DEFAULT_WORKERS
     log_level: str = "INFO"
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    # weekly digest (off while DIGEST_CHANNEL is empty)
+    digest: DigestSettings = field(default_factory=DigestSettings)
 
     @property
     def socket_mode(self) -> bool:
@@ -98,6 +101,10 @@ class Settings:
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             errors.append(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR (got {log_level!r})")
         state_db = _str("STATE_DB")
+        digest = parse_digest_settings(
+            channels=_str("DIGEST_CHANNEL"), day=_str("DIGEST_DAY"), at=_str("DIGEST_TIME"),
+            timezone=_str("DIGEST_TIMEZONE"), language=_str("DIGEST_LANGUAGE"), errors=errors,
+        )
         settings = cls(
             slack_bot_token=bot_token,
             slack_signing_secret=secret,
@@ -111,6 +118,7 @@ class Settings:
             workers=_int("BOT_WORKERS", DEFAULT_WORKERS, 1, 64),
             log_level=log_level,
             retrieval=retrieval,
+            digest=digest,
         )
         if errors:
             raise SettingsError("Invalid settings: " + "; ".join(errors))

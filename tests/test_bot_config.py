@@ -95,9 +95,9 @@ def test_manifest_has_exactly_the_scopes_events_and_command_needed() -> None:
     }
     events = manifest["settings"]["event_subscriptions"]
     assert set(events["bot_events"]) == {"app_mention", "message.channels", "message.groups", "message.im"}
-    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/ask"]
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/ask", "/digest"]
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     urls = {events["request_url"], manifest["settings"]["interactivity"]["request_url"],
-            manifest["features"]["slash_commands"][0]["url"]}
+            *(c["url"] for c in manifest["features"]["slash_commands"])}
     assert len(urls) == 1 and urls.pop().endswith("/slack/events")
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True  # people can DM the bot

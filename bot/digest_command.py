@@ -1,0 +1,61 @@
+"""``/digest [2026-W48]``: a private preview of the weekly digest for whoever asks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.config import Settings
+from bot.digest_render import digest_message
+from bot.digest_schedule import WEEKDAYS, IsoWeek
+from bot.handler import Respond
+from bot.render import Message, escape_mrkdwn, notice_message
+from bot.store import SQLiteStateStore, StateStore
+
+logger = logging.getLogger(__name__)
+
+DIGEST_COMMAND = "/digest"
+Preview = Callable[[str], Message]  # the command's text -> the preview message
+
+
+def preview_note(settings: Settings) -> str:
+    ds = settings.digest
+    when = f"{WEEKDAYS[ds.weekday].capitalize()} {ds.at:%H:%M} ({ds.timezone})"
+    if not ds.enabled:
+        return f"Preview, visible only to you. Not posted automatically: DIGEST_CHANNEL is not set (would post {when})."
+    return f"Preview, visible only to you. Posted every {when} to {escape_mrkdwn(', '.join(ds.channels))}."
+
+
+def digest_preview(settings: Settings, store: StateStore | None = None) -> Preview:
+    """Builds the digest of the week in the command's text (default: the latest due week)."""
+    from bot.digest_sources import make_digest
+    from bot.scheduler import DigestScheduler, utcnow
+
+    sqlite_store = store if isinstance(store, SQLiteStateStore) else None
+
+    def preview(text: str) -> Message:
+        week = IsoWeek.parse(text) if text.strip() else DigestScheduler.latest_week(utcnow(), settings.digest)
+        return digest_message(make_digest(settings, week, store=sqlite_store), note=preview_note(settings))
+
+    return preview
+
+
+def register_digest_command(app: App, preview: Preview) -> None:
+    @app.command(DIGEST_COMMAND)
+    def on_digest(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        ack(text="Building the digest preview…")  # building can take a few seconds: ack first
+        text = str(command.get("text") or "")
+        try:
+            message = preview(text)
+        except ValueError as err:  # a malformed week
+            message = notice_message(f"Sorry, {escape_mrkdwn(str(err))}. Try `/digest` or `/digest 2026-W48`.")
+        except Exception:
+            logger.exception("digest preview failed")
+            message = notice_message("Sorry, the digest could not be built. It has been logged; please try again later.")
+        try:
+            respond(response_type="ephemeral", replace_original=False, **message.to_kwargs())
+        except Exception:
+            logger.exception("could not deliver the digest preview")

@@ -1,0 +1,131 @@
+"""Gathering the digest's inputs: dated articles, index sentence vectors, the question log.
+
+This is the I/O half of the digest; ``bot.digest.build_digest`` is the pure half.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.config import Settings
+from bot.digest import (
+    ArticleVectors,
+    DatedArticle,
+    Digest,
+    LoggedQuestion,
+    build_digest,
+    parse_timestamp,
+    week_window,
+)
+from bot.digest_schedule import IsoWeek
+from bot.store import SQLiteStateStore
+from retrieval.corpus import Article, load_corpus
+from retrieval.errors import RetrievalError
+
+logger = logging.getLogger(__name__)
+
+_FRONT = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---", re.S)
+_FETCHED = re.compile(r"^fetched_at:[ \t]*[\"']?([^\"'\n#]*)", re.M)
+
+
+def fetched_at(file: Path) -> str:
+    """The ``fetched_at`` front-matter value the URL ingester writes, or ""."""
+    try:
+        with file.open("r", encoding="utf-8-sig", errors="replace") as fh:
+            head = fh.read(8192)
+    except OSError:
+        return ""
+    front = _FRONT.match(head)
+    found = _FETCHED.search(front.group(1)) if front else None
+    return found.group(1).strip() if found else ""
+
+
+def date_article(article: Article, *, file: Path, tz: tzinfo, fetched: str = "") -> DatedArticle:
+    """When an article counts as new: when it was fetched into the corpus, else when it was
+    published, else the file's modification time."""
+    published = parse_timestamp(article.published, tz)
+    added = parse_timestamp(fetched or str(getattr(article, "fetched_at", "") or ""), tz) or published
+    if added is None:
+        try:
+            added = datetime.fromtimestamp(file.stat().st_mtime, tz=UTC)
+        except OSError:
+            added = datetime.fromtimestamp(0, tz=UTC)
+    return DatedArticle(article=article, added_at=added, published_at=published)
+
+
+def load_dated_articles(corpus_dir: Path, tz: tzinfo) -> list[DatedArticle]:
+    articles, _ = load_corpus(corpus_dir, warn=False)
+    dated = []
+    for article in articles:
+        file = corpus_dir / article.path
+        dated.append(date_article(article, file=file, tz=tz, fetched=fetched_at(file)))
+    return dated
+
+
+def index_vectors(index: Any, paths: Iterable[str]) -> dict[str, ArticleVectors]:
+    """Sentence vectors of the indexed articles at ``paths`` (a ``retrieval.search.LoadedIndex``),
+    centred on their language's mean so that the two languages share one space."""
+    vectors = getattr(index, "sentence_vectors", None)
+    if vectors is None:
+        return {}
+    wanted = set(paths)
+    rows = index.sentences
+    centroids = getattr(index, "centroids", None)
+    out: dict[str, ArticleVectors] = {}
+    for d, doc in enumerate(index.docs):
+        if doc.get("path") not in wanted:
+            continue
+        ids = np.flatnonzero(rows[:, 0] == d)
+        vecs = np.asarray(vectors[ids], dtype=np.float32)
+        if centroids is not None:
+            vecs = vecs - centroids[rows[ids, 3]]
+        spans = tuple((int(rows[i, 1]), int(rows[i, 2])) for i in ids)
+        out[str(doc["path"])] = ArticleVectors(content_hash=str(doc.get("hash", "")), spans=spans, vectors=vecs)
+    return out
+
+
+def load_index_vectors(settings: Settings, paths: Iterable[str]) -> dict[str, ArticleVectors]:
+    """Vectors from the live index, or {} (TF-IDF is used) when there is no usable index."""
+    from retrieval.index import require_generation
+    from retrieval.search import LoadedIndex
+
+    try:
+        return index_vectors(LoadedIndex(require_generation(settings.retrieval)), paths)
+    except RetrievalError as err:
+        logger.info("digest ranks sentences lexically: %s", err)
+        return {}
+
+
+def load_questions(store: SQLiteStateStore, start: datetime, end: datetime) -> list[LoggedQuestion]:
+    return [
+        LoggedQuestion(
+            question=str(row["question"]),
+            asked_at=datetime.fromtimestamp(float(row["created_at"]), tz=UTC),
+            answered=not row["refused"] and row["error"] is None,
+        )
+        for row in store.questions_between(start.timestamp(), end.timestamp())
+    ]
+
+
+def make_digest(settings: Settings, week: IsoWeek, *, store: SQLiteStateStore | None = None) -> Digest:
+    """The digest of ``week`` from the corpus, the live index and the question log on disk."""
+    ds = settings.digest
+    start, end = week_window(week, ds)
+    articles = load_dated_articles(settings.retrieval.corpus_dir, ds.tz)
+    fresh = [a.article.path for a in articles if start <= a.added_at < end]
+    vectors = load_index_vectors(settings, fresh) if fresh else {}
+    own = store is None
+    store = store if store is not None else SQLiteStateStore(settings.state_db_path)
+    try:
+        questions = load_questions(store, start, end)
+    finally:
+        if own:
+            store.close()
+    return build_digest(articles, questions, week, ds, vectors=vectors)

@@ -1,0 +1,223 @@
+"""Posting the weekly digest exactly once per (channel, ISO week), on time, with retries.
+
+``DigestScheduler.run_pending(now)`` does everything for one moment in time and is what the tests
+drive with their own clock; ``SchedulerThread`` calls it every minute (and at start) in
+``industry-qa serve``. APScheduler's job stores cannot be shared by several processes, so the
+exactly-once guarantee lives in the state database instead: a post happens only after
+``claim_digest`` succeeded, and a ``posted`` claim is never taken again.
+
+- Missed run (bot down at the slot): made up when less than ``MAKE_UP_WINDOW`` late, otherwise
+  recorded as ``skipped`` and logged once.
+- Failed post: logged with Slack's error code, retried with exponential backoff (shared by all
+  processes through ``retry_at``), given up after ``MAX_ATTEMPTS`` with an error log line.
+- Crashed attempt: a ``claimed`` row older than ``STALE_CLAIM_S`` is taken over.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from slack_sdk.errors import SlackApiError
+
+from bot.config import Settings
+from bot.digest_schedule import DigestSettings, IsoWeek, latest_run_at_or_before, next_run_after, week_of_slot
+from bot.render import Message
+from bot.store import SQLiteStateStore
+
+logger = logging.getLogger(__name__)
+
+MAKE_UP_WINDOW = timedelta(hours=24)
+STALE_CLAIM_S = 30 * 60  # a post takes seconds; a claim this old belongs to a process that died
+RETRY_BASE_S = 60.0
+RETRY_FACTOR = 3.0
+RETRY_MAX_S = 6 * 3600.0
+MAX_ATTEMPTS = 10  # 1, 3, 9, 27, 81, 243 min, then every 6 h: about a day of retries
+POLL_S = 60.0
+# Errors a person has to fix in Slack; the log line says how.
+HINTS = {
+    "not_in_channel": "invite the bot to the channel (/invite @industry-qa)",
+    "channel_not_found": "check DIGEST_CHANNEL (a channel ID, or the name of a channel the bot can see)",
+    "is_archived": "the channel is archived; change DIGEST_CHANNEL",
+    "missing_scope": "reinstall the app with the chat:write scope",
+    "invalid_auth": "check SLACK_BOT_TOKEN",
+}
+
+Poster = Callable[[str, Message], str]  # (channel, message) -> ts of the posted message
+MessageFactory = Callable[[IsoWeek], Message]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    channel: str
+    week: IsoWeek
+    status: str  # posted | failed | busy (another process holds it) | done (already posted/skipped) | skipped
+    detail: str = ""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def backoff_s(attempts: int) -> float:
+    """Delay before the next try after ``attempts`` failed ones."""
+    return float(min(RETRY_MAX_S, RETRY_BASE_S * RETRY_FACTOR ** max(0, attempts - 1)))
+
+
+def slack_poster(client: object) -> Poster:
+    """A ``Poster`` over a ``slack_sdk.WebClient`` (the app's retrying client)."""
+
+    def post(channel: str, message: Message) -> str:
+        response = client.chat_postMessage(channel=channel, unfurl_links=False, unfurl_media=False,  # type: ignore[attr-defined]
+                                           **message.to_kwargs())
+        return str(response.get("ts", ""))
+
+    return post
+
+
+class DigestScheduler:
+    def __init__(self, *, settings: DigestSettings, store: SQLiteStateStore, post: Poster,
+                 make_message: MessageFactory, owner: str | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.post = post
+        self.make_message = make_message
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    @staticmethod
+    def latest_week(now: datetime, settings: DigestSettings) -> IsoWeek:
+        """The week the most recent slot at or before ``now`` covers (the CLI's and /digest's default)."""
+        return week_of_slot(latest_run_at_or_before(now, settings), settings)
+
+    def due_week(self, now: datetime) -> tuple[IsoWeek, datetime]:
+        slot = latest_run_at_or_before(now, self.settings)
+        return week_of_slot(slot, self.settings), slot
+
+    def next_wakeup(self, now: datetime) -> datetime:
+        return min(next_run_after(now, self.settings), now + timedelta(seconds=POLL_S))
+
+    def run_pending(self, now: datetime) -> list[Outcome]:
+        """Post whatever is due at ``now`` (aware) to every configured channel."""
+        week, slot = self.due_week(now)
+        late = now - slot
+        cache: dict[IsoWeek, Message] = {}
+        outcomes = []
+        for channel in self.settings.channels:
+            claim = self.store.digest_claim(channel, str(week))
+            if claim is not None and claim.status in ("posted", "skipped"):
+                continue
+            if claim is None and late >= MAKE_UP_WINDOW:
+                if self.store.skip_digest(channel, str(week), owner=self.owner, now=now.timestamp(),
+                                          reason=f"missed by {_hours(late)}"):
+                    logger.warning(
+                        "weekly digest %s for %s skipped: it was due at %s and the bot was not running "
+                        "(%s late; runs missed by more than %s are not made up). Post it by hand with "
+                        "`industry-qa digest --post --week %s`.",
+                        week, channel, slot.isoformat(), _hours(late), _hours(MAKE_UP_WINDOW), week,
+                    )
+                    outcomes.append(Outcome(channel, week, "skipped"))
+                continue
+            outcomes.append(self.post_week(channel, week, now, cache=cache))
+        return outcomes
+
+    def post_week(self, channel: str, week: IsoWeek, now: datetime, *, force: bool = False,
+                  cache: dict[IsoWeek, Message] | None = None) -> Outcome:
+        """Claim (channel, week) and post its digest; ``force`` also retakes failed/skipped claims
+        (an operator's ``digest --post``), never a posted one."""
+        before = self.store.digest_claim(channel, str(week))
+        claim = self.store.claim_digest(channel, str(week), owner=self.owner, now=now.timestamp(),
+                                        stale_after_s=STALE_CLAIM_S, force=force)
+        if claim is None:
+            current = self.store.digest_claim(channel, str(week))
+            status = current.status if current else "unknown"
+            return Outcome(channel, week, "done" if status in ("posted", "skipped") else "busy", status)
+        if before is not None and before.status == "claimed":
+            logger.warning("weekly digest %s for %s: taking over an attempt by %s that did not finish in %d min "
+                           "(process stopped?); if Slack had accepted that post, this is a second copy",
+                           week, channel, before.owner, STALE_CLAIM_S // 60)
+        try:
+            message = cache[week] if cache is not None and week in cache else self.make_message(week)
+            if cache is not None:
+                cache[week] = message
+            ts = self.post(channel, message)
+        except SlackApiError as err:
+            code = str(err.response.get("error", "")) if err.response is not None else ""
+            return self._failed(channel, week, now, claim.attempts, code or "slack_error", HINTS.get(code, ""))
+        except Exception as err:  # building or network: logged with a traceback, retried the same way
+            logger.exception("weekly digest %s for %s could not be built or sent", week, channel)
+            return self._failed(channel, week, now, claim.attempts, type(err).__name__, "")
+        self.store.finish_digest(channel, str(week), owner=self.owner, now=now.timestamp(), message_ts=ts)
+        logger.info("weekly digest %s posted to %s (ts %s, attempt %d)", week, channel, ts, claim.attempts)
+        return Outcome(channel, week, "posted", ts)
+
+    def _failed(self, channel: str, week: IsoWeek, now: datetime, attempts: int, error: str, hint: str) -> Outcome:
+        advice = f": {hint}" if hint else ""
+        if attempts >= MAX_ATTEMPTS:
+            retry_at = None
+            logger.error("weekly digest %s for %s failed (%s%s); giving up after %d attempts. "
+                         "Fix it, then run `industry-qa digest --post --week %s`.",
+                         week, channel, error, advice, attempts, week)
+        else:
+            retry_at = now + timedelta(seconds=backoff_s(attempts))
+            logger.warning("weekly digest %s for %s failed (%s%s); attempt %d of %d, next try at %s",
+                           week, channel, error, advice, attempts, MAX_ATTEMPTS, retry_at.isoformat())
+        self.store.fail_digest(channel, str(week), owner=self.owner, now=now.timestamp(), error=error,
+                               retry_at=retry_at.timestamp() if retry_at else None)
+        return Outcome(channel, week, "failed", error)
+
+
+def _hours(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 3600:.1f} h"
+
+
+class SchedulerThread:
+    """Runs ``run_pending`` at start (making up a recent missed run) and then at every slot and
+    at least every ``POLL_S`` seconds (for retries), until ``stop()``."""
+
+    def __init__(self, scheduler: DigestScheduler, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.scheduler = scheduler
+        self.clock = clock
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="digest-scheduler", daemon=True)
+
+    def start(self) -> SchedulerThread:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            now = self.clock()
+            try:
+                self.scheduler.run_pending(now)
+            except Exception:  # the database was unavailable, say: try again at the next wake-up
+                logger.exception("weekly digest scheduler run failed")
+            wait = (self.scheduler.next_wakeup(now) - now).total_seconds()
+            self._stop.wait(max(1.0, wait))
+
+
+def start_digest_scheduler(settings: Settings, client: object) -> SchedulerThread | None:
+    """The scheduler thread for ``industry-qa serve``, or None when DIGEST_CHANNEL is empty."""
+    if not settings.digest.enabled:
+        return None
+    from bot.digest_render import digest_message
+    from bot.digest_sources import make_digest
+
+    store = SQLiteStateStore(settings.state_db_path)
+    scheduler = DigestScheduler(
+        settings=settings.digest, store=store, post=slack_poster(client),
+        make_message=lambda week: digest_message(make_digest(settings, week, store=store)),
+    )
+    now = utcnow()
+    logger.info("weekly digest to %s; next run at %s", ", ".join(settings.digest.channels),
+                next_run_after(now, settings.digest).astimezone(settings.digest.tz).isoformat())
+    return SchedulerThread(scheduler).start()
