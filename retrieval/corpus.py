@@ -129,6 +129,11 @@ def _split_front_matter(raw: str) -> tuple[dict[str, object], str]:
     return meta, raw[m.end():]
 
 
+def read_front_matter(file: Path) -> tuple[dict[str, object], str]:
+    """The front matter and body of a Markdown article (``ArticleError`` when unusable)."""
+    return _split_front_matter(_read_text(file))
+
+
 def _meta_str(meta: dict[str, object], key: str) -> str:
     value = meta.get(key)
     if value is None:
@@ -143,14 +148,16 @@ def _first_line(text: str) -> str:
     return line[:200]
 
 
-def to_markdown(article: Article) -> str:
-    """Serialise an article as Markdown with front matter (used by ``industry-qa add``)."""
+def to_markdown(article: Article, extra: dict[str, object] | None = None) -> str:
+    """Serialise an article as Markdown with front matter (used by ``industry-qa add``); ``extra``
+    adds keys the index ignores (author, fetched_at, aliases)."""
     meta = {
         "title": article.title,
         "outlet": article.outlet,
         "published": article.published,
         "language": article.language,
         "url": article.url,
+        **(extra or {}),
     }
     head = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000).strip()
     return f"---\n{head}\n---\n{article.text}\n"

@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -78,15 +79,26 @@ def chunker_config(settings: RetrievalSettings) -> dict[str, Any]:
     }
 
 
+_held = threading.local()
+
+
 @contextlib.contextmanager
 def writer_lock(index_dir: Path) -> Iterator[None]:
-    """One index writer at a time per DATA_DIR (another process waits)."""
+    """One index writer at a time per DATA_DIR (another process waits). Re-entrant in a thread, so
+    ``industry-qa add`` can hold it across writing the article and building the index."""
     index_dir.mkdir(parents=True, exist_ok=True)
+    key = str(index_dir.resolve())
+    held: set[str] = _held.__dict__.setdefault("dirs", set())
+    if key in held:
+        yield
+        return
     with open(index_dir / ".lock", "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
+        held.add(key)
         try:
             yield
         finally:
+            held.discard(key)
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
@@ -130,10 +142,11 @@ def build_index(
     """(Re)build the index from the corpus folder. Only texts not in the embedding cache are
     embedded, so unchanged articles cost nothing; deleted articles drop out."""
     t0 = time.perf_counter()
-    articles, warnings = load_corpus(settings.corpus_dir)
-    return build_index_from_articles(settings, articles, rebuild=rebuild, embeddings=embeddings,
-                                     sentence_vectors=sentence_vectors, progress=progress,
-                                     warnings=warnings, started=t0)
+    with writer_lock(settings.index_dir):  # read the corpus under the lock: an adder may be renaming into it
+        articles, warnings = load_corpus(settings.corpus_dir)
+        return build_index_from_articles(settings, articles, rebuild=rebuild, embeddings=embeddings,
+                                         sentence_vectors=sentence_vectors, progress=progress,
+                                         warnings=warnings, started=t0)
 
 
 def build_index_from_articles(

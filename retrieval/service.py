@@ -24,6 +24,7 @@ from .answer import (
 )
 from .embeddings import EmbeddingCache, embed_passages, embed_query, embedder_id, make_embeddings
 from .errors import EmptyQuestionError
+from .freshness import FreshnessCheck
 from .index import check_compatible, require_generation
 from .llm import LLMAnswerer, make_chat_model
 from .search import FusionParams, LoadedIndex
@@ -57,6 +58,7 @@ class QAService:
         self._index: LoadedIndex | None = None
         self._lock = threading.Lock()
         self._cache: EmbeddingCache | None = None
+        self._freshness = FreshnessCheck(settings.index_dir)  # picks up indexes built by other processes
         chat = chat_model if chat_model is not None else make_chat_model(settings.llm)
         self.llm: LLMAnswerer | None = LLMAnswerer(chat, settings.llm) if chat is not None else None
 
@@ -104,6 +106,7 @@ class QAService:
         if not content_terms(text) and not any(ch.isalnum() for ch in text):
             raise EmptyQuestionError("the question is empty")
         language = detect_language(text)
+        self._freshness.reload_if_stale(self)
         index = self.index()
         timings: dict[str, float] = {}
         t = time.perf_counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,6 +29,35 @@ class LLMSettings:
 
 
 @dataclass(frozen=True)
+class FeedSpec:
+    """One news feed to follow; ``keywords`` (any of them, case-insensitive) filter its items."""
+
+    url: str
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    """Adding articles by URL and following feeds (``retrieval.ingest``, ``retrieval.feeds``)."""
+
+    feeds: tuple[FeedSpec, ...] = ()
+    feed_poll_minutes: int = 60
+    fetch_timeout_s: float = 15.0
+    fetch_max_bytes: int = 5_000_000
+    user_agent: str = "industry-qa/0.1 (news Q&A bot; set USER_AGENT to add a contact URL)"
+
+
+def parse_feeds(raw: str) -> tuple[FeedSpec, ...]:
+    """``FEEDS``: entries separated by ``;`` or new lines, each ``URL`` or ``URL | keyword, keyword``."""
+    specs = []
+    for entry in re.split(r"[;\n]", raw):
+        url, _, words = entry.partition("|")
+        if url.strip():
+            specs.append(FeedSpec(url.strip(), tuple(w.strip() for w in words.split(",") if w.strip())))
+    return tuple(specs)
+
+
+@dataclass(frozen=True)
 class RetrievalSettings:
     corpus_dir: Path = Path("./corpus")
     data_dir: Path = Path("./data")
@@ -43,6 +73,7 @@ class RetrievalSettings:
     # where embeddings are cached by content hash; default DATA_DIR/embeddings.sqlite
     embedding_cache: Path | None = None
     llm: LLMSettings = LLMSettings()
+    ingest: IngestSettings = IngestSettings()
 
     @property
     def articles_dir(self) -> Path:
@@ -108,6 +139,16 @@ class RetrievalSettings:
             context_tokens=_int("LLM_CONTEXT_TOKENS", 3000, 200),
             max_tokens=_int("LLM_MAX_TOKENS", 400, 16),
         )
+        feeds = parse_feeds(env.get("FEEDS", ""))
+        errors.extend(f"FEEDS entry {f.url!r} is not an http(s) URL" for f in feeds
+                      if not f.url.startswith(("http://", "https://")))
+        ingest = IngestSettings(
+            feeds=feeds,
+            feed_poll_minutes=_int("FEED_POLL_MINUTES", 60, 1),
+            fetch_timeout_s=_float("FETCH_TIMEOUT_S", 15.0),
+            fetch_max_bytes=_int("FETCH_MAX_BYTES", 5_000_000, 10_000),
+            user_agent=env.get("USER_AGENT", "").strip() or IngestSettings.user_agent,
+        )
         settings = cls(
             corpus_dir=Path(env.get("CORPUS_DIR", "").strip() or "./corpus"),
             data_dir=Path(env.get("DATA_DIR", "").strip() or "./data"),
@@ -120,6 +161,7 @@ class RetrievalSettings:
             max_question_chars=_int("MAX_QUESTION_CHARS", 2000, 10),
             embedding_cache=Path(env["EMBEDDING_CACHE"].strip()) if env.get("EMBEDDING_CACHE", "").strip() else None,
             llm=llm,
+            ingest=ingest,
         )
         if settings.chunk_overlap_tokens >= settings.chunk_tokens:
             errors.append("CHUNK_OVERLAP_TOKENS must be smaller than CHUNK_TOKENS")

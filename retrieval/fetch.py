@@ -1,0 +1,173 @@
+"""HTTP for ingestion: one polite client with a timeout, a size cap, a clear User-Agent, robots.txt
+and conditional requests. Every failure is a ``FetchError`` whose message is one line for a person.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import urllib.robotparser
+from dataclasses import dataclass
+from types import TracebackType
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from .errors import RetrievalError
+from .settings import IngestSettings
+
+logger = logging.getLogger(__name__)
+
+MAX_REDIRECTS = 5
+ROBOTS_MAX_BYTES = 500_000
+_REDIRECTS = {301, 302, 303, 307, 308}
+
+
+class FetchError(RetrievalError):
+    """A URL that could not be fetched; ``transient`` failures (timeouts, 5xx) may succeed later."""
+
+    def __init__(self, reason: str, *, transient: bool = False) -> None:
+        super().__init__(reason)
+        self.transient = transient
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str  # as asked for
+    final_url: str  # after redirects
+    status: int
+    media_type: str  # "text/html", lower case, without parameters
+    body: bytes
+    etag: str = ""
+    last_modified: str = ""
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def check_url(url: str) -> str:
+    """``url`` stripped, or a FetchError when it is not an absolute http(s) URL."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise FetchError(f"not an http(s) URL: {url[:200]!r}")
+    return url
+
+
+class Fetcher:
+    """Fetches pages and feeds for one ingestion run (robots.txt is cached per host for its life)."""
+
+    def __init__(self, settings: IngestSettings, *, client: httpx.Client | None = None) -> None:
+        self.settings = settings
+        self.timeout_s = settings.fetch_timeout_s
+        self.max_bytes = settings.fetch_max_bytes
+        self.agent_token = settings.user_agent.split("/", 1)[0].split()[0]
+        self._client = client or httpx.Client(
+            timeout=httpx.Timeout(settings.fetch_timeout_s),
+            headers={"User-Agent": settings.user_agent},
+            follow_redirects=False,  # followed by hand: robots.txt is checked at every hop
+        )
+        self._robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def get(self, url: str, *, etag: str = "", last_modified: str = "", accept: str = "*/*") -> Fetched:
+        """GET ``url`` following up to MAX_REDIRECTS redirects; 304 is returned, other non-2xx raise."""
+        start = check_url(url)
+        current = start
+        headers = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        deadline = time.monotonic() + self.timeout_s
+        for _ in range(MAX_REDIRECTS + 1):
+            self.require_allowed(current)
+            status, resp_headers, body = self._request(current, headers, deadline)
+            if status in _REDIRECTS and resp_headers.get("location"):
+                current = check_url(urljoin(current, resp_headers["location"]))
+                continue
+            if status == 304:
+                return Fetched(start, current, status, "", b"", etag, last_modified)
+            _raise_for_status(status)
+            media = resp_headers.get("content-type", "").split(";", 1)[0].strip().lower()
+            return Fetched(start, current, status, media, body, resp_headers.get("etag", ""),
+                           resp_headers.get("last-modified", ""))
+        raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+
+    def require_allowed(self, url: str) -> None:
+        parts = urlsplit(url)
+        host = f"{parts.scheme}://{parts.netloc}"
+        if host not in self._robots:
+            self._robots[host] = self._load_robots(host)
+        rules = self._robots[host]
+        if rules is None:
+            raise FetchError(f"robots.txt of {parts.netloc} could not be read, so the site is not fetched", transient=True)
+        if not rules.can_fetch(self.agent_token, url):
+            raise FetchError(f"robots.txt of {parts.netloc} disallows fetching {parts.path or '/'}")
+
+    def _load_robots(self, host: str) -> urllib.robotparser.RobotFileParser | None:
+        rules = urllib.robotparser.RobotFileParser(host + "/robots.txt")
+        try:
+            status, _, body = self._request(host + "/robots.txt", {"Accept": "text/plain"},
+                                            time.monotonic() + self.timeout_s, limit=ROBOTS_MAX_BYTES)
+        except FetchError as err:
+            logger.warning("robots.txt of %s: %s", host, err)
+            return None
+        if 400 <= status < 500 or status in _REDIRECTS:  # no robots.txt: everything is allowed
+            rules.parse([])
+        elif status >= 500:
+            logger.warning("robots.txt of %s: HTTP %d", host, status)
+            return None
+        else:
+            rules.parse(body.decode("utf-8", errors="replace").splitlines())
+        return rules
+
+    def _request(self, url: str, headers: dict[str, str], deadline: float,
+                 limit: int | None = None) -> tuple[int, dict[str, str], bytes]:
+        cap = limit or self.max_bytes
+        try:
+            with self._client.stream("GET", url, headers=headers) as resp:
+                declared = resp.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > cap:
+                    raise FetchError(_too_big(cap))
+                chunks, size = [], 0
+                for chunk in resp.iter_bytes():
+                    size += len(chunk)
+                    if size > cap:
+                        raise FetchError(_too_big(cap))
+                    if time.monotonic() > deadline:
+                        raise httpx.ReadTimeout("total time exceeded")
+                    chunks.append(chunk)
+                return resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, b"".join(chunks)
+        except httpx.TimeoutException:
+            raise FetchError(f"timed out after {self.timeout_s:g} s", transient=True) from None
+        except httpx.ConnectError as err:
+            raise FetchError(f"could not connect to {urlsplit(url).netloc} ({_short(err)})", transient=True) from None
+        except httpx.HTTPError as err:
+            raise FetchError(f"network error ({type(err).__name__}: {_short(err)})", transient=True) from None
+
+
+def _raise_for_status(status: int) -> None:
+    if status in (404, 410):
+        raise FetchError(f"{'not found' if status == 404 else 'gone'} (HTTP {status})")
+    if status == 429 or status >= 500:
+        raise FetchError(f"the server answered HTTP {status}; try again later", transient=True)
+    if not 200 <= status < 300:
+        raise FetchError(f"the server refused (HTTP {status})")
+
+
+def _too_big(cap: int) -> str:
+    return f"larger than the FETCH_MAX_BYTES limit ({cap:,} bytes)"
+
+
+def _short(err: Exception) -> str:
+    return " ".join(str(err).split())[:160] or type(err).__name__

@@ -1,0 +1,50 @@
+"""Notice a newer index generation (built by this process or another) before answering.
+
+``os.replace`` gives ``index/CURRENT`` a new inode on every swap, so one ``stat`` per question is
+enough to notice `industry-qa add`, a feed round or `industry-qa index` in another process; the new
+generation is loaded completely before it replaces the old one, so a reader never sees half of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Protocol
+
+from .errors import RetrievalError
+
+logger = logging.getLogger(__name__)
+
+
+class Reloadable(Protocol):
+    def reload(self) -> bool: ...
+
+
+class FreshnessCheck:
+    def __init__(self, index_dir: Path) -> None:
+        self.pointer = index_dir / "CURRENT"
+        self._lock = threading.Lock()
+        self._seen = self._stamp()
+
+    def _stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.pointer)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def reload_if_stale(self, service: Reloadable) -> bool:
+        """Call ``service.reload()`` when CURRENT changed since the last look; True when reloaded.
+        A failing reload (a damaged new generation) keeps the loaded index and is logged."""
+        stamp = self._stamp()
+        with self._lock:
+            if stamp is None or stamp == self._seen:
+                return False
+            self._seen = stamp
+        try:
+            return service.reload()
+        except (RetrievalError, OSError, ValueError) as err:
+            logger.warning("a newer index was not loaded (%s); still answering from the loaded one", err)
+            return False
