@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .corpus import ArticleError, load_article
 from .errors import RetrievalError
+from .ingest_cli import add_urls, is_url, register_feeds
 from .settings import RetrievalSettings, SettingsError
 
 log = logging.getLogger("industry_qa")
@@ -36,8 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=None, help="number of chunks to retrieve")
     _common(p)
     p.set_defaults(func=cmd_ask)
-    p = sub.add_parser("add", help="copy article files into the corpus and index them")
-    p.add_argument("files", nargs="+")
+    p = sub.add_parser("add", help="add articles by URL (fetched) or file (copied) to the corpus and index them")
+    p.add_argument("files", nargs="+", metavar="URL_OR_FILE")
     _common(p)
     p.set_defaults(func=cmd_add)
     p = sub.add_parser("eval", help="accuracy, refusals and citation validity on a seed_qa-style JSONL file")
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _common(p)
     p.set_defaults(func=cmd_eval)
+    register_feeds(sub, _common, settings_from)
     try:  # the Slack bot adds `serve` (and more) when installed; retrieval never imports Slack itself
         from bot.cli import register
     except ImportError:
@@ -92,7 +94,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     target = settings.articles_dir
     target.mkdir(parents=True, exist_ok=True)
     added, failed = [], 0
-    for name in args.files:
+    url_status = add_urls(settings, [a for a in args.files if is_url(a)]) if any(map(is_url, args.files)) else 0
+    for name in (a for a in args.files if not is_url(a)):
         src = Path(name)
         try:
             article = load_article(src)
@@ -114,7 +117,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     if added:
         report = build_index(settings)
         print(f"indexed: {report.summary()}")
-    return 1 if failed else 0
+    return 1 if failed or url_status else 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

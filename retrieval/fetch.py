@@ -116,12 +116,9 @@ class Fetcher:
 
     def _load_robots(self, host: str) -> urllib.robotparser.RobotFileParser | None:
         rules = urllib.robotparser.RobotFileParser(host + "/robots.txt")
-        try:
-            status, _, body = self._request(host + "/robots.txt", {"Accept": "text/plain"},
-                                            time.monotonic() + self.timeout_s, limit=ROBOTS_MAX_BYTES)
-        except FetchError as err:
-            logger.warning("robots.txt of %s: %s", host, err)
-            return None
+        # a connection failure or timeout propagates (and is not cached): the page would fail alike
+        status, _, body = self._request(host + "/robots.txt", {"Accept": "text/plain"},
+                                        time.monotonic() + self.timeout_s, limit=ROBOTS_MAX_BYTES)
         if 400 <= status < 500 or status in _REDIRECTS:  # no robots.txt: everything is allowed
             rules.parse([])
         elif status >= 500:

@@ -180,7 +180,7 @@ def _write_and_index(settings: RetrievalSettings, pending: dict[str, tuple[Artic
             tmp.unlink(missing_ok=True)
         if not isinstance(err, RetrievalError | OSError):
             logger.exception("indexing new articles failed")
-        reason = f"not added: indexing failed ({' '.join(str(err).split())[:200] or type(err).__name__})"
+        reason = f"not added: indexing failed: {' '.join(str(err).split())[:200] or type(err).__name__}"
         return [Outcome(o.url, "failed", reason) if o.status == "added" else o for o in outcomes], None
     return outcomes, report
 
