@@ -139,7 +139,8 @@ def _read_feed(feed: FeedSpec, entry: dict[str, Any], fetch: Fetcher, result: Po
         result.say(f"feed {feed.url}: not modified since the last round")
         return []
     parsed = feedparser.parse(got.body)
-    if not parsed.get("version") or (parsed.get("bozo") and not parsed.entries):
+    broken = parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride)
+    if not parsed.get("version") or broken:  # a half-parsed feed yields half-made items: none are used
         why = " ".join(str(parsed.get("bozo_exception") or "not RSS or Atom").split())[:160]
         result.say(f"feed {feed.url}: malformed feed ({why})", failed=True)
         return []
