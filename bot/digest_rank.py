@@ -9,6 +9,7 @@ the same matrix arithmetic, dense or sparse.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any, TypeAlias
@@ -16,7 +17,9 @@ from typing import Any, TypeAlias
 import numpy as np
 from scipy import sparse
 
-from retrieval.text import bm25_tokens
+from retrieval.text import EN_STOPWORDS
+
+_PIECE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[A-Za-z0-9]+(?:['’.-][A-Za-z0-9]+)*")
 
 MERGE_SIMILARITY = 0.9  # a sentence this close to a chosen point is the same news: merged into it
 MMR_LAMBDA = 0.7  # weight of centrality against redundancy when choosing the next point
@@ -33,7 +36,7 @@ def tfidf_matrix(texts: Sequence[str]) -> sparse.csr_matrix:
     vals: list[float] = []
     df: Counter[int] = Counter()
     for r, text in enumerate(texts):
-        counts = Counter(vocab.setdefault(tok, len(vocab)) for tok in bm25_tokens(text))
+        counts = Counter(vocab.setdefault(tok, len(vocab)) for tok in lexical_tokens(text))
         df.update(counts.keys())
         for c, n in counts.items():
             rows.append(r)
@@ -48,6 +51,19 @@ def tfidf_matrix(texts: Sequence[str]) -> sparse.csr_matrix:
     norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
     return sparse.csr_matrix(sparse.diags(1.0 / norms) @ m)
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """Lowercase English words without stopwords; Chinese as overlapping character bigrams."""
+    tokens: list[str] = []
+    for piece in _PIECE.findall(text):
+        if piece[0].isascii():
+            word = piece.lower()
+            if word not in EN_STOPWORDS and len(word) > 1:
+                tokens.append(word)
+        else:
+            tokens.extend(piece[i : i + 2] for i in range(max(1, len(piece) - 1)))
+    return tokens
 
 
 def normalise_rows(vectors: np.ndarray) -> np.ndarray:
