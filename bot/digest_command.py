@@ -22,11 +22,16 @@ Preview = Callable[[str], Message]  # the command's text -> the preview message
 
 
 def preview_note(settings: Settings) -> str:
+    """Under the preview's title: who sees it, and where and when the real post goes."""
     ds = settings.digest
     when = f"{WEEKDAYS[ds.weekday].capitalize()} {ds.at:%H:%M} ({ds.timezone})"
+    where = escape_mrkdwn(", ".join(ds.channels))
+    if ds.language == "zh":
+        return (f"预览，仅你可见。每周 {when} 发布到 {where}。" if ds.enabled
+                else f"预览，仅你可见。未设置 DIGEST_CHANNEL，不会自动发布（计划时间 {when}）。")
     if not ds.enabled:
         return f"Preview, visible only to you. Not posted automatically: DIGEST_CHANNEL is not set (would post {when})."
-    return f"Preview, visible only to you. Posted every {when} to {escape_mrkdwn(', '.join(ds.channels))}."
+    return f"Preview, visible only to you. Posted every {when} to {where}."
 
 
 def digest_preview(settings: Settings, store: StateStore | None = None) -> Preview:

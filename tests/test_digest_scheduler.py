@@ -229,3 +229,32 @@ def test_the_serve_thread_makes_up_a_missed_run_at_start(tmp_path: Path, fake_sl
         thread.stop()
     fake_slack.settle(0.2)
     assert posts(fake_slack) == ["digest 2026-W43"]
+
+
+def test_serve_starts_the_scheduler_only_when_a_channel_is_set(tmp_path: Path, fake_slack: FakeSlack) -> None:
+    """The wiring ``industry-qa serve`` uses, on the real clock: whatever today is, the latest
+    slot is either made up (posted) or recorded as skipped, once."""
+    from dataclasses import replace
+
+    from bot.scheduler import start_digest_scheduler
+    from retrieval.settings import RetrievalSettings
+
+    settings = Settings(slack_bot_token=BOT_TOKEN, slack_api_url=fake_slack.base_url, state_db=tmp_path / "s.db",
+                        retrieval=RetrievalSettings(corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data"))
+    client = build_web_client(settings)
+    assert start_digest_scheduler(settings, client) is None  # DIGEST_CHANNEL empty: no thread
+    on = replace(settings, digest=DigestSettings(channels=("C_NEWS",)))
+    thread = start_digest_scheduler(on, client)
+    assert thread is not None
+    store = SQLiteStateStore(tmp_path / "s.db")
+    try:
+        week = DigestScheduler.latest_week(datetime.now(UTC), on.digest)
+        for _ in range(200):
+            claim = store.digest_claim("C_NEWS", str(week))
+            if claim is not None and claim.status != "claimed":
+                break
+            threading.Event().wait(0.05)
+    finally:
+        thread.stop()
+    assert claim is not None and claim.status in ("posted", "skipped")
+    assert len(fake_slack.calls_to("chat.postMessage")) == (1 if claim.status == "posted" else 0)
