@@ -20,7 +20,7 @@ from bot.ratelimit import UserRateLimiter
 from bot.render import Message, answer_message, escape_mrkdwn, notice_message
 from bot.store import QuestionRecord, StateStore, message_key
 from bot.texts import t
-from retrieval.errors import RetrievalError
+from retrieval.errors import EmptyQuestionError, RetrievalError
 from retrieval.text import clip_question, detect_language
 from retrieval.types import Answer
 
@@ -105,7 +105,8 @@ class QuestionHandler:
         added = self._reactions.submit(self._reaction, client, "add", msg)
         record = dict(team=msg.team, channel=msg.channel, thread_ts=msg.thread_ts, user=msg.user, source=msg.source)
         try:
-            self._answer(question, history or [], notes, record, received, post, lang)
+            help_text = t("help", lang, bot=f"<@{msg.bot_user_id}>")
+            self._answer(question, history or [], notes, record, received, post, lang, help_text)
         finally:
             wait([added], timeout=REACTION_WAIT_S)
             self._reaction(client, "remove", msg)
@@ -129,7 +130,7 @@ class QuestionHandler:
             return
         question, notes = self._prepare(text, lang, has_files=False)
         record = dict(team=team, channel=channel, thread_ts="", user=user, source="command")
-        self._answer(question, [], notes, record, received, post, lang)
+        self._answer(question, [], notes, record, received, post, lang, t("help", lang, bot="industry-qa"))
 
     # -- 👍 / 👎 ------------------------------------------------------------------------------------
 
@@ -158,6 +159,7 @@ class QuestionHandler:
         received: float,
         post: Callable[[Message], None],
         lang: str,
+        help_text: str,
     ) -> None:
         logged = False
         try:
@@ -165,6 +167,9 @@ class QuestionHandler:
             question_id = self._log(record, question, answer, received)
             logged = True
             post(answer_message(answer, question_id=question_id, notes=notes))
+        except EmptyQuestionError as err:  # e.g. "@bot ???": nothing to search for, so show the help
+            self._log(record, question, None, received, error=err)
+            self._post_safely(post, notice_message(help_text))
         except Exception as err:  # every failure still ends in a visible reply
             if not logged:
                 self._log(record, question, None, received, error=err)

@@ -224,15 +224,18 @@ def test_twenty_concurrent_mentions_are_acked_within_3s_and_all_answered(bot: Bo
     [
         (mention("", ts="1700000007.000100"), "Ask me about the industry news corpus"),
         (mention("", ts="1700000007.000200", files=[{"id": "F1", "name": "report.pdf"}]), "can't read attached files"),
+        (mention("? ！ …", ts="1700000007.000250"), "Ask me about the industry news corpus"),
     ],
-    ids=["empty-mention", "files-only"],
+    ids=["empty-mention", "files-only", "no-words"],
 )
 def test_notices_for_empty_and_file_only_mentions(bot: BotHarness, fake_slack: FakeSlack, event: dict[str, Any], expected: str) -> None:
     bot.post_event(event)
     [post] = fake_slack.wait_count("chat.postMessage", 1)
     assert expected in texts_of(post)
+    if expected.startswith("Ask me"):
+        assert f"<@{BOT_USER_ID}>" in texts_of(post)  # the help shows how to mention this bot
     fake_slack.settle()
-    assert [c.method for c in fake_slack.calls] == ["chat.postMessage"]  # no answer attempted
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
 
 
 def test_over_long_question_is_cut_with_a_note(make_bot: Any, qa_service: Any, fake_slack: FakeSlack) -> None:
