@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -11,6 +12,7 @@ from slack_sdk import WebClient
 from bot.config import Settings
 from bot.digest_command import Preview, digest_preview, register_digest_command
 from bot.handler import Answerer, QuestionHandler
+from bot.ingest_listener import Ingest, IngestHandler, register_ingest
 from bot.listeners import register_listeners
 from bot.ratelimit import UserRateLimiter
 from bot.slack_client import build_web_client
@@ -30,6 +32,7 @@ def create_app(
     store: StateStore | None = None,
     limiter: UserRateLimiter | None = None,
     preview: Preview | None = None,
+    ingest: Ingest | None = None,
 ) -> App:
     """The Bolt ``App`` with every listener registered.
 
@@ -60,6 +63,12 @@ def create_app(
         listener_executor=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="bot-listener"),
         logger=logging.getLogger("bot.bolt"),
     )
+    if ingest is None:
+        from retrieval.ingest import ingest_urls
+
+        ingest = partial(ingest_urls, settings.retrieval)
+    # before the question listeners (Bolt runs the first that matches): "@bot add <url>" is not a question
+    register_ingest(app, IngestHandler(ingest=ingest, store=store, allowed_users=settings.add_allowed_users))
     register_listeners(app, handler, store)
     register_digest_command(app, preview if preview is not None else digest_preview(settings, store))
     return app

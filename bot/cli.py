@@ -60,15 +60,19 @@ def run_serve(args: argparse.Namespace) -> int:
     except RetrievalError as err:
         print(f"industry-qa serve: {err}", file=sys.stderr)
         return 1
+    from bot.feed_poller import start_feed_poller
     from bot.scheduler import start_digest_scheduler
 
     digest = start_digest_scheduler(settings, app.client)  # None while DIGEST_CHANNEL is empty
+    feeds = start_feed_poller(settings.retrieval)  # None while FEEDS is empty
     try:
         with contextlib.suppress(KeyboardInterrupt):
             serve(settings, app)
     finally:
         if digest is not None:
             digest.stop()
+        if feeds is not None:
+            feeds.stop()
     return 0
 
 

@@ -8,6 +8,7 @@ token is one clear line at start rather than a traceback at the first event.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,6 +43,8 @@ class Settings:
     workers: int = DEFAULT_WORKERS
     log_level: str = "INFO"
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    # Slack user ids who may "@bot add <url>"; empty = anyone in the workspace
+    add_allowed_users: frozenset[str] = frozenset()
     # weekly digest (off while DIGEST_CHANNEL is empty)
     digest: DigestSettings = field(default_factory=DigestSettings)
 
@@ -101,6 +104,9 @@ class Settings:
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             errors.append(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR (got {log_level!r})")
         state_db = _str("STATE_DB")
+        adders = frozenset(re.split(r"[\s,]+", _str("ADD_ALLOWED_USERS"))) - {""}
+        errors.extend(f"ADD_ALLOWED_USERS: {u!r} is not a Slack user id (U…)" for u in sorted(adders)
+                      if not re.fullmatch(r"[UW][A-Z0-9]{2,}", u))
         digest = parse_digest_settings(
             channels=_str("DIGEST_CHANNEL"), day=_str("DIGEST_DAY"), at=_str("DIGEST_TIME"),
             timezone=_str("DIGEST_TIMEZONE"), language=_str("DIGEST_LANGUAGE"), errors=errors,
@@ -118,6 +124,7 @@ class Settings:
             workers=_int("BOT_WORKERS", DEFAULT_WORKERS, 1, 64),
             log_level=log_level,
             retrieval=retrieval,
+            add_allowed_users=adders,
             digest=digest,
         )
         if errors:

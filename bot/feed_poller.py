@@ -1,0 +1,62 @@
+"""Feed polling while ``industry-qa serve`` runs: a feed round at start-up, then every
+FEED_POLL_MINUTES, on one background thread. New articles are visible to the bot's next answer
+(the answerer notices the new index generation); each round logs what it added, skipped and why.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from retrieval.settings import RetrievalSettings
+
+logger = logging.getLogger(__name__)
+
+FIRST_ROUND_DELAY_S = 5.0  # let the app connect to Slack first
+
+
+class FeedPoller:
+    def __init__(self, settings: RetrievalSettings, *, interval_s: float | None = None,
+                 first_delay_s: float = FIRST_ROUND_DELAY_S, poll: Callable[[], Any] | None = None) -> None:
+        self.settings = settings
+        self.interval_s = interval_s if interval_s is not None else settings.ingest.feed_poll_minutes * 60.0
+        self.first_delay_s = first_delay_s
+        self._poll = poll or self._round
+        self._stop = threading.Event()
+        self.rounds = 0
+        self.thread = threading.Thread(target=self._run, name="feed-poller", daemon=True)
+
+    def start(self) -> FeedPoller:
+        self.thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self.thread.join(timeout)
+
+    def _run(self) -> None:
+        delay = self.first_delay_s
+        while not self._stop.wait(delay):
+            try:
+                self._poll()
+            except Exception:  # a round must never end the polling
+                logger.exception("feed round failed")
+            self.rounds += 1
+            delay = self.interval_s
+
+    def _round(self) -> None:
+        from retrieval.feeds import poll_feeds
+
+        result = poll_feeds(self.settings)  # logs one line per feed and per item
+        logger.info("feed round: %d added, %d failed, %d feeds failed, %.1fs", len(result.ingest.added),
+                    len(result.ingest.failed), result.feed_failures, result.seconds)
+
+
+def start_feed_poller(settings: RetrievalSettings) -> FeedPoller | None:
+    """None while FEEDS is empty."""
+    if not settings.ingest.feeds:
+        return None
+    logger.info("following %d feeds every %d min", len(settings.ingest.feeds), settings.ingest.feed_poll_minutes)
+    return FeedPoller(settings).start()

@@ -1,0 +1,141 @@
+"""``@bot add <url>`` (also in a DM) and the message shortcut "Add to corpus".
+
+The article is fetched, stored and indexed by ``retrieval.ingest``; the reply names its title and
+date, or gives the one-line reason it was not added. Who may add is ``ADD_ALLOWED_USERS`` (empty:
+anyone). The answerer notices the new index generation before its next answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.handler import Respond
+from bot.listeners import is_ignored, strip_mention
+from bot.render import Message, escape_mrkdwn, notice_message
+from bot.store import StateStore, message_key
+
+if TYPE_CHECKING:
+    from retrieval.ingest import IngestResult, Outcome
+
+logger = logging.getLogger(__name__)
+
+ADD_SHORTCUT = "add_to_corpus"
+MAX_URLS = 5  # per message: a pasted list of links is fine, a page of them is not
+Ingest = Callable[[list[str]], "IngestResult"]
+
+_ADD = re.compile(r"^add\b\s*(.*)$", re.I | re.S)
+_SLACK_LINK = re.compile(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>")
+_BARE_URL = re.compile(r"(?<![<|])\bhttps?://[^\s<>|]+")
+
+
+def links_in(text: str) -> list[str]:
+    """URLs in Slack message text: ``<url|label>``, ``<url>`` or bare; in order, without repeats."""
+    found = [m.group(1) for m in _SLACK_LINK.finditer(text)]
+    found += _BARE_URL.findall(_SLACK_LINK.sub(" ", text))
+    return list(dict.fromkeys(u.replace("&amp;", "&") for u in found))
+
+
+def add_command_urls(text: str) -> list[str] | None:
+    """The URLs of an ``add <url> ...`` message (mention already removed); None if it is not one."""
+    m = _ADD.match(text.strip())
+    if not m:
+        return None
+    urls = links_in(m.group(1))
+    return urls or None
+
+
+def reply_text(result: IngestResult) -> str:
+    lines = []
+    for o in result.outcomes:
+        lines.append(_line(o))
+    return "\n".join(lines) or "Nothing was added."
+
+
+def _line(o: Outcome) -> str:
+    url = escape_mrkdwn(o.url)
+    if o.status == "added":
+        when = f" ({escape_mrkdwn(o.published)})" if o.published else ""
+        return f":white_check_mark: Added *<{url}|{escape_mrkdwn(o.title)}>*{when} to the corpus. Ask away."
+    if o.status in ("duplicate", "alias"):
+        return f":information_source: Already in the corpus: {url} ({escape_mrkdwn(o.reason)})."
+    return f":warning: Could not add {url}: {escape_mrkdwn(o.reason)}."
+
+
+class IngestHandler:
+    def __init__(self, *, ingest: Ingest, store: StateStore, allowed_users: frozenset[str]) -> None:
+        self.ingest = ingest
+        self.store = store
+        self.allowed_users = allowed_users
+        # Adds take seconds (fetch, embed): off the listener threads, one at a time (they share a lock anyway).
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bot-ingest")
+
+    def may_add(self, user: str) -> bool:
+        return not self.allowed_users or user in self.allowed_users
+
+    def run(self, urls: list[str], user: str, post: Callable[[Message], None]) -> None:
+        """Every path ends in a reply: added, already there, refused, or why it failed."""
+        try:
+            if not self.may_add(user):
+                post(notice_message("Sorry, you are not on the list of people who may add articles (ADD_ALLOWED_USERS)."))
+                return
+            if len(urls) > MAX_URLS:
+                post(notice_message(f"Please add at most {MAX_URLS} links at a time."))
+                return
+            post(notice_message(reply_text(self.ingest(urls))))
+        except Exception:
+            logger.exception("adding %s failed", urls)
+            _post_safely(post, notice_message("Sorry, adding the article failed. It has been logged; please try again later."))
+
+    def on_message(self, event: Mapping[str, Any], context: BoltContext, client: WebClient) -> None:
+        team, channel, ts = context.team_id or "", str(event.get("channel", "")), str(event.get("ts", ""))
+        if not self.store.claim(message_key(team, channel, ts)):
+            return  # redelivered, or seen as both app_mention and message
+        urls = add_command_urls(strip_mention(str(event.get("text") or ""), context.bot_user_id)) or []
+        thread_ts = str(event.get("thread_ts") or ts)
+
+        def post(message: Message) -> None:
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message.to_kwargs())
+
+        self.pool.submit(self.run, urls, str(event.get("user", "")), post)
+
+
+def register_ingest(app: App, handler: IngestHandler) -> None:
+    """Register before the question listeners: Bolt runs the first listener that matches."""
+
+    def is_add(event: dict[str, Any], context: BoltContext) -> bool:
+        if is_ignored(event, bot_user_id=context.bot_user_id):
+            return False
+        return add_command_urls(strip_mention(str(event.get("text") or ""), context.bot_user_id)) is not None
+
+    def is_dm_add(event: dict[str, Any], context: BoltContext) -> bool:
+        return event.get("channel_type") == "im" and is_add(event, context)
+
+    app.event("app_mention", matchers=[is_add])(handler.on_message)
+    app.event("message", matchers=[is_dm_add])(handler.on_message)
+
+    @app.shortcut(ADD_SHORTCUT)
+    def on_shortcut(ack: Ack, shortcut: dict[str, Any], respond: Respond) -> None:
+        ack()
+        urls = links_in(str((shortcut.get("message") or {}).get("text") or ""))
+
+        def post(message: Message) -> None:
+            respond(response_type="ephemeral", replace_original=False, **message.to_kwargs())
+
+        if not urls:
+            _post_safely(post, notice_message("That message has no link to add."))
+            return
+        handler.pool.submit(handler.run, urls, str((shortcut.get("user") or {}).get("id", "")), post)
+
+
+def _post_safely(post: Callable[[Message], None], message: Message) -> None:
+    try:
+        post(message)
+    except Exception:
+        logger.exception("could not deliver a reply to Slack")

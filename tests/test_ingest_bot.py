@@ -1,0 +1,142 @@
+"""Slack side of ingestion: ``@bot add <url>``, the "Add to corpus" shortcut, who may add, feed
+polling while the bot runs, and answers that cite a just-added article without a restart."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.feed_poller import FeedPoller
+from bot.ingest_listener import ADD_SHORTCUT, add_command_urls, links_in
+from retrieval.index import build_index
+from retrieval.service import QAService
+from retrieval.settings import FeedSpec, IngestSettings, RetrievalSettings
+from tests.bot_fakes import TEAM_ID, FakeSlack
+from tests.bot_fixtures import TINY_CORPUS, mention, texts_of, wait_answered
+from tests.web_fixtures import FixtureWeb, Page, rss, serve_standard_site
+
+ZHIPU_QUESTION = "Under which code would Zhipu's shares trade?"
+MOONSHOT_QUESTION = "月之暗面融资多少？"
+
+
+@pytest.mark.parametrize(("text", "urls"), [
+    ("add <https://a.example/x|a.example/x>", ["https://a.example/x"]),
+    ("Add <https://a.example/x?a=1&amp;b=2>", ["https://a.example/x?a=1&b=2"]),
+    ("add https://a.example/x and <https://b.example/y>", ["https://b.example/y", "https://a.example/x"]),
+    ("add <https://a.example/x> <https://a.example/x>", ["https://a.example/x"]),
+    ("add", None),  # no link: not an add command (the question listener answers it)
+    ("address of Zhipu? https://a.example/x", None),
+    ("what did https://a.example/x say?", None),
+])
+def test_add_command_urls(text: str, urls: list[str] | None) -> None:
+    assert add_command_urls(text) == urls
+
+
+def test_links_in_shortcut_message() -> None:
+    assert links_in("see <https://a.example/n|this> and <mailto:x@y.z|mail>") == ["https://a.example/n"]
+
+
+@pytest.fixture
+def web() -> Iterator[FixtureWeb]:
+    yield from serve_standard_site()
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> RetrievalSettings:
+    """A one-article corpus indexed with the bundled model; the tests add to it while the bot runs."""
+    (tmp_path / "corpus" / "articles").mkdir(parents=True)
+    (tmp_path / "corpus" / "articles" / "minimax-listing.md").write_text(TINY_CORPUS["minimax-listing.md"], encoding="utf-8")
+    settings = RetrievalSettings(corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data",
+                                 ingest=IngestSettings(fetch_timeout_s=2.0))
+    build_index(settings)
+    return settings
+
+
+@pytest.fixture
+def live_bot(make_bot: Any, live: RetrievalSettings) -> Any:
+    service = QAService(live)
+    assert service.ask(ZHIPU_QUESTION).refused  # not answerable before the article arrives
+    return make_bot(answerer=service, retrieval=live)
+
+
+def test_add_by_mention_then_the_running_bot_cites_it(live_bot: Any, fake_slack: FakeSlack, web: FixtureWeb) -> None:
+    url = web.url("/news/zhipu-hearing-fixture")
+    assert live_bot.post_event(mention(f"add <{url}>", ts="1700000001.000100")).status == 200
+    reply = texts_of(fake_slack.wait_count("chat.postMessage", 1, timeout=60)[0])
+    assert f"Added *<{url}|Zhipu AI passes Hong Kong listing hearing>* (2025-12-19) to the corpus" in reply
+    assert (live_bot.settings.retrieval.articles_dir / "2025-12-19-zhipu-hearing-fixture.md").exists()
+    fake_slack.reset()
+
+    live_bot.post_event(mention(ZHIPU_QUESTION, ts="1700000002.000100"))
+    answer = texts_of(wait_answered(fake_slack)[0])
+    assert "fixture code 9999" in answer and "Zhipu AI passes Hong Kong listing hearing" in answer
+
+
+def test_adding_again_says_it_is_already_there(live_bot: Any, fake_slack: FakeSlack, web: FixtureWeb) -> None:
+    url = web.url("/news/zhipu-hearing-fixture")
+    live_bot.post_event(mention(f"add <{url}>", ts="1700000001.000100"))
+    fake_slack.wait_count("chat.postMessage", 1, timeout=60)
+    live_bot.post_event(mention(f"add <{url}|{url[7:]}>", ts="1700000003.000100"))
+    second = texts_of(fake_slack.wait_count("chat.postMessage", 2, timeout=60)[1])
+    assert "Already in the corpus" in second and "2025-12-19-zhipu-hearing-fixture.md" in second
+
+
+def test_failure_is_one_line_in_the_thread(make_bot: Any, fake_slack: FakeSlack, web: FixtureWeb,
+                                           live: RetrievalSettings) -> None:
+    bot = make_bot(retrieval=live)
+    bot.post_event(mention(f"add <{web.url('/gone')}>", ts="1700000004.000100"))
+    (call,) = fake_slack.wait_count("chat.postMessage", 1, timeout=30)
+    assert call.body["thread_ts"] == "1700000004.000100"
+    assert texts_of(call).splitlines()[0] == f":warning: Could not add {web.url('/gone')}: gone (HTTP 410)."
+    assert list(live.articles_dir.iterdir()) == [live.articles_dir / "minimax-listing.md"]
+
+
+def test_only_listed_users_may_add(make_bot: Any, fake_slack: FakeSlack, web: FixtureWeb, live: RetrievalSettings) -> None:
+    bot = make_bot(retrieval=live, add_allowed_users=frozenset({"UEDITOR"}))
+    bot.post_event(mention(f"add <{web.url('/news/zhipu-hearing-fixture')}>", ts="1700000005.000100", user="U1"))
+    (call,) = fake_slack.wait_count("chat.postMessage", 1, timeout=30)
+    assert "not on the list of people who may add articles" in texts_of(call)
+    assert web.requests == []  # nothing was fetched
+    fake_slack.settle()
+    assert [c.method for c in fake_slack.calls] == ["chat.postMessage"]  # and it was not answered as a question
+
+
+def test_message_shortcut_adds_the_linked_article(make_bot: Any, fake_slack: FakeSlack, web: FixtureWeb,
+                                                  live: RetrievalSettings) -> None:
+    bot = make_bot(retrieval=live)
+    url = web.url("/news/moonshot-funding-fixture")
+    payload = {
+        "type": "message_action", "callback_id": ADD_SHORTCUT, "trigger_id": "1.2.3", "action_ts": "1700000006.1",
+        "team": {"id": TEAM_ID}, "user": {"id": "U1"}, "channel": {"id": "C1"},
+        "message": {"type": "message", "user": "U2", "ts": "1700000000.000500", "text": f"interesting: <{url}>"},
+        "response_url": fake_slack.hook_url("shortcut"),
+    }
+    assert bot.post_form({"payload": json.dumps(payload)}).status == 200
+    (hook,) = fake_slack.wait_count("hook:shortcut", 1, timeout=60)
+    assert hook.body["response_type"] == "ephemeral"
+    assert f"Added *<{url}|月之暗面完成新一轮融资>* (2025-12-18) to the corpus" in texts_of(hook)
+
+
+def test_question_answered_from_a_feed_article_that_arrived_while_the_bot_ran(
+        live_bot: Any, fake_slack: FakeSlack, web: FixtureWeb) -> None:
+    items = [("月之暗面完成新一轮融资", web.url("/news/moonshot-funding-fixture"), "融资")]
+    web.add("/feed.xml", Page(rss(items), content_type="application/rss+xml"))
+    settings = replace(live_bot.settings.retrieval, ingest=replace(
+        live_bot.settings.retrieval.ingest, feeds=(FeedSpec(web.url("/feed.xml"), ("融资",)),)))
+    poller = FeedPoller(settings, first_delay_s=0.0, interval_s=3600).start()
+    try:
+        deadline = time.monotonic() + 60
+        while poller.rounds < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert poller.rounds == 1
+    finally:
+        poller.stop()
+    live_bot.post_event(mention(MOONSHOT_QUESTION, ts="1700000007.000100"))
+    answer = texts_of(wait_answered(fake_slack)[0])
+    assert "金额约为五亿美元" in answer and "月之暗面完成新一轮融资" in answer
