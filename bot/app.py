@@ -20,6 +20,7 @@ from bot.store import SQLiteStateStore, StateStore
 
 logger = logging.getLogger(__name__)
 
+LISTENER_THREADS = 16
 # Slack stops redelivering an event after about 5 minutes; processed keys are kept far longer.
 PROCESSED_RETENTION_S = 30 * 24 * 3600
 
@@ -53,14 +54,16 @@ def create_app(
         store=store,
         limiter=limiter if limiter is not None else UserRateLimiter(settings.user_questions_per_minute),
         max_question_chars=settings.retrieval.max_question_chars,
+        workers=settings.workers,
     )
     app = App(
         name="industry-qa",
         client=client if client is not None else build_web_client(settings),
         signing_secret=settings.slack_signing_secret,
-        # Events are acked before the listener runs; answering happens on this pool, off the ack path.
+        # Events are acked before the listener runs. Listeners only decide and claim, then hand the
+        # answering to the handler's pool, so these threads are always free for the next ack.
         process_before_response=False,
-        listener_executor=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="bot-listener"),
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bot-listener"),
         logger=logging.getLogger("bot.bolt"),
     )
     if ingest is None:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.config import DEFAULT_WORKERS
 from bot.ratelimit import UserRateLimiter
 from bot.render import Message, answer_message, escape_mrkdwn, notice_message
 from bot.store import QuestionRecord, StateStore, message_key
@@ -54,12 +55,20 @@ class Incoming:
 
 class QuestionHandler:
     def __init__(
-        self, *, answerer: Answerer, store: StateStore, limiter: UserRateLimiter, max_question_chars: int
+        self,
+        *,
+        answerer: Answerer,
+        store: StateStore,
+        limiter: UserRateLimiter,
+        max_question_chars: int,
+        workers: int = DEFAULT_WORKERS,
     ) -> None:
         self.answerer = answerer
         self.store = store
         self.limiter = limiter
         self.max_question_chars = max_question_chars
+        # Questions answered in parallel (BOT_WORKERS); separate from Bolt's listener threads.
+        self._answering = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bot-answer")
         self._reactions = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bot-reactions")
 
     def knows_thread(self, *, team: str, channel: str, thread_ts: str) -> bool:
@@ -69,7 +78,11 @@ class QuestionHandler:
     # -- mentions, DMs, thread follow-ups ---------------------------------------------------------
 
     def handle_message(self, msg: Incoming, client: WebClient) -> None:
-        """Answer ``msg`` in its thread, exactly once per (team, channel, ts) even across restarts."""
+        """Answer ``msg`` in its thread, exactly once per (team, channel, ts) even across restarts.
+
+        The claim is taken here; the answering runs on this handler's own pool, so Bolt's listener
+        threads stay free to ack slash commands and button clicks within Slack's 3 s.
+        """
         received = time.perf_counter()
         lang = detect_language(msg.text) if msg.text else "en"
 
@@ -80,6 +93,15 @@ class QuestionHandler:
             if not self.store.claim(message_key(msg.team, msg.channel, msg.ts)):
                 logger.info("message %s/%s already handled; not answering twice", msg.channel, msg.ts)
                 return
+        except Exception as err:  # the state database failing: say so rather than risk a double reply
+            self._post_safely(post, notice_message(self._error_text(err, lang)))
+            return
+        self._answering.submit(self._answer_message, msg, client, post, lang, received)
+
+    def _answer_message(
+        self, msg: Incoming, client: WebClient, post: Callable[[Message], None], lang: str, received: float
+    ) -> None:
+        try:
             self._handle_claimed(msg, client, post, lang, received)
         except Exception as err:  # e.g. the state database failing: still say so in the thread
             self._post_safely(post, notice_message(self._error_text(err, lang)))
@@ -115,8 +137,9 @@ class QuestionHandler:
 
     def handle_command(self, *, team: str, channel: str, user: str, text: str, respond: Respond) -> None:
         """Answer a slash command privately through its response_url (the listener has acked)."""
-        received = time.perf_counter()
+        self._answering.submit(self._answer_command, team, channel, user, text, respond, time.perf_counter())
 
+    def _answer_command(self, team: str, channel: str, user: str, text: str, respond: Respond, received: float) -> None:
         def post(message: Message) -> None:
             respond(response_type="ephemeral", replace_original=False, **message.to_kwargs())
 
