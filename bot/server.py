@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 DISPATCH_THREADS = 16
+# Slack's payloads are a few KB (a block_actions payload carries the whole message, still far below
+# this); anything larger is refused before it is buffered and before the signature check.
+MAX_BODY_BYTES = 1 << 20
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -59,7 +62,38 @@ class BotASGI:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body if scope["method"] == "GET" else b""})
             return
-        await self.slack(scope, receive, send)  # type: ignore[arg-type]
+        if scope["type"] == "http" and _declared_length(scope) > MAX_BODY_BYTES:
+            await _plain(send, 413, b"Request body too large")
+            return
+        await self.slack(scope, _capped(receive), send)  # type: ignore[arg-type]
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"content-length":
+            return int(value) if value.isdigit() else MAX_BODY_BYTES + 1
+    return 0
+
+
+def _capped(receive: Receive) -> Receive:
+    """``receive`` that fails once a (chunked) body grows past MAX_BODY_BYTES."""
+    seen = 0
+
+    async def capped() -> MutableMapping[str, Any]:
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > MAX_BODY_BYTES:
+            raise ValueError("request body too large")
+        return message
+
+    return capped
+
+
+async def _plain(send: Send, status: int, body: bytes) -> None:
+    headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def uvicorn_server(asgi: BotASGI, *, host: str, port: int, log_level: str = "info") -> uvicorn.Server:

@@ -312,3 +312,12 @@ def test_commands_are_acked_while_every_answer_worker_is_busy(make_bot: Any, fak
     assert time.perf_counter() - started < 0.5
     fake_slack.wait_count("hook:busy", 1)  # answered once the worker is free
     assert len(fake_slack.calls_to("chat.postMessage")) == 2
+
+
+def test_oversized_request_is_refused_before_anything_else(bot: BotHarness, fake_slack: FakeSlack) -> None:
+    from bot.server import MAX_BODY_BYTES
+
+    reply = bot.post("x" * (MAX_BODY_BYTES + 1), content_type="application/json")
+    assert reply.status == 413
+    fake_slack.settle()
+    assert fake_slack.calls == []
