@@ -55,7 +55,7 @@ def run_digest(args: argparse.Namespace) -> int:
     from bot.digest_render import digest_message, digest_plain_text
     from bot.digest_schedule import IsoWeek, slot_for_week
     from bot.digest_sources import make_digest
-    from bot.scheduler import DigestScheduler, slack_poster, utcnow
+    from bot.scheduler import DigestScheduler, slack_finder, slack_poster, utcnow
     from bot.store import SQLiteStateStore
 
     try:
@@ -67,9 +67,11 @@ def run_digest(args: argparse.Namespace) -> int:
     logging.basicConfig(level="DEBUG" if getattr(args, "verbose", False) else "WARNING", format="%(levelname)s %(name)s: %(message)s")
     now = utcnow()
     store = SQLiteStateStore(settings.state_db_path)
+    client = _client(settings) if args.post else None
     try:
         scheduler = DigestScheduler(
-            settings=settings.digest, store=store, post=slack_poster(_client(settings)) if args.post else _no_post,
+            settings=settings.digest, store=store, post=slack_poster(client) if client else _no_post,
+            find_posted=slack_finder(client) if client else None,
             make_message=lambda w: digest_message(make_digest(settings, w, store=store)),
         )
         week = week or scheduler.due_week(now)[0]
@@ -101,5 +103,5 @@ def _client(settings: Settings) -> object:
     return build_web_client(settings)
 
 
-def _no_post(channel: str, message: object) -> str:
+def _no_post(channel: str, message: object, week: object) -> str:
     raise RuntimeError("dry run: nothing is posted")

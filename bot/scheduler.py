@@ -10,7 +10,9 @@ exactly-once guarantee lives in the state database instead: a post happens only 
   recorded as ``skipped`` and logged once.
 - Failed post: logged with Slack's error code, retried with exponential backoff (shared by all
   processes through ``retry_at``), given up after ``MAX_ATTEMPTS`` with an error log line.
-- Crashed attempt: a ``claimed`` row older than ``STALE_CLAIM_S`` is taken over.
+- Crashed attempt: a ``claimed`` row older than ``STALE_CLAIM_S`` is taken over. Posts carry message
+  metadata naming the week, so the taker first looks in the channel's recent history for a post the
+  crashed process made before it could record it; only if there is none (or the check fails) it posts.
 """
 
 from __future__ import annotations
@@ -49,7 +51,9 @@ HINTS = {
     "invalid_auth": "check SLACK_BOT_TOKEN",
 }
 
-Poster = Callable[[str, Message], str]  # (channel, message) -> ts of the posted message
+DIGEST_EVENT = "industry_qa_digest"  # message metadata event_type of every digest post
+Poster = Callable[[str, Message, IsoWeek], str]  # (channel, message, week) -> ts of the posted message
+Finder = Callable[[str, IsoWeek, float], "str | None"]  # ts of this week's digest posted since a time, or None
 MessageFactory = Callable[[IsoWeek], Message]
 
 
@@ -73,20 +77,38 @@ def backoff_s(attempts: int) -> float:
 def slack_poster(client: object) -> Poster:
     """A ``Poster`` over a ``slack_sdk.WebClient`` (the app's retrying client)."""
 
-    def post(channel: str, message: Message) -> str:
-        response = client.chat_postMessage(channel=channel, unfurl_links=False, unfurl_media=False,  # type: ignore[attr-defined]
-                                           **message.to_kwargs())
+    def post(channel: str, message: Message, week: IsoWeek) -> str:
+        response = client.chat_postMessage(  # type: ignore[attr-defined]
+            channel=channel, unfurl_links=False, unfurl_media=False,
+            metadata={"event_type": DIGEST_EVENT, "event_payload": {"week": str(week)}}, **message.to_kwargs(),
+        )
         return str(response.get("ts", ""))
 
     return post
 
 
+def slack_finder(client: object) -> Finder:
+    """A ``Finder`` over ``conversations.history`` (needs a channel ID and channels:history)."""
+
+    def find(channel: str, week: IsoWeek, since: float) -> str | None:
+        response = client.conversations_history(  # type: ignore[attr-defined]
+            channel=channel, oldest=f"{since:.6f}", include_all_metadata=True, limit=100)  # Slack may cap it (15)
+        for message in response.get("messages") or []:
+            meta = message.get("metadata") or {}
+            if meta.get("event_type") == DIGEST_EVENT and (meta.get("event_payload") or {}).get("week") == str(week):
+                return str(message.get("ts", ""))
+        return None
+
+    return find
+
+
 class DigestScheduler:
     def __init__(self, *, settings: DigestSettings, store: SQLiteStateStore, post: Poster,
-                 make_message: MessageFactory, owner: str | None = None) -> None:
+                 make_message: MessageFactory, owner: str | None = None, find_posted: Finder | None = None) -> None:
         self.settings = settings
         self.store = store
         self.post = post
+        self.find_posted = find_posted
         self.make_message = make_message
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -138,14 +160,15 @@ class DigestScheduler:
             status = current.status if current else "unknown"
             return Outcome(channel, week, "done" if status in ("posted", "skipped") else "busy", status)
         if before is not None and before.status == "claimed":
-            logger.warning("weekly digest %s for %s: taking over an attempt by %s that did not finish in %d min "
-                           "(process stopped?); if Slack had accepted that post, this is a second copy",
-                           week, channel, before.owner, STALE_CLAIM_S // 60)
+            earlier = self._earlier_post(channel, week, before.owner, before.claimed_at)
+            if earlier:
+                self.store.finish_digest(channel, str(week), owner=self.owner, now=now.timestamp(), message_ts=earlier)
+                return Outcome(channel, week, "done", "posted")
         try:
             message = cache[week] if cache is not None and week in cache else self.make_message(week)
             if cache is not None:
                 cache[week] = message
-            ts = self.post(channel, message)
+            ts = self.post(channel, message, week)
         except SlackApiError as err:
             code = str(err.response.get("error", "")) if err.response is not None else ""
             return self._failed(channel, week, now, claim.attempts, code or "slack_error", HINTS.get(code, ""))
@@ -155,6 +178,24 @@ class DigestScheduler:
         self.store.finish_digest(channel, str(week), owner=self.owner, now=now.timestamp(), message_ts=ts)
         logger.info("weekly digest %s posted to %s (ts %s, attempt %d)", week, channel, ts, claim.attempts)
         return Outcome(channel, week, "posted", ts)
+
+    def _earlier_post(self, channel: str, week: IsoWeek, owner: str, since: float) -> str | None:
+        """After a crashed attempt by ``owner``: the ts of its post if Slack had accepted it."""
+        what = f"weekly digest {week} for {channel}: taking over an attempt by {owner} that did not finish"
+        if self.find_posted is None:
+            logger.warning("%s; if Slack had accepted that post, this is a second copy", what)
+            return None
+        try:
+            found = self.find_posted(channel, week, since)
+        except Exception as err:  # e.g. a channel name instead of an ID, or no channels:history scope
+            reason = err.response.get("error") if isinstance(err, SlackApiError) and err.response else type(err).__name__
+            logger.warning("%s; could not check the channel for its post (%s), posting anyway", what, reason)
+            return None
+        if found:
+            logger.info("%s; it had posted (ts %s), so not posting again", what, found)
+        else:
+            logger.warning("%s; it had not posted, posting now", what)
+        return found
 
     def _failed(self, channel: str, week: IsoWeek, now: datetime, attempts: int, error: str, hint: str) -> Outcome:
         advice = f": {hint}" if hint else ""
@@ -214,7 +255,7 @@ def start_digest_scheduler(settings: Settings, client: object) -> SchedulerThrea
 
     store = SQLiteStateStore(settings.state_db_path)
     scheduler = DigestScheduler(
-        settings=settings.digest, store=store, post=slack_poster(client),
+        settings=settings.digest, store=store, post=slack_poster(client), find_posted=slack_finder(client),
         make_message=lambda week: digest_message(make_digest(settings, week, store=store)),
     )
     now = utcnow()

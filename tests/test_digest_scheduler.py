@@ -23,6 +23,7 @@ from bot.scheduler import (
     DigestScheduler,
     SchedulerThread,
     backoff_s,
+    slack_finder,
     slack_poster,
 )
 from bot.slack_client import build_web_client
@@ -40,6 +41,12 @@ WEEK = IsoWeek(2026, 43)  # the week the 26 October post covers
 def poster(fake_slack: FakeSlack) -> Iterator[object]:
     settings = Settings(slack_bot_token=BOT_TOKEN, slack_api_url=fake_slack.base_url, slack_api_timeout_s=5)
     yield slack_poster(build_web_client(settings))
+
+
+@pytest.fixture
+def finder(fake_slack: FakeSlack) -> object:
+    settings = Settings(slack_bot_token=BOT_TOKEN, slack_api_url=fake_slack.base_url, slack_api_timeout_s=5)
+    return slack_finder(build_web_client(settings))
 
 
 class Builds:
@@ -186,17 +193,48 @@ def test_missed_run_older_than_24h_is_skipped_with_one_log_line(
     assert first.post_week("C_NEWS", WEEK, SLOT_OCT_26 + timedelta(hours=30), force=True).status == "posted"
 
 
+def crashed_claim(db: Path) -> None:
+    """A process claimed the week at the slot and died before recording the outcome."""
+    store = SQLiteStateStore(db)
+    assert store.claim_digest("C_NEWS", str(WEEK), owner="dead", now=SLOT_OCT_26.timestamp(), stale_after_s=STALE_CLAIM_S)
+    store.close()
+
+
 def test_a_claim_left_by_a_crashed_process_is_taken_over_when_stale(
-    tmp_path: Path, fake_slack: FakeSlack, poster: object
+    tmp_path: Path, fake_slack: FakeSlack, poster: object, finder: object, caplog: pytest.LogCaptureFixture
 ) -> None:
-    crashed = SQLiteStateStore(tmp_path / "state.db")
-    assert crashed.claim_digest("C_NEWS", str(WEEK), owner="dead", now=SLOT_OCT_26.timestamp(), stale_after_s=STALE_CLAIM_S)
+    crashed_claim(tmp_path / "state.db")
     scheduler = make(tmp_path / "state.db", poster)
+    scheduler.find_posted = finder  # type: ignore[assignment]
     assert scheduler.run_pending(SLOT_OCT_26 + timedelta(minutes=10))[0].status == "busy"
     assert fake_slack.calls_to("chat.postMessage") == []
     stale = SLOT_OCT_26 + timedelta(seconds=STALE_CLAIM_S + 1)
-    assert scheduler.run_pending(stale)[0].status == "posted"
-    assert posts(fake_slack) == ["digest 2026-W43"]
+    with caplog.at_level(logging.WARNING, logger="bot.scheduler"):
+        assert scheduler.run_pending(stale)[0].status == "posted"
+    [history] = fake_slack.calls_to("conversations.history")  # it looked for a post by the dead process first
+    assert history.body["channel"] == "C_NEWS" and float(history.body["oldest"]) == SLOT_OCT_26.timestamp()
+    assert "had not posted, posting now" in caplog.text
+    [call] = fake_slack.calls_to("chat.postMessage")
+    assert call.body["metadata"] == {"event_type": "industry_qa_digest", "event_payload": {"week": "2026-W43"}}
+
+
+def test_a_crashed_process_that_had_posted_is_not_posted_again(
+    tmp_path: Path, fake_slack: FakeSlack, poster: object, finder: object
+) -> None:
+    crashed_claim(tmp_path / "state.db")
+    fake_slack.script("conversations.history", Scripted(body={"ok": True, "messages": [
+        {"type": "message", "ts": "1900000000.000777", "bot_id": "BBOT", "text": "Week 42",
+         "metadata": {"event_type": "industry_qa_digest", "event_payload": {"week": "2026-W42"}}},
+        {"type": "message", "ts": "1900000000.000999", "bot_id": "BBOT", "text": "Week 43",
+         "metadata": {"event_type": "industry_qa_digest", "event_payload": {"week": "2026-W43"}}},
+    ]}))
+    scheduler = make(tmp_path / "state.db", poster)
+    scheduler.find_posted = finder  # type: ignore[assignment]
+    assert scheduler.run_pending(SLOT_OCT_26 + timedelta(hours=1))[0].status == "done"
+    assert fake_slack.calls_to("chat.postMessage") == []
+    claim = scheduler.store.digest_claim("C_NEWS", str(WEEK))
+    assert claim is not None and (claim.status, claim.message_ts) == ("posted", "1900000000.000999")
+    assert scheduler.run_pending(SLOT_OCT_26 + timedelta(hours=2)) == []
 
 
 def test_a_digest_that_cannot_be_built_is_retried(tmp_path: Path, fake_slack: FakeSlack, poster: object,
