@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from multiprocessing import Queue
 from pathlib import Path
 from typing import Any
@@ -208,7 +208,8 @@ def main() -> None:
         overhead_burst = with_bot(True, instant)
     finally:
         fake.stop()
-    ask_seq, ask_burst = retrieval_alone(retrieval, args.burst, args.workers)
+    with ProcessPoolExecutor(1, mp_context=ctx) as pool:  # a fresh process, like the bot's
+        ask_seq, ask_burst = pool.submit(retrieval_alone, retrieval, args.burst, args.workers).result()
 
     rows = [
         (f"mention -> HTTP 200, sequential (n={args.sequential})", seq_acks, "< 100"),
@@ -220,7 +221,8 @@ def main() -> None:
         (f"reference: QAService.ask alone, burst of {args.burst} on {args.workers} threads (completion)", ask_burst, ""),
     ]
     print(f"Corpus: {report.articles} article(s), {report.chunks} chunks; extractive answers; "
-          f"Web API = loopback fake on 127.0.0.1 (separate process from the bot); BOT_WORKERS={args.workers}\n")
+          f"Web API = loopback fake on 127.0.0.1 (separate process from the bot); BOT_WORKERS={args.workers}; "
+          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}\n")
     print("| measurement | p50 ms | p95 ms | max ms | target p95 |")
     print("|---|---:|---:|---:|---:|")
     for name, values, target in rows:
