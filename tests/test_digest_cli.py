@@ -101,3 +101,15 @@ def test_slash_digest_shows_a_private_preview(make_bot: object, fake_slack: Fake
                    "response_url": fake_slack.hook_url("bad"), "trigger_id": "1.2"})
     [bad] = fake_slack.wait_count("hook:bad", 1)
     assert "week must look like 2026-W48" in bad.body["text"]
+
+
+def test_post_an_empty_week_still_posts_saying_so(env: dict[str, str], fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": fake_slack.base_url,
+                        "DIGEST_CHANNEL": "C_NEWS,C_OPS"}.items():
+        monkeypatch.setenv(name, value)
+    assert main(args(env, "--post", "--week", "2025-W40")) == 0  # no fixture article that week
+    calls = fake_slack.calls_to("chat.postMessage")
+    assert sorted(c.body["channel"] for c in calls) == ["C_NEWS", "C_OPS"]
+    for call in calls:
+        text = json.dumps(call.body["blocks"])
+        assert "Week 40, 2025" in text and "No new articles this week." in text and "What people asked" in text
