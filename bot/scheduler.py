@@ -127,26 +127,36 @@ class DigestScheduler:
     def run_pending(self, now: datetime) -> list[Outcome]:
         """Post whatever is due at ``now`` (aware) to every configured channel."""
         week, slot = self.due_week(now)
-        late = now - slot
+        previous = latest_run_at_or_before(slot - timedelta(seconds=1), self.settings)
+        previous_week = week_of_slot(previous, self.settings)
         cache: dict[IsoWeek, Message] = {}
         outcomes = []
         for channel in self.settings.channels:
+            # Down across two slots: the older one is logged too, if the bot was posting before it.
+            if self.store.has_digest_before(channel, str(previous_week)):
+                outcomes += self._skip(channel, previous_week, previous, now)
             claim = self.store.digest_claim(channel, str(week))
             if claim is not None and claim.status in ("posted", "skipped"):
                 continue
-            if claim is None and late >= MAKE_UP_WINDOW:
-                if self.store.skip_digest(channel, str(week), owner=self.owner, now=now.timestamp(),
-                                          reason=f"missed by {_hours(late)}"):
-                    logger.warning(
-                        "weekly digest %s for %s skipped: it was due at %s and the bot was not running "
-                        "(%s late; runs missed by more than %s are not made up). Post it by hand with "
-                        "`industry-qa digest --post --week %s`.",
-                        week, channel, slot.isoformat(), _hours(late), _hours(MAKE_UP_WINDOW), week,
-                    )
-                    outcomes.append(Outcome(channel, week, "skipped"))
+            if claim is None and now - slot >= MAKE_UP_WINDOW:
+                outcomes += self._skip(channel, week, slot, now)
                 continue
             outcomes.append(self.post_week(channel, week, now, cache=cache))
         return outcomes
+
+    def _skip(self, channel: str, week: IsoWeek, slot: datetime, now: datetime) -> list[Outcome]:
+        """Record a missed week as skipped and log it, once (no-op when the week has a row)."""
+        late = now - slot
+        if not self.store.skip_digest(channel, str(week), owner=self.owner, now=now.timestamp(),
+                                      reason=f"missed by {_hours(late)}"):
+            return []
+        logger.warning(
+            "weekly digest %s for %s skipped: it was due at %s and the bot was not running "
+            "(%s late; runs missed by more than %s are not made up). Post it by hand with "
+            "`industry-qa digest --post --week %s`.",
+            week, channel, slot.isoformat(), _hours(late), _hours(MAKE_UP_WINDOW), week,
+        )
+        return [Outcome(channel, week, "skipped")]
 
     def post_week(self, channel: str, week: IsoWeek, now: datetime, *, force: bool = False,
                   cache: dict[IsoWeek, Message] | None = None) -> Outcome:

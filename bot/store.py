@@ -281,6 +281,10 @@ class SQLiteStateStore:
             )
             return cur.rowcount == 1
 
+    def has_digest_before(self, channel: str, week: str) -> bool:
+        """Whether a week earlier than ``week`` was ever claimed or skipped for ``channel``."""
+        return bool(self._select("SELECT 1 FROM digest_claims WHERE channel = ? AND week < ? LIMIT 1", (channel, week)))
+
     def digest_claim(self, channel: str, week: str) -> DigestClaim | None:
         rows = self._select(
             "SELECT channel, week, status, owner, attempts, claimed_at, retry_at, last_error, message_ts"

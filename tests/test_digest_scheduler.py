@@ -296,3 +296,18 @@ def test_serve_starts_the_scheduler_only_when_a_channel_is_set(tmp_path: Path, f
         thread.stop()
     assert claim is not None and claim.status in ("posted", "skipped")
     assert len(fake_slack.calls_to("chat.postMessage")) == (1 if claim.status == "posted" else 0)
+
+
+def test_down_across_two_slots_logs_both_missed_weeks(
+    tmp_path: Path, fake_slack: FakeSlack, poster: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    scheduler = make(tmp_path / "state.db", poster)
+    assert [o.status for o in scheduler.run_pending(SLOT_OCT_19)] == ["posted"]  # W42, then the bot stops
+    back = SLOT_OCT_26 + timedelta(days=7, hours=30)  # started again well after the 2 November slot
+    with caplog.at_level(logging.WARNING, logger="bot.scheduler"):
+        outcomes = scheduler.run_pending(back)
+        assert scheduler.run_pending(back + timedelta(minutes=1)) == []
+    assert [(str(o.week), o.status) for o in outcomes] == [("2026-W43", "skipped"), ("2026-W44", "skipped")]
+    assert [r.getMessage().split(" skipped")[0] for r in caplog.records] == [
+        "weekly digest 2026-W43 for C_NEWS", "weekly digest 2026-W44 for C_NEWS"]
+    assert posts(fake_slack) == ["digest 2026-W42"]
