@@ -119,3 +119,24 @@ def test_cli_feeds_poll(web: FixtureWeb, settings: RetrievalSettings, capsys: py
     assert status == 0
     assert "added articles/2025-12-18-moonshot-funding-fixture.md: 月之暗面完成新一轮融资 (2025-12-18)" in out
     assert "feed round: 1 added, 0 failed, 0 skipped" in out
+
+
+def test_last_modified_is_sent_back_when_there_is_no_etag(web: FixtureWeb, settings: RetrievalSettings) -> None:
+    stamp = "Sat, 20 Dec 2025 09:00:00 GMT"
+    items = [("月之暗面完成新一轮融资", web.url("/news/moonshot-funding-fixture"), "融资")]
+    web.add("/feed.xml", Page(rss(items), content_type=RSS, headers={"Last-Modified": stamp}))
+    first = poll_feeds(settings, feeds=feed(web), embeddings=HashEmbeddings())
+    assert [o.status for o in first.ingest.outcomes] == ["added"]
+    second = poll_feeds(settings, feeds=feed(web), embeddings=HashEmbeddings())
+    assert web.hits("/feed.xml")[-1].headers["if-modified-since"] == stamp
+    assert second.lines == [f"feed {web.url('/feed.xml')}: not modified since the last round"]
+
+
+def test_feed_settings_errors_are_named_together() -> None:
+    with pytest.raises(ValueError) as err:
+        RetrievalSettings.from_env({"FEEDS": "ftp://a.example/rss; https://b.example/rss", "FEED_POLL_MINUTES": "0",
+                                    "FETCH_TIMEOUT_S": "soon", "FETCH_MAX_BYTES": "10"})
+    message = str(err.value)
+    for part in ("FEEDS entry 'ftp://a.example/rss' is not an http(s) URL", "FEED_POLL_MINUTES must be >= 1",
+                 "FETCH_TIMEOUT_S must be a number", "FETCH_MAX_BYTES must be >= 10000"):
+        assert part in message

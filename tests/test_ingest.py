@@ -96,6 +96,13 @@ def test_duplicates_are_stored_once_and_syndicated_copies_become_aliases(web: Fi
     via_alias = ingest_urls(settings, [web.url("/partner/zhipu-copy")], embeddings=emb)
     assert via_alias.outcomes[0].status == "duplicate"
 
+    amp = ingest_urls(settings, [web.url("/amp/zhipu")], embeddings=emb)  # other text, same canonical URL
+    assert amp.outcomes[0].line() == (f"skipped {web.url('/amp/zhipu')}: same canonical URL as {path}; "
+                                      "URL recorded as an alias")
+    meta, _ = read_front_matter(settings.corpus_dir / path)
+    assert meta["aliases"] == [web.url("/partner/zhipu-copy"), web.url("/amp/zhipu")]
+    assert corpus_files(settings) == {Path(path).name}
+
 
 def test_same_text_twice_in_one_batch_is_stored_once(web: FixtureWeb, settings: RetrievalSettings) -> None:
     result = ingest_urls(settings, [web.url("/news/zhipu-hearing-fixture"), web.url("/partner/zhipu-copy")],

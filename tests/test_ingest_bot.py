@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot.config import Settings, SettingsError
 from bot.feed_poller import FeedPoller
 from bot.ingest_listener import ADD_SHORTCUT, add_command_urls, links_in
 from retrieval.index import build_index
@@ -36,6 +37,14 @@ MOONSHOT_QUESTION = "月之暗面融资多少？"
 ])
 def test_add_command_urls(text: str, urls: list[str] | None) -> None:
     assert add_command_urls(text) == urls
+
+
+def test_add_allowed_users_setting() -> None:
+    base = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "secret"}
+    assert Settings.from_env(base).add_allowed_users == frozenset()  # default: anyone
+    assert Settings.from_env({**base, "ADD_ALLOWED_USERS": "U01AB, W02CD"}).add_allowed_users == {"U01AB", "W02CD"}
+    with pytest.raises(SettingsError, match=r"ADD_ALLOWED_USERS: 'alice' is not a Slack user id"):
+        Settings.from_env({**base, "ADD_ALLOWED_USERS": "U01AB,alice"})
 
 
 def test_links_in_shortcut_message() -> None:

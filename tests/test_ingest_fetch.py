@@ -10,7 +10,7 @@ import pytest
 from retrieval.extract import ExtractError, extract
 from retrieval.fetch import Fetcher, FetchError
 from retrieval.settings import IngestSettings
-from tests.web_fixtures import FixtureWeb, serve_standard_site
+from tests.web_fixtures import FixtureWeb, Page, serve_standard_site
 
 LIMITS = IngestSettings(fetch_timeout_s=1.0, fetch_max_bytes=20_000, user_agent="industry-qa-test/1.0 (fixture)")
 
@@ -99,3 +99,15 @@ def test_unreachable_host_and_bad_scheme(fetcher: Fetcher) -> None:
     assert err.value.transient
     with pytest.raises(FetchError, match="not an http"):
         fetcher.get("file:///etc/passwd")
+
+
+def test_unreadable_robots_txt_means_not_fetched(web: FixtureWeb, fetcher: Fetcher) -> None:
+    web.add("/robots.txt", Page(b"busy", content_type="text/plain", status=503))
+    with pytest.raises(FetchError, match=r"^robots\.txt of 127\.0\.0\.1:\d+ could not be read, so the site is not fetched$"):
+        fetcher.get(web.url("/news/zhipu-hearing-fixture"))
+    assert web.hits("/news/zhipu-hearing-fixture") == []
+
+
+def test_missing_robots_txt_allows_everything(web: FixtureWeb, fetcher: Fetcher) -> None:
+    del web.pages["/robots.txt"]  # 404
+    assert fetcher.get(web.url("/private/memo")).status == 200

@@ -91,8 +91,10 @@ class FixtureWeb:
             page = Page(b"<html><body><p>Not found</p></body></html>", status=404)
         if page.delay_s:
             time.sleep(page.delay_s)
-        etag = page.headers.get("ETag")
-        status = 304 if etag and req.headers.get("If-None-Match") == etag else page.status
+        etag, modified = page.headers.get("ETag"), page.headers.get("Last-Modified")
+        unchanged = (etag and req.headers.get("If-None-Match") == etag) or (
+            modified and req.headers.get("If-Modified-Since") == modified)
+        status = 304 if unchanged else page.status
         body = b"" if status == 304 else page.body
         try:
             req.send_response(status)
@@ -185,6 +187,13 @@ def standard_site(web: FixtureWeb) -> FixtureWeb:
     copy = zhipu.replace(f'<link rel="canonical" href="{base}/news/zhipu-hearing-fixture">', "")
     copy = copy.replace("Fixture Wire", "Partner Fixture Daily").replace("<nav>", "<nav><a href=\"/partner\">Partner</a>")
     web.add("/partner/zhipu-copy", Page(copy.encode()))
+    # a mobile version with its own wording that names the original as canonical
+    amp = article_html("Zhipu passes hearing (mobile)", [
+        "This page is a test fixture for industry-qa; it is not real news.",
+        "Mobile edition. Zhipu AI has passed its Hong Kong listing hearing, a filing showed on Friday, and the "
+        "developer of large language models will price its shares the week after, bankers said.",
+    ], published="2025-12-19", canonical=f"{base}/news/zhipu-hearing-fixture")
+    web.add("/amp/zhipu", Page(amp))
     web.add("/old/zhipu", Page(b"", status=301, headers={"Location": "/news/zhipu-hearing-fixture"}))
     web.add("/loop", Page(b"", status=302, headers={"Location": "/loop"}))
     web.add("/slow", Page(fixture_html("zhipu-hearing-fixture", base), delay_s=3.0))
