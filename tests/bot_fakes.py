@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -39,6 +40,7 @@ class Scripted:
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     hang_s: float = 0.0
+    drop: bool = False  # close the connection without any response (a connection error)
 
 
 class FakeSlack:
@@ -149,6 +151,10 @@ class FakeSlack:
             scripted = queue.pop(0) if queue else None
         self._record(call)
         if scripted is not None:
+            if scripted.drop:
+                req.close_connection = True
+                req.connection.shutdown(socket.SHUT_RDWR)
+                return
             if scripted.hang_s:
                 time.sleep(scripted.hang_s)
             self._json(req, scripted.status, scripted.body or {"ok": scripted.status == 200}, scripted.headers)

@@ -34,6 +34,17 @@ def test_429_is_retried_after_retry_after_and_posted_once(bot: BotHarness, fake_
     assert attempts[1].at - attempts[0].at >= 1.0  # Retry-After honoured
 
 
+def test_connection_error_is_retried_and_the_answer_posted_once(bot: BotHarness, fake_slack: FakeSlack) -> None:
+    fake_slack.script("chat.postMessage", Scripted(drop=True))
+    bot.post_event(mention(QUESTION, ts="1700000003.000200"))
+    fake_slack.wait_count("chat.postMessage", 2)
+    fake_slack.wait_count("reactions.remove", 1)
+    fake_slack.settle()
+    attempts = fake_slack.calls_to("chat.postMessage")
+    assert len(attempts) == 2 and attempts[0].body == attempts[1].body  # dropped, then delivered
+    assert "example.com/zhipu-hearing" in texts_of(attempts[1])  # the answer, not an error notice
+
+
 @pytest.mark.parametrize(
     ("error", "visible", "hidden"),
     [
