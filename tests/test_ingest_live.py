@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from retrieval.freshness import FreshnessCheck
 from retrieval.index import current_generation
 from retrieval.ingest import ingest_urls
 from retrieval.service import QAService
@@ -67,6 +69,21 @@ def test_a_broken_new_generation_is_not_loaded(hashed: tuple[RetrievalSettings, 
     answer = service.ask("When could MiniMax list its shares?")
     assert service.index().gen_dir == live and answer.question
     assert "a newer index was not loaded" in caplog.text
+
+
+def test_a_generation_that_failed_to_load_is_retried(hashed: tuple[RetrievalSettings, HashEmbeddings]) -> None:
+    settings, emb = hashed
+    service = QAService(settings, embeddings=emb)
+    service._freshness = FreshnessCheck(settings.index_dir, retry_after_s=0.0)
+    service.ask("MiniMax listing?")
+    live = current_generation(settings.index_dir)
+    assert live is not None
+    (settings.index_dir / "CURRENT").write_text("gen-late\n")  # not there (yet): e.g. a slow shared disk
+    service.ask("MiniMax listing?")
+    assert service.index().gen_dir == live
+    shutil.copytree(live, settings.index_dir / "gen-late")  # now it is; CURRENT itself is not touched again
+    service.ask("MiniMax listing?")
+    assert service.index().gen_dir == settings.index_dir / "gen-late"
 
 
 def test_industry_qa_add_in_another_process_is_seen_by_the_next_answer(web: FixtureWeb, tmp_path: Path) -> None:
