@@ -31,7 +31,7 @@ from slack_sdk.errors import SlackApiError
 from bot.config import Settings
 from bot.digest_schedule import DigestSettings, IsoWeek, latest_run_at_or_before, next_run_after, week_of_slot
 from bot.render import Message
-from bot.store import SQLiteStateStore
+from bot.store import DigestClaim, SQLiteStateStore
 
 logger = logging.getLogger(__name__)
 
@@ -169,8 +169,8 @@ class DigestScheduler:
             current = self.store.digest_claim(channel, str(week))
             status = current.status if current else "unknown"
             return Outcome(channel, week, "done" if status in ("posted", "skipped") else "busy", status)
-        if before is not None and before.status == "claimed":
-            earlier = self._earlier_post(channel, week, before.owner, before.claimed_at)
+        if before is not None and before.status in ("claimed", "failed"):  # did the earlier attempt post after all?
+            earlier = self._earlier_post(channel, week, before)
             if earlier:
                 self.store.finish_digest(channel, str(week), owner=self.owner, now=now.timestamp(), message_ts=earlier)
                 return Outcome(channel, week, "done", "posted")
@@ -189,21 +189,25 @@ class DigestScheduler:
         logger.info("weekly digest %s posted to %s (ts %s, attempt %d)", week, channel, ts, claim.attempts)
         return Outcome(channel, week, "posted", ts)
 
-    def _earlier_post(self, channel: str, week: IsoWeek, owner: str, since: float) -> str | None:
-        """After a crashed attempt by ``owner``: the ts of its post if Slack had accepted it."""
-        what = f"weekly digest {week} for {channel}: taking over an attempt by {owner} that did not finish"
+    def _earlier_post(self, channel: str, week: IsoWeek, before: DigestClaim) -> str | None:
+        """The ts of the earlier attempt's post if Slack had accepted it: a process that died after
+        posting (a stale claim), or a post whose response was lost (a timeout recorded as failed)."""
+        takeover = before.status == "claimed"
+        what = (f"weekly digest {week} for {channel}: taking over an attempt by {before.owner} that did not finish"
+                if takeover else f"weekly digest {week} for {channel}: retrying after {before.last_error}")
         if self.find_posted is None:
-            logger.warning("%s; if Slack had accepted that post, this is a second copy", what)
+            if takeover:
+                logger.warning("%s; if Slack had accepted that post, this is a second copy", what)
             return None
         try:
-            found = self.find_posted(channel, week, since)
-        except Exception as err:  # e.g. a channel name instead of an ID, or no channels:history scope
+            found = self.find_posted(channel, week, before.claimed_at)
+        except Exception as err:  # e.g. a channel name instead of an ID, not_in_channel, no channels:history
             reason = err.response.get("error") if isinstance(err, SlackApiError) and err.response else type(err).__name__
-            logger.warning("%s; could not check the channel for its post (%s), posting anyway", what, reason)
+            logger.warning("%s; could not check the channel for an earlier post (%s), posting anyway", what, reason)
             return None
         if found:
-            logger.info("%s; it had posted (ts %s), so not posting again", what, found)
-        else:
+            logger.info("%s; the earlier attempt had posted it (ts %s), so not posting again", what, found)
+        elif takeover:
             logger.warning("%s; it had not posted, posting now", what)
         return found
 

@@ -311,3 +311,23 @@ def test_down_across_two_slots_logs_both_missed_weeks(
     assert [r.getMessage().split(" skipped")[0] for r in caplog.records] == [
         "weekly digest 2026-W43 for C_NEWS", "weekly digest 2026-W44 for C_NEWS"]
     assert posts(fake_slack) == ["digest 2026-W42"]
+
+
+def test_a_post_whose_response_was_lost_is_not_posted_again(tmp_path: Path, fake_slack: FakeSlack, finder: object) -> None:
+    """Slack accepted the post but the response never came (client timeout): recorded as failed;
+    the retry finds the post in the channel's history instead of posting a second copy."""
+    impatient = slack_poster(build_web_client(
+        Settings(slack_bot_token=BOT_TOKEN, slack_api_url=fake_slack.base_url, slack_api_timeout_s=1)))
+    fake_slack.script("chat.postMessage", Scripted(hang_s=1.5))
+    scheduler = make(tmp_path / "state.db", impatient)
+    scheduler.find_posted = finder  # type: ignore[assignment]
+    [outcome] = scheduler.run_pending(SLOT_OCT_26)
+    assert outcome.status == "failed" and "imeout" in outcome.detail
+    [lost] = fake_slack.calls_to("chat.postMessage")
+    fake_slack.script("conversations.history", Scripted(body={"ok": True, "messages": [
+        {"type": "message", "ts": "1900000000.000042", "bot_id": "BBOT", "metadata": lost.body["metadata"]}]}))
+    retry = SLOT_OCT_26 + timedelta(seconds=backoff_s(1))
+    assert scheduler.run_pending(retry)[0].status == "done"
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+    claim = scheduler.store.digest_claim("C_NEWS", str(WEEK))
+    assert claim is not None and (claim.status, claim.message_ts) == ("posted", "1900000000.000042")
