@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings, SettingsError
-from bot.feed_poller import FeedPoller
+from bot.feed_poller import FeedPoller, start_feed_poller
 from bot.ingest_listener import ADD_SHORTCUT, add_command_urls, links_in
 from retrieval.index import build_index
 from retrieval.service import QAService
@@ -149,3 +149,22 @@ def test_question_answered_from_a_feed_article_that_arrived_while_the_bot_ran(
     live_bot.post_event(mention(MOONSHOT_QUESTION, ts="1700000007.000100"))
     answer = texts_of(wait_answered(fake_slack)[0])
     assert "金额约为五亿美元" in answer and "月之暗面完成新一轮融资" in answer
+
+
+def test_poller_starts_only_with_feeds_and_survives_a_failing_round() -> None:
+    assert start_feed_poller(RetrievalSettings()) is None  # FEEDS empty: no thread
+    calls: list[float] = []
+
+    def poll() -> None:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            raise RuntimeError("feed round blew up")
+
+    poller = FeedPoller(RetrievalSettings(), interval_s=0.01, first_delay_s=0.0, poll=poll).start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(calls) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        poller.stop()
+    assert len(calls) >= 3 and not poller.thread.is_alive()
