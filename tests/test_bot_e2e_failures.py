@@ -1,9 +1,11 @@
-"""End to end, when things go wrong: Slack rate limits, errors and hangs, retrieval and database
-failures. Every case must end in exactly one visible reply and the working reaction removed."""
+"""End to end, when things go wrong or get busy: Slack rate limits, dropped connections, errors and
+hangs, retrieval and database failures (each must end in exactly one visible reply and the working
+reaction removed), oversized requests, and acks while every answer worker is busy."""
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import Any
 
 import pytest
@@ -95,3 +97,26 @@ def test_hanging_web_api_ends_in_a_visible_error(make_bot: Any, qa_service: Any,
     fake_slack.wait_count("chat.postMessage", 2, timeout=15)
     fake_slack.wait_count("reactions.remove", 1, timeout=15)
     assert "something went wrong" in texts_of(fake_slack.calls_to("chat.postMessage")[1])
+
+
+def test_commands_are_acked_while_every_answer_worker_is_busy(make_bot: Any, fake_slack: FakeSlack) -> None:
+    # One answer worker, busy for a while (think: a slow LLM); acks must not queue behind it.
+    bot = make_bot(answerer=ScriptedAnswerer(delay_s=0.8), workers=1)
+    for i in range(2):
+        assert bot.post_event(mention(QUESTION, ts=f"1700000010.00000{i}")).status == 200
+    started = time.perf_counter()
+    reply = bot.post_form({"command": "/ask", "text": QUESTION, "team_id": "T111", "channel_id": "C1",
+                           "user_id": "U1", "response_url": fake_slack.hook_url("busy"), "trigger_id": "1.1"})
+    assert reply.status == 200 and "Looking that up" in reply.body
+    assert time.perf_counter() - started < 0.5
+    fake_slack.wait_count("hook:busy", 1)  # answered once the worker is free
+    assert len(fake_slack.calls_to("chat.postMessage")) == 2
+
+
+def test_oversized_request_is_refused_before_anything_else(bot: BotHarness, fake_slack: FakeSlack) -> None:
+    from bot.server import MAX_BODY_BYTES
+
+    reply = bot.post("x" * (MAX_BODY_BYTES + 1), content_type="application/json")
+    assert reply.status == 413
+    fake_slack.settle()
+    assert fake_slack.calls == []
