@@ -38,10 +38,10 @@ class PollResult:
     feed_failures: int = 0
     seconds: float = 0.0
 
-    def say(self, line: str, *, failed: bool = False) -> None:
+    def say(self, line: str, *, warn: bool = False, feed_failed: bool = False) -> None:
         self.lines.append(line)
-        self.feed_failures += failed
-        (logger.warning if failed else logger.info)("%s", line)
+        self.feed_failures += feed_failed
+        (logger.warning if warn or feed_failed else logger.info)("%s", line)
 
 
 @dataclass
@@ -118,7 +118,7 @@ def _round(settings: RetrievalSettings, feeds: tuple[FeedSpec, ...], fetch: Fetc
         else:
             unfinished.add(item.feed.url)
     for out in result.ingest.outcomes:
-        result.say(out.line(), failed=out.status == "failed")
+        result.say(out.line(), warn=out.status == "failed")
     for url, entry in state.items():
         entry["seen"] = (entry["seen"] + done.get(url, []))[-MAX_SEEN:]
         if url in validators and url not in unfinished:
@@ -133,7 +133,7 @@ def _read_feed(feed: FeedSpec, entry: dict[str, Any], fetch: Fetcher, result: Po
     try:
         got = fetch.get(feed.url, etag=entry["etag"], last_modified=entry["last_modified"], accept=FEED_ACCEPT)
     except RetrievalError as err:
-        result.say(f"feed {feed.url}: {err}", failed=True)
+        result.say(f"feed {feed.url}: {err}", feed_failed=True)
         return []
     if got.not_modified:
         result.say(f"feed {feed.url}: not modified since the last round")
@@ -142,7 +142,7 @@ def _read_feed(feed: FeedSpec, entry: dict[str, Any], fetch: Fetcher, result: Po
     broken = parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride)
     if not parsed.get("version") or broken:  # a half-parsed feed yields half-made items: none are used
         why = " ".join(str(parsed.get("bozo_exception") or "not RSS or Atom").split())[:160]
-        result.say(f"feed {feed.url}: malformed feed ({why})", failed=True)
+        result.say(f"feed {feed.url}: malformed feed ({why})", feed_failed=True)
         return []
     validators[feed.url] = {"etag": got.etag, "last_modified": got.last_modified}
     items, filtered = [], 0

@@ -89,9 +89,10 @@ def ingest_urls(settings: RetrievalSettings, urls: Iterable[str], *, fetcher: Fe
     own = fetcher is None
     fetch = fetcher or Fetcher(settings.ingest)
     candidates: list[Candidate] = []
+    wanted = list(dict.fromkeys(u.strip() for u in urls if u.strip()))
     t0 = time.perf_counter()
     try:
-        for url in dict.fromkeys(u.strip() for u in urls if u.strip()):
+        for url in wanted:
             known = catalog.find_url(url)
             if known:
                 result.outcomes.append(Outcome(url, "duplicate", f"already in the corpus as {known}", path=known))
@@ -105,7 +106,8 @@ def ingest_urls(settings: RetrievalSettings, urls: Iterable[str], *, fetcher: Fe
             fetch.close()
     result.fetch_seconds = time.perf_counter() - t0
     outcomes, result.index = commit(settings, candidates, embeddings=embeddings)
-    result.outcomes.extend(outcomes)
+    order = {url: n for n, url in enumerate(wanted)}
+    result.outcomes = sorted([*result.outcomes, *outcomes], key=lambda o: order.get(o.url, len(order)))
     for o in result.outcomes:
         (logger.warning if o.status == "failed" else logger.info)("%s", o.line())
     return result

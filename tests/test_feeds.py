@@ -51,6 +51,7 @@ def test_feed_round_adds_matching_items_then_asks_conditionally(web: FixtureWeb,
     first = poll_feeds(settings, feeds=feed(web, "zhipu", "融资"), embeddings=emb)
     assert first.lines[0] == f"feed {web.url('/feed.xml')}: 5 items, 4 new, 1 without any of the keywords zhipu, 融资"
     assert [o.status for o in first.ingest.outcomes] == ["failed", "added", "added", "added"]
+    assert first.feed_failures == 0 and len(first.ingest.failed) == 1  # an item failed, not the feed
     assert first.ingest.outcomes[0].line().endswith("no article text found (a paywall, a login wall, or not an article page)")
     assert {o.path for o in first.ingest.added} == {"articles/2025-12-19-zhipu-hearing-fixture.md",
                                                     "articles/2025-12-18-moonshot-funding-fixture.md",

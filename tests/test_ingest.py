@@ -171,3 +171,9 @@ def test_cli_add_accepts_urls_and_reports_each(web: FixtureWeb, settings: Retrie
     assert "added articles/2025-12-19-zhipu-hearing-fixture.md: Zhipu AI passes Hong Kong listing hearing (2025-12-19)" in out
     assert f"failed {web.url('/missing')}: not found (HTTP 404)" in err
     assert "indexed: 1 articles (1 new" in out
+
+
+def test_outcomes_come_in_the_order_asked(web: FixtureWeb, settings: RetrievalSettings) -> None:
+    urls = [web.url("/gone"), web.url("/news/zhipu-hearing-fixture"), web.url("/missing"), web.url("/partner/zhipu-copy")]
+    result = ingest_urls(settings, urls, embeddings=HashEmbeddings())
+    assert [(o.url, o.status) for o in result.outcomes] == list(zip(urls, ["failed", "added", "failed", "alias"], strict=True))
