@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.handler import Respond
+from bot.handler import WORKING_REACTION, Respond
 from bot.listeners import is_ignored, strip_mention
 from bot.render import Message, escape_mrkdwn, notice_message
 from bot.store import StateStore, message_key
@@ -103,7 +103,18 @@ class IngestHandler:
         def post(message: Message) -> None:
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message.to_kwargs())
 
-        self.pool.submit(self.run, urls, str(event.get("user", "")), post)
+        user = str(event.get("user", ""))
+
+        def job() -> None:
+            # the working indicator: an add can wait for a feed round that holds the index lock
+            working = self.may_add(user) and _react(client, "reactions_add", channel, ts)
+            try:
+                self.run(urls, user, post)
+            finally:
+                if working:
+                    _react(client, "reactions_remove", channel, ts)
+
+        self.pool.submit(job)
 
 
 def register_ingest(app: App, handler: IngestHandler) -> None:
@@ -132,6 +143,15 @@ def register_ingest(app: App, handler: IngestHandler) -> None:
             _post_safely(post, notice_message("That message has no link to add."))
             return
         handler.pool.submit(handler.run, urls, str((shortcut.get("user") or {}).get("id", "")), post)
+
+
+def _react(client: WebClient, method: str, channel: str, ts: str) -> bool:
+    try:
+        getattr(client, method)(channel=channel, timestamp=ts, name=WORKING_REACTION)
+        return True
+    except Exception as err:  # e.g. a missing scope: never stops the add
+        logger.warning("%s failed: %s", method, err)
+        return False
 
 
 def _post_safely(post: Callable[[Message], None], message: Message) -> None:

@@ -80,6 +80,8 @@ def test_add_by_mention_then_the_running_bot_cites_it(live_bot: Any, fake_slack:
     reply = texts_of(fake_slack.wait_count("chat.postMessage", 1, timeout=60)[0])
     assert f"Added *<{url}|Zhipu AI passes Hong Kong listing hearing>* (2025-12-19) to the corpus" in reply
     assert (live_bot.settings.retrieval.articles_dir / "2025-12-19-zhipu-hearing-fixture.md").exists()
+    fake_slack.wait_count("reactions.remove", 1)
+    assert [c.method for c in fake_slack.calls] == ["reactions.add", "chat.postMessage", "reactions.remove"]
     fake_slack.reset()
 
     live_bot.post_event(mention(ZHIPU_QUESTION, ts="1700000002.000100"))
