@@ -238,3 +238,11 @@ def test_vectors_from_a_real_index(tiny_retrieval: object) -> None:
     for item in digest.articles:
         assert item.sentence and item.sentence in texts[item.path]
     assert digest.key_points and all(p.text in texts[digest.articles[p.refs[0] - 1].path] for p in digest.key_points)
+
+
+def test_benchmark_script_runs_and_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.bench_digest import main as bench
+
+    assert bench(["--articles", "8", "--questions", "50", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| build_digest, index sentence vectors |" in out and "Machine:" in out
