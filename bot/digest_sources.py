@@ -103,7 +103,11 @@ def load_index_vectors(settings: Settings, paths: Iterable[str]) -> dict[str, Ar
         return {}
 
 
+PUBLIC_SOURCES = ("mention", "thread")  # DMs and /ask are private: never quoted in a channel post
+
+
 def load_questions(store: SQLiteStateStore, start: datetime, end: datetime) -> list[LoggedQuestion]:
+    """The week's questions asked in channels (private questions stay out of the public digest)."""
     return [
         LoggedQuestion(
             question=str(row["question"]),
@@ -111,6 +115,7 @@ def load_questions(store: SQLiteStateStore, start: datetime, end: datetime) -> l
             answered=not row["refused"] and row["error"] is None,
         )
         for row in store.questions_between(start.timestamp(), end.timestamp())
+        if row["source"] in PUBLIC_SOURCES
     ]
 
 

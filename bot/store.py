@@ -300,7 +300,7 @@ class SQLiteStateStore:
     def questions_between(self, start: float, end: float) -> list[sqlite3.Row]:
         """Question log rows with ``start <= created_at < end`` (epoch seconds), oldest first."""
         return self._select(
-            "SELECT question, created_at, refused, error FROM questions"
+            "SELECT question, created_at, refused, error, source FROM questions"
             " WHERE created_at >= ? AND created_at < ? ORDER BY created_at",
             (start, end),
         )

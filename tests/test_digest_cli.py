@@ -113,3 +113,20 @@ def test_post_an_empty_week_still_posts_saying_so(env: dict[str, str], fake_slac
     for call in calls:
         text = json.dumps(call.body["blocks"])
         assert "Week 40, 2025" in text and "No new articles this week." in text and "What people asked" in text
+
+
+def test_private_questions_stay_out_of_the_public_digest(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.digest_sources import load_questions
+    from bot.store import QuestionRecord, SQLiteStateStore
+
+    store = SQLiteStateStore(tmp_path / "state.sqlite3")
+    for source, q in (("mention", "public mention"), ("thread", "public follow-up"), ("dm", "my private DM"),
+                      ("command", "my private /ask")):
+        store.log_question(QuestionRecord(team="T", channel="C", thread_ts="", user="U", source=source, question=q,
+                                          language="en", refused=False, n_citations=1, latency_ms=1.0))
+    now = datetime.now(tz=UTC)
+    asked = [q.question for q in load_questions(store, now - timedelta(days=1), now + timedelta(days=1))]
+    assert asked == ["public mention", "public follow-up"]
+    store.close()
