@@ -38,8 +38,14 @@ def main(argv: list[str] | None = None) -> int:
                 rate = done / max(1e-9, time.time() - t1)
                 print(f"  {name}: {done}/{total} {rate:.1f}/s eta {(total-done)/max(rate,1e-9)/60:.1f} min", flush=True)
 
-        # embed in slices so that partial progress is visible in the cache order we need
-        common.passage_vectors(texts, progress=prog)
+        # embed in slices, in article order (RealTime QA: gold articles first, then distractor pages),
+        # so that an interrupted run leaves a usable prefix of the corpus in the cache
+        order = sorted(range(len(texts)), key=lambda i: chunks[i][0])
+        step = 256
+        for j in range(0, len(order), step):
+            part = [texts[i] for i in order[j:j + step]]
+            common.passage_vectors(part)
+            prog(min(j + step, len(order)), len(order))
         print(f"{es.name}: done in {time.time()-t1:.0f}s", flush=True)
     print(f"all done in {time.time()-t0:.0f}s", flush=True)
     return 0

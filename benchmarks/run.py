@@ -89,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
 
         t = time.time()
         out = rq.run([load_rgb(args.eval_dir), load_realtimeqa(args.eval_dir)], grid=rq.default_grid())
+        if not args.quick:
+            pre = [rq.prepare(rq.restrict_to_cached(load_rgb(args.eval_dir))[0]),
+                   rq.prepare(rq.restrict_to_cached(load_realtimeqa(args.eval_dir))[0])]
+            out["ablations"] = rq.ablations(pre, rq.FusionParams(**out["fitted"]["params"]))
         gold = rq.run_gold_only(load_realtimeqa(args.eval_dir, distractors=False), out["fitted"]["params"])
         out["sets"]["realtimeqa_gold"] = gold
         out["seconds"] = round(time.time() - t, 1)
