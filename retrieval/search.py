@@ -35,9 +35,9 @@ class FusionParams:
     candidates: int = 50  # per side, before fusion
     w_dense: float = 1.0  # chunk cosine
     w_sentence: float = 0.5  # best sentence cosine within the chunk (when sentence vectors exist)
-    w_bm25: float = 0.15  # BM25 divided by the best BM25 among candidates
+    w_bm25: float = 0.1  # BM25 divided by the best BM25 among candidates
     rrf_k: float = 60.0
-    w_rrf: float = 0.0  # optional reciprocal-rank term
+    w_rrf: float = 80.0  # reciprocal-rank term (fitted: w_bm25 0.1 + w_rrf 80 on RGB ids 0-199 + RealTime QA weeks to 0916)
     per_doc: int = 2  # at most this many chunks of one article in the results (room for others)
 
 
