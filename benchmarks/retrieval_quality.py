@@ -191,6 +191,12 @@ def default_grid() -> list[FusionParams]:
     return grid
 
 
+def quick_grid() -> list[FusionParams]:
+    """--quick: the hand-set point, the BM25-only and RRF-only corners and the current defaults."""
+    return [HAND_SET, FusionParams(), FusionParams(w_bm25=0.1, w_rrf=0.0), FusionParams(w_bm25=0.0, w_rrf=80.0),
+            FusionParams(w_bm25=0.1, w_rrf=40.0), FusionParams(w_bm25=0.15, w_rrf=160.0)]
+
+
 def restrict_to_cached(es: EvalSet) -> tuple[EvalSet, str]:
     """Keep the documents whose chunks are all embedded (an interrupted first run); '' if complete."""
     _, rows, _, texts = common.layout(es.articles)
@@ -298,7 +304,7 @@ def ablations(prepared: list[Prepared], best: FusionParams, log=print) -> list[d
         add("dense e5 alone (baseline)", p, rank_dense)
         add("BM25 alone, product tokenizer (jieba search words + char bigrams)", p, rank_bm25)
         add("fusion, hand-set weights (w_bm25 0.15)", p, lambda s: rank_fused(s, HAND_SET))
-        add(f"fusion, fitted jointly on both sets' train (w_bm25 {best.w_bm25}, candidates {best.candidates})", p,
+        add(f"fusion, fitted jointly on both sets' train (w_bm25 {best.w_bm25}, w_rrf {best.w_rrf}, candidates {best.candidates})", p,
             lambda s: rank_fused(s, best))
         # weight fitted on this set's train split alone (what a per-language weight would give)
         own = tune([p], default_grid())[0][0]

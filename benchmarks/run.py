@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         from .datasets import load_realtimeqa, load_rgb
 
         t = time.time()
-        out = rq.run([load_rgb(args.eval_dir), load_realtimeqa(args.eval_dir)], grid=rq.default_grid())
+        grid = rq.quick_grid() if args.quick else rq.default_grid()
+        out = rq.run([load_rgb(args.eval_dir), load_realtimeqa(args.eval_dir)], grid=grid)
         if not args.quick:
             pre = [rq.prepare(rq.restrict_to_cached(load_rgb(args.eval_dir))[0]),
                    rq.prepare(rq.restrict_to_cached(load_realtimeqa(args.eval_dir))[0])]
