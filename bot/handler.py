@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import DEFAULT_WORKERS
+from bot.progress import Progress
 from bot.ratelimit import UserRateLimiter
 from bot.render import Message, answer_message, escape_mrkdwn, notice_message
 from bot.store import QuestionRecord, StateStore, message_key
@@ -35,7 +36,9 @@ Respond = Callable[..., Any]  # Bolt's ``respond`` (posts to the interaction's r
 class Answerer(Protocol):
     """The one method the bot needs from retrieval (``retrieval.service.QAService`` has it)."""
 
-    def ask(self, question: str, *, history: Sequence[str] = ()) -> Answer: ...
+    def ask(
+        self, question: str, *, history: Sequence[str] = (), on_partial: Callable[[str], None] | None = None
+    ) -> Answer: ...
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,13 @@ class QuestionHandler:
         # Questions answered in parallel (BOT_WORKERS); separate from Bolt's listener threads.
         self._answering = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bot-answer")
         self._reactions = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bot-reactions")
+        # Placeholder and partial-answer updates while a language model writes (bot/progress.py).
+        self._progress = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bot-progress")
+
+    @property
+    def streams(self) -> bool:
+        """Whether answers come from a language model (then a placeholder shows the partial answer)."""
+        return getattr(self.answerer, "llm", None) is not None
 
     def knows_thread(self, *, team: str, channel: str, thread_ts: str) -> bool:
         history = self.store.thread_history(team=team, channel=channel, thread_ts=thread_ts, before_ts="inf")
@@ -126,9 +136,15 @@ class QuestionHandler:
         # critical path; it is removed only after the add finished (else the remove could overtake it).
         added = self._reactions.submit(self._reaction, client, "add", msg)
         record = dict(team=msg.team, channel=msg.channel, thread_ts=msg.thread_ts, user=msg.user, source=msg.source)
+        on_partial = None
+        if self.streams:
+            progress = Progress(client, channel=msg.channel, thread_ts=msg.thread_ts, language=lang,
+                                pool=self._progress, post=post)
+            progress.start()
+            post, on_partial = progress.finish, progress.partial
         try:
             help_text = t("help", lang, bot=f"<@{msg.bot_user_id}>")
-            self._answer(question, history or [], notes, record, received, post, lang, help_text)
+            self._answer(question, history or [], notes, record, received, post, lang, help_text, on_partial)
         finally:
             wait([added], timeout=REACTION_WAIT_S)
             self._reaction(client, "remove", msg)
@@ -183,13 +199,18 @@ class QuestionHandler:
         post: Callable[[Message], None],
         lang: str,
         help_text: str,
+        on_partial: Callable[[str], None] | None = None,
     ) -> None:
         logged = False
         try:
-            answer = self.answerer.ask(question, history=history)
+            if on_partial is not None:
+                answer = self.answerer.ask(question, history=history, on_partial=on_partial)
+            else:
+                answer = self.answerer.ask(question, history=history)
             question_id = self._log(record, question, answer, received)
             logged = True
-            post(answer_message(answer, question_id=question_id, notes=notes))
+            shown_notes = [*notes, answer.note] if answer.note else notes  # e.g. why the model was not used
+            post(answer_message(answer, question_id=question_id, notes=shown_notes))
         except EmptyQuestionError as err:  # e.g. "@bot ???": nothing to search for, so show the help
             self._log(record, question, None, received, error=err)
             self._post_safely(post, notice_message(help_text))
@@ -227,6 +248,10 @@ class QuestionHandler:
                     latency_ms=(time.perf_counter() - received) * 1000,
                     timings_ms=dict(answer.timings_ms) if answer else {},
                     error=type(error).__name__ if error else None,
+                    mode=answer.mode if answer else None,
+                    prompt_tokens=answer.usage.get("prompt_tokens") if answer else None,
+                    completion_tokens=answer.usage.get("completion_tokens") if answer else None,
+                    note=answer.note if answer else "",
                 )
             )
         except Exception:  # the log must never cost the user their answer

@@ -67,6 +67,13 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (channel, week)
     );
     """,
+    # Language-model answers (issue #5): how each question was answered and what the model cost.
+    """
+    ALTER TABLE questions ADD COLUMN mode TEXT;               -- llm | extractive; NULL when no answer
+    ALTER TABLE questions ADD COLUMN prompt_tokens INTEGER;   -- NULL when no model was asked
+    ALTER TABLE questions ADD COLUMN completion_tokens INTEGER;
+    ALTER TABLE questions ADD COLUMN note TEXT;               -- why the model's answer was not used
+    """,
 )
 
 
@@ -86,6 +93,10 @@ class QuestionRecord:
     latency_ms: float
     timings_ms: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    mode: str | None = None  # llm | extractive
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    note: str = ""  # Answer.note: the fallback from the model to the extractive answer
 
 
 @dataclass(frozen=True)
@@ -186,11 +197,13 @@ class SQLiteStateStore:
         with self._lock:
             cur = self._conn.execute(
                 "INSERT INTO questions (created_at, team, channel, thread_ts, user, source, question, language,"
-                " refused, n_citations, latency_ms, timings_json, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " refused, n_citations, latency_ms, timings_json, error, mode, prompt_tokens, completion_tokens,"
+                " note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     time.time(), record.team, record.channel, record.thread_ts, record.user, record.source,
                     record.question, record.language, int(record.refused), record.n_citations,
-                    record.latency_ms, json.dumps(record.timings_ms), record.error,
+                    record.latency_ms, json.dumps(record.timings_ms), record.error, record.mode,
+                    record.prompt_tokens, record.completion_tokens, record.note or None,
                 ),
             )
             return int(cur.lastrowid or 0)

@@ -47,6 +47,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": "语料中没有找到与此相关的内容。",
     },
     "working": {"en": "Looking that up…", "zh": "正在查找…"},
+    "writing": {"en": "Writing an answer…", "zh": "正在撰写答案…"},
     "sources": {"en": "Sources", "zh": "来源"},
     "more_sources": {"en": "…and {count} more sources not shown.", "zh": "……另有 {count} 条来源未显示。"},
     "answer_cut": {"en": "…(answer shortened to fit in Slack)", "zh": "……（答案过长，已截断）"},

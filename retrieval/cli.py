@@ -84,6 +84,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(f"\n[{c.n}] {c.title}\n    {meta}\n    \"{c.excerpt}\"\n    ({c.path}:{c.start}-{c.end})")
     if args.verbose:
         print("\n" + ", ".join(f"{k}={v:.1f}" for k, v in answer.timings_ms.items()), file=sys.stderr)
+        tokens = ", ".join(f"{k}={v}" for k, v in answer.usage.items())
+        print(f"mode={answer.mode}" + (f", {tokens}" if tokens else ""), file=sys.stderr)
+        if answer.note:
+            print(answer.note, file=sys.stderr)
     return 0
 
 

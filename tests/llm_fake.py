@@ -21,6 +21,7 @@ class Reply:
     delay_s: float = 0.0
     raw: bytes | None = None  # sent as-is (malformed bodies)
     headers: dict[str, str] = field(default_factory=dict)
+    chunk_delay_s: float = 0.0  # pause before each streamed word (a model writing slowly)
 
 
 class FakeOpenAI:
@@ -54,7 +55,7 @@ class FakeOpenAI:
                     self.wfile.write(payload)
                     return
                 if body.get("stream"):
-                    self._stream(reply.content)
+                    self._stream(reply.content, reply.chunk_delay_s)
                 else:
                     self._plain(reply.content)
 
@@ -70,12 +71,14 @@ class FakeOpenAI:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def _stream(self, content: str) -> None:
+            def _stream(self, content: str, chunk_delay_s: float = 0.0) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
                 words = content.split(" ")
                 for i, w in enumerate(words):
+                    if chunk_delay_s:
+                        time.sleep(chunk_delay_s)
                     delta = {"content": (w if i == 0 else " " + w)}
                     event = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake",
                              "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}

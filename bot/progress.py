@@ -1,0 +1,133 @@
+"""Progress while a language model writes: a placeholder message in the thread, updated with the
+partial answer at most once per ``interval_s`` (chat.update), then replaced by the final message.
+
+Slack calls for the placeholder and the partial updates run on a background pool, so a slow or
+rate-limited Slack never holds up reading the model's stream. The final message waits for any
+update still in flight (so a late partial cannot overwrite it); if the placeholder could not be
+posted or the final chat.update fails, the final message is posted as a new reply instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from slack_sdk import WebClient
+
+from bot.render import SECTION_TEXT_LIMIT, Message, cut_escaped, notice_message
+from bot.texts import t
+from retrieval.llm import NOT_IN_CORPUS, SYSTEM_PROMPT
+
+logger = logging.getLogger(__name__)
+
+UPDATE_INTERVAL_S = 1.0  # at most one partial chat.update per second
+SLACK_WAIT_S = 30.0  # upper bound on waiting for the placeholder / an in-flight update
+_CITE_MARK = re.compile(r"\s*\[\d{1,3}(?:\s*[,，]\s*\d{1,3})*\]")
+# Partials are not validated yet: never show text that starts repeating the instructions.
+_RULE_HEADS = [line.strip("- ").strip()[:30] for line in SYSTEM_PROMPT.splitlines() if len(line) > 40]
+
+
+def partial_text(raw: str) -> str | None:
+    """What a partial update shows: the model's text without its (not yet renumbered) [n] marks,
+    escaped and cut to one section; None when nothing should be shown."""
+    text = _CITE_MARK.sub("", raw).strip()
+    if not text or NOT_IN_CORPUS.startswith(text) or text.startswith(NOT_IN_CORPUS):
+        return None
+    if any(head in text for head in _RULE_HEADS):
+        return None
+    return cut_escaped(text, SECTION_TEXT_LIMIT - 2) + " …"
+
+
+class Progress:
+    """One answer's placeholder. ``start()``, then ``partial`` as ``on_partial``, then ``finish``."""
+
+    def __init__(self, client: WebClient, *, channel: str, thread_ts: str, language: str,
+                 pool: ThreadPoolExecutor, post: Callable[[Message], None],
+                 interval_s: float = UPDATE_INTERVAL_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self.client = client
+        self.channel = channel
+        self.thread_ts = thread_ts
+        self.language = language
+        self.pool = pool
+        self.post = post  # posts a new reply in the thread (the fallback for ``finish``)
+        self.interval_s = interval_s
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._placeholder: Future[str | None] | None = None
+        self._inflight: Future[None] | None = None
+        self._last_done = float("-inf")  # when the last partial update finished
+        self._finished = False
+        self._skip_partials = False
+
+    def start(self) -> None:
+        self._placeholder = self.pool.submit(self._post_placeholder)
+
+    def _post_placeholder(self) -> str | None:
+        placeholder = notice_message(f"_{t('writing', self.language)}_")
+        try:
+            resp = self.client.chat_postMessage(channel=self.channel, thread_ts=self.thread_ts, **placeholder.to_kwargs())
+            return str(resp["ts"])
+        except Exception:
+            logger.warning("could not post the placeholder; the answer will be posted when ready", exc_info=True)
+            return None
+
+    def _ts_if_ready(self) -> str | None:
+        fut = self._placeholder
+        return fut.result() if fut is not None and fut.done() else None
+
+    def partial(self, raw: str) -> None:
+        """``on_partial``: starts a chat.update unless one ran less than ``interval_s`` ago (or is
+        still running); partials in between are skipped, the final message replaces them anyway."""
+        ts = self._ts_if_ready()
+        if ts is None:
+            return
+        with self._lock:
+            if self._finished or self._skip_partials or self._inflight is not None:
+                return
+            if self.clock() - self._last_done < self.interval_s:
+                return
+            shown = partial_text(raw)
+            if shown is None:
+                if any(head in raw for head in _RULE_HEADS):
+                    self._skip_partials = True
+                return
+            self._inflight = self.pool.submit(self._update_partial, ts, shown)
+
+    def _update_partial(self, ts: str, shown: str) -> None:
+        try:
+            msg = notice_message(shown)
+            self.client.chat_update(channel=self.channel, ts=ts, **msg.to_kwargs())
+        except Exception:
+            logger.warning("partial chat.update failed", exc_info=True)
+        finally:
+            with self._lock:
+                self._last_done = self.clock()
+                self._inflight = None
+
+    def finish(self, message: Message) -> None:
+        """Replace the placeholder with ``message``; post it as a new reply if that is not possible.
+        Raises only when the new reply cannot be posted either."""
+        with self._lock:
+            self._finished = True
+            inflight = self._inflight
+        ts: str | None = None
+        try:
+            if inflight is not None:
+                inflight.result(timeout=SLACK_WAIT_S)
+            if self._placeholder is not None:
+                ts = self._placeholder.result(timeout=SLACK_WAIT_S)
+        except FutureTimeout:
+            logger.warning("Slack is slow: posting the answer as a new reply")
+            ts = None
+        if ts is not None:
+            try:
+                self.client.chat_update(channel=self.channel, ts=ts, **message.to_kwargs())
+                return
+            except Exception:
+                logger.warning("final chat.update failed; posting the answer as a new reply", exc_info=True)
+        self.post(message)
