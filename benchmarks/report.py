@@ -200,15 +200,15 @@ def plots(q: dict | None, sp: dict | None) -> None:
     if q:
         sets = list(q["sets"])
         methods = list(dict.fromkeys(m for s in sets for m in q["sets"][s]["methods"]))
-        fig, ax = plt.subplots(figsize=(9, 4))
+        fig, ax = plt.subplots(figsize=(9, 4.8))
         w = 0.8 / len(methods)
         for i, m in enumerate(methods):
             vals = [q["sets"][s]["methods"].get(m, {}).get("test", {}).get("mrr@10", 0) for s in sets]
             ax.bar([x + i * w for x in range(len(sets))], vals, w, label=m)
         ax.set_xticks([x + 0.4 - w / 2 for x in range(len(sets))], [SET_TITLES.get(s, s) for s in sets], fontsize=8)
         ax.set_ylabel("MRR@10 (test split)")
-        ax.set_ylim(0, 1)
-        ax.legend(fontsize=7)
+        ax.set_ylim(0.6, 1.0)
+        ax.legend(fontsize=7, loc="upper center", ncol=3, bbox_to_anchor=(0.5, -0.12))
         fig.tight_layout()
         fig.savefig(REPO / "benchmarks_quality.png", dpi=110)
         plt.close(fig)
@@ -286,6 +286,9 @@ def render() -> None:
     if sp:
         L += speed_section(sp)
     L += goals_section(q, sp)
+    notes = REPO / "benchmarks" / "NOTES.md"
+    if notes.exists():
+        L += [notes.read_text("utf-8")]
     OUT.write_text("\n".join(L) + "\n", encoding="utf-8")
     plots(q, sp)
 
