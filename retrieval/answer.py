@@ -88,7 +88,6 @@ def rank_sentences(index: LoadedIndex, hits: list[Hit], qvec: np.ndarray, questi
                    sentence_vectors: dict[int, np.ndarray]) -> list[Picked]:
     """Every quotable sentence of the retrieved chunks, best first."""
     q_terms = content_terms(question)
-    bias = index.language_bias(qvec)
     seen: set[int] = set()
     scored: list[Picked] = []
     for rank, hit in enumerate(hits):
@@ -98,7 +97,7 @@ def rank_sentences(index: LoadedIndex, hits: list[Hit], qvec: np.ndarray, questi
             seen.add(sid)
             doc, start, end, lang = (int(x) for x in index.sentences[sid])
             text = index.docs[doc]["text"][start:end]
-            score = float(sentence_vectors[sid] @ qvec) - float(bias[lang])
+            score = float(index.centred(sentence_vectors[sid][None, :], np.array([lang]), qvec)[0])
             if q_terms:
                 score += 0.05 * len(q_terms & content_terms(text)) / len(q_terms)
             if is_heading(text):

@@ -78,6 +78,13 @@ class LoadedIndex:
         if self.centroids is not None and self.centroids.shape[1] != self.dim:
             self.centroids = None
 
+    def centred(self, vectors: np.ndarray, langs: np.ndarray, queries: np.ndarray) -> np.ndarray:
+        """Language-centred cosine of each vector against the best of the query vectors (the
+        question as asked, and as expanded by the glossary)."""
+        q = np.atleast_2d(queries)
+        bias = np.atleast_2d(self.language_bias(q.T).T)  # (queries, languages)
+        return (vectors @ q.T - bias[:, np.asarray(langs, dtype=np.int64)].T).max(axis=1)
+
     def language_bias(self, qvec: np.ndarray) -> np.ndarray:
         """The question's background similarity to any passage of each language. e5 rates every
         same-language passage higher; subtracting this lets a Chinese question find English text."""
@@ -97,19 +104,23 @@ class LoadedIndex:
         if n == 0:
             return []
         m = min(params.candidates, n)
-        d_scores, d_ids = self.faiss.search(qvec.reshape(1, -1).astype(np.float32), m)
+        queries = np.atleast_2d(qvec).astype(np.float32)
+        _, d_rows = self.faiss.search(queries, m)
         bm = self.bm25.scores(question)
         b_ids = np.argsort(-bm)[:m] if bm.any() else np.zeros(0, dtype=np.int64)
         b_ids = b_ids[bm[b_ids] > 0]
-        cand = np.unique(np.concatenate([d_ids[0][d_ids[0] >= 0], b_ids]).astype(np.int64))
-        bias = self.language_bias(qvec)
-        dense = self.chunk_vectors(cand) @ qvec - bias[self.chunks[cand, 5]]
+        rank_d: dict[int, int] = {}
+        for row in d_rows:
+            for r, c in enumerate(row):
+                if c >= 0 and r < rank_d.get(int(c), 10**6):
+                    rank_d[int(c)] = r
+        cand = np.unique(np.concatenate([np.fromiter(rank_d, dtype=np.int64, count=len(rank_d)), b_ids]).astype(np.int64))
+        dense = self.centred(self.chunk_vectors(cand), self.chunks[cand, 5], queries)
         bmax = float(bm[cand].max()) if len(cand) else 0.0
         bnorm = bm[cand] / bmax if bmax > 0 else np.zeros(len(cand), dtype=np.float32)
-        sent = self._best_sentence_scores(cand, qvec, bias) if self.sentence_vectors is not None else dense
+        sent = self._best_sentence_scores(cand, queries) if self.sentence_vectors is not None else dense
         score = params.w_dense * dense + params.w_sentence * sent + params.w_bm25 * bnorm
         if params.w_rrf:
-            rank_d = {int(c): r for r, c in enumerate(d_ids[0])}
             rank_b = {int(c): r for r, c in enumerate(b_ids)}
             score = score + params.w_rrf * np.array([
                 1 / (params.rrf_k + rank_d.get(int(c), 10**6)) + 1 / (params.rrf_k + rank_b.get(int(c), 10**6))
@@ -132,7 +143,7 @@ class LoadedIndex:
         lo, hi = (int(x) for x in self.chunks[chunk][3:5])
         return range(lo, hi)
 
-    def _best_sentence_scores(self, cand: np.ndarray, qvec: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    def _best_sentence_scores(self, cand: np.ndarray, queries: np.ndarray) -> np.ndarray:
         assert self.sentence_vectors is not None
         out = np.empty(len(cand), dtype=np.float32)
         for i, c in enumerate(cand):
@@ -140,7 +151,7 @@ class LoadedIndex:
             if not len(r):
                 out[i] = 0.0
                 continue
-            sims = self.sentence_vectors[r.start : r.stop] @ qvec - bias[self.sentences[r.start : r.stop, 3]]
+            sims = self.centred(self.sentence_vectors[r.start : r.stop], self.sentences[r.start : r.stop, 3], queries)
             out[i] = float(sims.max())
         return out
 

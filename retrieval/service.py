@@ -25,6 +25,7 @@ from .answer import (
 from .embeddings import EmbeddingCache, embed_passages, embed_query, embedder_id, make_embeddings
 from .errors import EmptyQuestionError
 from .freshness import FreshnessCheck
+from .glossary import load_glossary
 from .index import check_compatible, require_generation
 from .llm import LLMAnswerer, make_chat_model
 from .search import FusionParams, LoadedIndex
@@ -58,6 +59,7 @@ class QAService:
         self._index: LoadedIndex | None = None
         self._lock = threading.Lock()
         self._cache: EmbeddingCache | None = None
+        self.glossary = load_glossary(settings.corpus_dir)
         self._freshness = FreshnessCheck(settings.index_dir)  # picks up indexes built by other processes
         chat = chat_model if chat_model is not None else make_chat_model(settings.llm)
         self.llm: LLMAnswerer | None = LLMAnswerer(chat, settings.llm) if chat is not None else None
@@ -110,11 +112,17 @@ class QAService:
         index = self.index()
         timings: dict[str, float] = {}
         t = time.perf_counter()
-        search_text = self._standalone(text, history)
+        standalone = self._standalone(text, history)
+        search_text = self.glossary.expand(standalone)
         if history:
             timings["rewrite_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        qvec = embed_query(self.embeddings, search_text)
+        # the question as asked, and (when the glossary added terms) as expanded: each passage is
+        # scored against the better of the two, so expansion helps across languages without
+        # diluting a same-language match
+        qvec = embed_query(self.embeddings, standalone)
+        if search_text != standalone:
+            qvec = np.vstack([qvec, embed_query(self.embeddings, search_text)])
         timings["embed_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         hits = index.search(qvec, search_text, k=k or self.settings.top_k, params=self.fusion)
@@ -140,11 +148,11 @@ class QAService:
                              language=language, citations=citations, scores=features)
                 timings["answer_ms"] = (time.perf_counter() - t) * 1000
                 if self.llm is not None:
-                    self._word_with_llm(ans, search_text, cite(index, ranked[:LLM_EXCERPTS]), on_partial, timings)
+                    self._word_with_llm(ans, standalone, cite(index, ranked[:LLM_EXCERPTS]), on_partial, timings)
         timings.setdefault("answer_ms", (time.perf_counter() - t) * 1000)
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         ans.timings_ms = timings
-        ans.search_question = search_text
+        ans.search_question = standalone
         return ans
 
     def _standalone(self, question: str, history: Sequence[str]) -> str:

@@ -48,6 +48,7 @@ def make_corpus(root: Path, *, with_fixtures: bool = True) -> Path:
     corpus = root / "corpus"
     (corpus / "articles").mkdir(parents=True)
     shutil.copy(SEED, corpus / "articles" / SEED.name)
+    shutil.copy(ROOT / "corpus" / "glossary.yml", corpus / "glossary.yml")
     if with_fixtures:
         for f in (FIXTURES / "articles").iterdir():
             shutil.copy(f, corpus / "articles" / f.name)
