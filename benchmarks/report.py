@@ -162,7 +162,7 @@ def speed_section(sp: dict) -> list[str]:
          "vectors.", "",
          "| chunks | synthetic | query embed p50/p95 ms | FAISS flat p50/p95 ms | floor (embed+FAISS) p95 | search only p50/p95 | retrieval (embed+search) p50/p95 | retrieval / floor (p95) | full answer p50/p95 ms | peak RSS MB |",
          "|---|---|---|---|---|---|---|---|---|---|"]
-    for n, r in sorted(sp.get("sizes", {}).items(), key=lambda x: int(x[0])):
+    for _, r in sorted(sp.get("sizes", {}).items(), key=lambda x: int(x[0])):
         ratio = r["retrieval_ms"]["p95"] / r["floor_ms"]["p95"] if r["floor_ms"]["p95"] else float("nan")
         L.append(f"| {r['chunks']:,} | {r['synthetic_chunks']:,} | {r['query_embedding_ms']['p50']:.1f} / {r['query_embedding_ms']['p95']:.1f} | "
                  f"{r['faiss_flat_ms']['p50']:.2f} / {r['faiss_flat_ms']['p95']:.2f} | {r['floor_ms']['p95']:.1f} | "

@@ -100,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         save("quality", out)
         print(f"quality: done in {out['seconds']}s")
     if "refusal" in parts or "answers" in parts:
-        from . import answers, calibrate_refusal as cr
+        from . import answers
+        from . import calibrate_refusal as cr
 
         rows = cr.collect(args.eval_dir)
         fit = cr.fit_and_report(rows, write=args.write_calibration)

