@@ -32,12 +32,12 @@ class FusionParams:
     """Weights of the fused score. Defaults were fitted on a training split of the public eval data
     (see benchmarks/ and BENCHMARKS.md), never on the test questions."""
 
-    candidates: int = 50  # per side, before fusion
+    candidates: int = 100  # per side, before fusion
     w_dense: float = 1.0  # chunk cosine
     w_sentence: float = 0.5  # best sentence cosine within the chunk (when sentence vectors exist)
-    w_bm25: float = 0.1  # BM25 divided by the best BM25 among candidates
+    w_bm25: float = 0.0  # BM25 divided by the best BM25 among candidates (fitted weight: 0; BM25 enters via w_rrf)
     rrf_k: float = 60.0
-    w_rrf: float = 80.0  # reciprocal-rank term (fitted: w_bm25 0.1 + w_rrf 80 on RGB ids 0-199 + RealTime QA weeks to 0916)
+    w_rrf: float = 10.0  # reciprocal-rank term; candidates/w_bm25/w_rrf fitted on RGB ids 0-199 + RealTime QA weeks to 20220916 (BENCHMARKS.md)
     per_doc: int = 2  # at most this many chunks of one article in the results (room for others)
 
 
