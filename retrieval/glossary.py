@@ -32,7 +32,10 @@ class Glossary:
         for group in self.groups:
             if any(_mentions(low, term) for term in group):
                 # only the other language's terms: same-language synonyms would just dilute the query
-                extra.extend(t for t in group if _is_cjk(t) != zh and not _mentions(low, t) and t not in extra)
+                # and only the first of them (the canonical name): a longer query costs embedding time
+                other = [t for t in group if _is_cjk(t) != zh and not _mentions(low, t) and t not in extra]
+                if other and not any(_mentions(low, t) for t in group if _is_cjk(t) != zh):
+                    extra.append(other[0])
         return f"{question} ({'; '.join(extra)})" if extra else question
 
 
