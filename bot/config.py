@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.digest_schedule import DigestSettings, parse_digest_settings
-from retrieval.settings import RetrievalSettings, SettingsError
+from retrieval.settings import EnvReader, RetrievalSettings, SettingsError
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
@@ -70,21 +70,8 @@ class Settings:
             errors.append(str(err).removeprefix("Invalid settings: "))
             retrieval = RetrievalSettings()
 
-        def _str(name: str) -> str:
-            return env.get(name, "").strip()
-
-        def _int(name: str, default: int, minimum: int, maximum: int) -> int:
-            raw = _str(name)
-            if not raw:
-                return default
-            try:
-                value = int(raw)
-            except ValueError:
-                errors.append(f"{name} must be an integer (got {raw!r})")
-                return default
-            if not minimum <= value <= maximum:
-                errors.append(f"{name} must be between {minimum} and {maximum} (got {value})")
-            return value
+        read = EnvReader(env, errors)
+        _str, _int = read.text, read.integer
 
         bot_token = _str("SLACK_BOT_TOKEN")
         app_token = _str("SLACK_APP_TOKEN")

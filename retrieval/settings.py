@@ -13,6 +13,46 @@ class SettingsError(ValueError):
     """Raised with one message that names every missing or invalid setting."""
 
 
+class EnvReader:
+    """Typed reads of environment variables that collect every problem in ``errors`` (so start-up
+    can name them all in one message) instead of failing on the first."""
+
+    def __init__(self, env: Mapping[str, str], errors: list[str]) -> None:
+        self.env = env
+        self.errors = errors
+
+    def text(self, name: str) -> str:
+        return self.env.get(name, "").strip()
+
+    def integer(self, name: str, default: int, minimum: int, maximum: int | None = None) -> int:
+        raw = self.text(name)
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.errors.append(f"{name} must be an integer (got {raw!r})")
+            return default
+        if maximum is not None and not minimum <= value <= maximum:
+            self.errors.append(f"{name} must be between {minimum} and {maximum} (got {value})")
+        elif value < minimum:
+            self.errors.append(f"{name} must be >= {minimum} (got {value})")
+        return value
+
+    def number(self, name: str, default: float) -> float:
+        raw = self.text(name)
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            self.errors.append(f"{name} must be a number (got {raw!r})")
+            return default
+        if value <= 0:
+            self.errors.append(f"{name} must be > 0 (got {raw})")
+        return value
+
+
 @dataclass(frozen=True)
 class LLMSettings:
     provider: str = ""  # "" = no model (extractive answers), "openai" (any OpenAI-compatible), "ollama"
@@ -99,31 +139,8 @@ class RetrievalSettings:
         env = os.environ if env is None else env
         errors: list[str] = []
 
-        def _int(name: str, default: int, minimum: int) -> int:
-            raw = env.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = int(raw)
-            except ValueError:
-                errors.append(f"{name} must be an integer (got {raw!r})")
-                return default
-            if value < minimum:
-                errors.append(f"{name} must be >= {minimum} (got {value})")
-            return value
-
-        def _float(name: str, default: float) -> float:
-            raw = env.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = float(raw)
-            except ValueError:
-                errors.append(f"{name} must be a number (got {raw!r})")
-                return default
-            if value <= 0:
-                errors.append(f"{name} must be > 0 (got {raw})")
-            return value
+        read = EnvReader(env, errors)
+        _int, _float = read.integer, read.number
 
         provider = env.get("LLM_PROVIDER", "").strip().lower()
         if provider and provider not in ("openai", "ollama"):
