@@ -15,7 +15,6 @@ The articles are synthetic (seeded), ~25 sentences each; all 10,000 questions fa
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import platform
 import random
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.machine import cpu_model
 from bot.config import Settings
 from bot.digest import ArticleVectors, DatedArticle, LoggedQuestion, build_digest, quotable_spans, week_window
 from bot.digest_render import digest_message
@@ -120,10 +120,7 @@ def write_disk(root: Path, articles: list[DatedArticle], questions: list[LoggedQ
                                                 embedding_cache=root / "embeddings.sqlite"))
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError, StopIteration):
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
+    cpu = cpu_model()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"{cpu}, {os.cpu_count()} logical CPUs (load average {load}), {platform.system()} {platform.release()}, "
             f"Python {platform.python_version()}")

@@ -12,7 +12,6 @@ machine it ran on.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import platform
 import shutil
@@ -21,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.machine import cpu_model
 from retrieval.feeds import PollResult, poll_feeds
 from retrieval.index import build_index
 from retrieval.settings import FeedSpec, IngestSettings, RetrievalSettings
@@ -80,10 +80,7 @@ def one_run(web: FixtureWeb, embeddings: str) -> tuple[PollResult, float]:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError, StopIteration):
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
+    cpu = cpu_model()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"{cpu}, {os.cpu_count()} logical CPUs (load average {load} at the end), "
             f"{platform.system()} {platform.release()}, Python {platform.python_version()}")

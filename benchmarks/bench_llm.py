@@ -37,6 +37,7 @@ from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 
+from benchmarks.machine import cpu_model
 from bot.render import answer_message
 from retrieval.index import build_index
 from retrieval.service import QAService
@@ -69,13 +70,9 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
+    cpu = cpu_model()
     mem = ""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal"):
                 mem = f", {int(line.split()[1]) / 1024 / 1024:.1f} GiB RAM"

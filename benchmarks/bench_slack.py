@@ -28,6 +28,7 @@ from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
 
+from benchmarks.machine import cpu_model
 from bot.app import create_app
 from bot.config import Settings
 from bot.server import BotASGI, ServerThread
@@ -57,14 +58,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     from importlib.metadata import version
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())

