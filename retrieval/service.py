@@ -117,12 +117,10 @@ class QAService:
         if history:
             timings["rewrite_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        # the question as asked, and (when the glossary added terms) as expanded: each passage is
-        # scored against the better of the two, so expansion helps across languages without
-        # diluting a same-language match
-        qvec = embed_query(self.embeddings, standalone)
-        if search_text != standalone:
-            qvec = np.vstack([qvec, embed_query(self.embeddings, search_text)])
+        # one embedding per question, of the glossary-expanded text: the earlier plain + expanded
+        # pair made the same decisions on the seed and cross-language questions and cost a second
+        # model call, which is most of an answer's CPU (BENCHMARKS.md, Slack burst)
+        qvec = embed_query(self.embeddings, search_text)
         timings["embed_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         hits = index.search(qvec, search_text, k=k or self.settings.top_k, params=self.fusion)
