@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from retrieval.corpus import Article
@@ -29,6 +30,7 @@ class Query:
     relevant: set[str]  # article paths
     answers: list[list[str]] = field(default_factory=list)  # each item: list of aliases
     group: str = ""  # split key: RGB id, RealTime QA week
+    asked_on: date | None = None  # when the question was asked (RealTime QA's question_date)
 
 
 @dataclass
@@ -63,6 +65,11 @@ def load_rgb(eval_dir: Path = DEFAULT_EVAL_DIR) -> EvalSet:
     arts = [Article(path=pid, title="", outlet="RGB", published="", language="zh", url="", text=t)
             for pid, t in sorted(texts.items())]
     return EvalSet("rgb_zh", "zh", arts, queries)
+
+
+def _day(text: str) -> date | None:
+    m = re.match(r"(\d{4})/(\d{1,2})/(\d{1,2})", text or "")
+    return date(int(m[1]), int(m[2]), int(m[3])) if m else None
 
 
 _WORD = re.compile(r"\S+")
@@ -115,7 +122,8 @@ def load_realtimeqa(eval_dir: Path = DEFAULT_EVAL_DIR, *, distractors: bool = Tr
                 gold.setdefault(r["url"], r)
                 rel.add("rtqa/" + r["url"])
             ans = q["choices"][int(q["answer"][0])] if q.get("answer") else ""
-            queries.append(Query(q["question_id"], q["question_sentence"], rel, [[ans]] if ans else [], group=week))
+            queries.append(Query(q["question_id"], q["question_sentence"], rel, [[ans]] if ans else [], group=week,
+                                 asked_on=_day(q.get("question_date", ""))))
     arts: list[Article] = []
     for url, r in sorted(gold.items()):
         text = r["text"].strip()

@@ -1,5 +1,6 @@
 """Embed (and cache by content hash) every text the benchmarks need. Resumable: cached texts
-are skipped. Order: queries, RGB chunks, RealTime QA chunks (gold articles first).
+are skipped. Order: queries, RGB chunks and whole articles, RealTime QA chunks (gold articles first) and
+whole articles.
 
     python -m benchmarks.embed_all [--eval-dir ../shared/eval]
 """
@@ -10,6 +11,8 @@ import argparse
 import sys
 import time
 from pathlib import Path
+
+from retrieval.index import article_vectors
 
 from . import common
 from .datasets import DEFAULT_EVAL_DIR, load_realtimeqa, load_rgb
@@ -46,7 +49,10 @@ def main(argv: list[str] | None = None) -> int:
             part = [texts[i] for i in order[j:j + step]]
             common.passage_vectors(part)
             prog(min(j + step, len(order)), len(order))
-        print(f"{es.name}: done in {time.time()-t1:.0f}s", flush=True)
+        vecs, _ = common.passage_vectors(texts, embed_missing=False)
+        _, n = article_vectors(es.articles, chunks, vecs, embeddings=common.embedder(), model=common.model_id(),
+                               cache=common.cache())  # whole articles that fit the model's window
+        print(f"{es.name}: done in {time.time()-t1:.0f}s ({n} whole articles embedded)", flush=True)
     print(f"all done in {time.time()-t0:.0f}s", flush=True)
     return 0
 

@@ -18,8 +18,8 @@ import bm25s
 import faiss
 import numpy as np
 
-from retrieval.index import build_index_from_articles, current_generation
-from retrieval.search import FusionParams, LoadedIndex, language_centroids
+from retrieval.index import article_vectors, build_index_from_articles, current_generation
+from retrieval.search import FusionParams, LoadedIndex, language_centroids, publication_day
 from retrieval.text import bm25_tokens
 
 from . import common, splits
@@ -43,12 +43,17 @@ class Prepared:
     train: np.ndarray  # bool per query
     chunk_lang: np.ndarray | None = None  # language code per chunk (index format 2)
     bias: np.ndarray | None = None  # queries x languages: the product's language-centring term
+    doc_days: np.ndarray | None = None  # publication day per article (NaN: undated)
+    q_days: np.ndarray | None = None  # day each question was asked (NaN: unknown)
+    doc_vecs: np.ndarray | None = None  # whole-article vectors as the index stores them (zeros: none)
 
 
 def prepare(es: EvalSet, *, tokenizer=bm25_tokens) -> Prepared:
     _, chunk_rows, _, texts = common.layout(es.articles)
     chunk_doc = np.array([r[0] for r in chunk_rows], dtype=np.int64)
     vecs, _ = common.passage_vectors(texts, embed_missing=False)
+    doc_vecs, _ = article_vectors(es.articles, chunk_rows, vecs, embeddings=common.embedder(), model=common.model_id(),
+                                  cache=common.cache())
     qvecs, _ = common.query_vectors([q.text for q in es.queries])
     bm = bm25_matrix(texts, [q.text for q in es.queries], tokenizer)
     path_idx = {a.path: i for i, a in enumerate(es.articles)}
@@ -57,14 +62,17 @@ def prepare(es: EvalSet, *, tokenizer=bm25_tokens) -> Prepared:
     lang = np.array([r[5] for r in chunk_rows], dtype=np.int64) if chunk_rows and len(chunk_rows[0]) > 5 else None
     cents = language_centroids(common.model_id())
     bias = qvecs @ cents.T if (cents is not None and lang is not None) else None
-    return Prepared(es, chunk_doc, texts, vecs, qvecs, bm, rel, train, lang, bias)
+    doc_days = np.array([publication_day(a.published) for a in es.articles], dtype=np.float64)
+    q_days = np.array([q.asked_on.toordinal() if q.asked_on else np.nan for q in es.queries], dtype=np.float64)
+    return Prepared(es, chunk_doc, texts, vecs, qvecs, bm, rel, train, lang, bias, doc_days, q_days, doc_vecs)
 
 
 def subset(p: Prepared, mask: np.ndarray) -> Prepared:
     idx = np.flatnonzero(mask)
     return Prepared(replace(p.es, queries=[p.es.queries[i] for i in idx]), p.chunk_doc, p.chunk_texts, p.vectors,
                     p.qvecs[idx], p.bm25[idx], [p.relevant[i] for i in idx], p.train[idx], p.chunk_lang,
-                    None if p.bias is None else p.bias[idx])
+                    None if p.bias is None else p.bias[idx], p.doc_days,
+                    None if p.q_days is None else p.q_days[idx], p.doc_vecs)
 
 
 def bm25_matrix(texts: list[str], queries: list[str], tokenizer=bm25_tokens) -> np.ndarray:
@@ -125,12 +133,22 @@ def rank_fused(p: Prepared, params: FusionParams) -> list[list[int]]:
         bmax = float(bm[cand].max()) if len(cand) else 0.0
         bnorm = bm[cand] / bmax if bmax > 0 else np.zeros(len(cand), dtype=np.float32)
         score = (params.w_dense + params.w_sentence) * dense + params.w_bm25 * bnorm
+        if params.w_article and p.doc_vecs is not None:
+            dv = p.doc_vecs[p.chunk_doc[cand]]
+            art = dv @ p.qvecs[qi]
+            if p.bias is not None and p.chunk_lang is not None:
+                art = art - p.bias[qi][p.chunk_lang[cand]]
+            score = score + params.w_article * np.where(np.abs(dv).sum(axis=1) > 0, art, dense)
         if params.w_rrf:
             rank_d = {int(c): r for r, c in enumerate(d_ids)}
             rank_b = {int(c): r for r, c in enumerate(b_ids)}
             score = score + params.w_rrf * np.array([
                 1 / (params.rrf_k + rank_d.get(int(c), 10**6)) + 1 / (params.rrf_k + rank_b.get(int(c), 10**6))
                 for c in cand])
+        if params.w_recency and p.q_days is not None and p.doc_days is not None and np.isfinite(p.q_days[qi]):
+            age = np.abs(p.q_days[qi] - p.doc_days[p.chunk_doc[cand]])
+            score = score + params.w_recency * np.where(
+                np.isfinite(age), np.exp2(-np.nan_to_num(age, nan=0.0) / params.recency_half_life_days), 0.0)
         out.append(dedup_docs(cand[np.argsort(-score, kind="stable")], p.chunk_doc))
     return out
 
@@ -148,7 +166,7 @@ def rank_product(p: Prepared, index: LoadedIndex, params: FusionParams) -> list[
     path_idx = {a.path: i for i, a in enumerate(p.es.articles)}
     doc_map = np.array([path_idx[d["path"]] for d in index.docs])
     for qi, q in enumerate(p.es.queries):
-        hits = index.search(p.qvecs[qi], q.text, k=DEPTH, params=params)
+        hits = index.search(p.qvecs[qi], q.text, k=DEPTH, params=params, asked_on=q.asked_on)
         out.append(dedup_docs([h.chunk for h in hits], doc_map[index.chunks[:, 0]]))
     return out
 
@@ -183,18 +201,38 @@ def cleanup(d: Path) -> None:
 
 
 def default_grid() -> list[FusionParams]:
+    """Stage 1: fusion weights (the recency term is fitted on top of the winner, stage 2)."""
     grid = []
-    for cands in (50, 100):
-        for wb in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5):
-            for wr in (0.0, 10.0, 20.0, 40.0, 80.0, 160.0):
-                grid.append(FusionParams(candidates=cands, w_dense=1.0, w_sentence=0.5, w_bm25=wb, w_rrf=wr))
+    for wb in (0.0, 0.05):
+        for wr in (10.0, 20.0, 40.0):
+            for wa in (0.0, 0.5, 1.0):
+                for wd, ws in ((1.0, 0.5), (0.5, 0.25)):
+                    grid.append(FusionParams(candidates=100, w_dense=wd, w_sentence=ws, w_bm25=wb, w_rrf=wr,
+                                             w_article=wa))
     return grid
 
 
+def recency_grid(best: FusionParams) -> list[FusionParams]:
+    """Stage 2: the recency term on top of the stage-1 winner. w_recency is capped at 0.1 by design
+    (recency may break ties, not override relevance); only dated sets (RealTime QA) react."""
+    return [best] + [replace(best, w_recency=w, recency_half_life_days=h)
+                     for w in (0.025, 0.05, 0.1) for h in (7.0, 14.0, 30.0)]
+
+
 def quick_grid() -> list[FusionParams]:
-    """--quick: the hand-set point, the BM25-only and RRF-only corners and the current defaults."""
-    return [HAND_SET, FusionParams(), FusionParams(w_bm25=0.1, w_rrf=0.0), FusionParams(w_bm25=0.0, w_rrf=80.0),
-            FusionParams(w_bm25=0.1, w_rrf=40.0), FusionParams(w_bm25=0.15, w_rrf=160.0)]
+    """--quick: the hand-set point, the shipped defaults, the previous defaults and a few corners."""
+    return [HAND_SET, FusionParams(), replace(FusionParams(), w_article=0.0, w_recency=0.0),
+            FusionParams(w_bm25=0.0, w_rrf=20.0, w_article=1.0, w_dense=0.5, w_sentence=0.25),
+            FusionParams(w_bm25=0.05, w_rrf=40.0, w_article=0.5)]
+
+
+def fit(prepared: list[Prepared], grid: list[FusionParams], log=print) -> tuple[list, list]:
+    """Both stages on the train split: (stage-1 ranking, stage-2 ranking), best first."""
+    stage1 = tune(prepared, grid)
+    log(f"fit stage 1: {stage1[0][0]} train MRR {stage1[0][1]}")
+    stage2 = tune(prepared, recency_grid(stage1[0][0]))
+    log(f"fit stage 2: {stage2[0][0]} train MRR {stage2[0][1]}")
+    return stage1, stage2
 
 
 def restrict_to_cached(es: EvalSet) -> tuple[EvalSet, str]:
@@ -239,10 +277,11 @@ def run(sets: list[EvalSet], *, log=print, grid: list[FusionParams] | None = Non
         finally:
             cleanup(wd)
         out["sets"][es.name] = res
-    scored = tune(prepared, grid or default_grid())
-    best = scored[0][0]
-    out["fitted"] = {"params": best.__dict__, "train_mrr": scored[0][1],
-                     "grid_top": [(s[0].__dict__, s[1]) for s in scored[:8]]}
+    scored, recency = fit(prepared, grid or default_grid(), log=log)
+    best = recency[0][0]
+    out["fitted"] = {"params": best.__dict__, "train_mrr": recency[0][1],
+                     "grid_top": [(s[0].__dict__, s[1]) for s in scored[:8]],
+                     "recency_top": [(s[0].__dict__, s[1]) for s in recency[:5]]}
     for p in prepared:
         res = out["sets"][p.es.name]
         idx = res.pop("_index")
@@ -304,17 +343,23 @@ def ablations(prepared: list[Prepared], best: FusionParams, log=print) -> list[d
         add("dense e5 alone (baseline)", p, rank_dense)
         add("BM25 alone, product tokenizer (jieba search words + char bigrams)", p, rank_bm25)
         add("fusion, hand-set weights (w_bm25 0.15)", p, lambda s: rank_fused(s, HAND_SET))
-        add(f"fusion, fitted jointly on both sets' train (w_bm25 {best.w_bm25}, w_rrf {best.w_rrf}, candidates {best.candidates})", p,
+        no_art = replace(best, w_article=0.0, w_recency=0.0)
+        add(f"fusion, fitted jointly, without article vectors or recency (w_bm25 {best.w_bm25}, w_rrf {best.w_rrf})", p,
+            lambda s, no_art=no_art: rank_fused(s, no_art))
+        add(f"  + whole-article vectors (w_article {best.w_article})", p,
+            lambda s: rank_fused(s, replace(best, w_recency=0.0)))
+        add(f"  + recency (w_recency {best.w_recency}, half-life {best.recency_half_life_days:g} days): the shipped weights", p,
             lambda s: rank_fused(s, best))
         # weight fitted on this set's train split alone (what a per-language weight would give)
-        own = tune([p], default_grid())[0][0]
-        add(f"fusion, fitted on this set's train alone (w_bm25 {own.w_bm25}, w_rrf {own.w_rrf}, candidates {own.candidates})", p,
+        own = fit([p], default_grid(), log=lambda _m: None)[1][0][0]
+        add(f"fusion, fitted on this set's train alone (w_bm25 {own.w_bm25}, w_rrf {own.w_rrf}, w_article {own.w_article}, "
+            f"w_recency {own.w_recency})", p,
             lambda s, own=own: rank_fused(s, own))
         if p.es.language == "zh":
             for mode in ("jieba", "bigrams", "chars+bigrams", "jieba+bigrams+chars"):
                 tok = _zh_variant(mode)
                 bm = bm25_matrix(p.chunk_texts, [q.text for q in p.es.queries], tok)
-                q2 = Prepared(p.es, p.chunk_doc, p.chunk_texts, p.vectors, p.qvecs, bm, p.relevant, p.train, p.chunk_lang, p.bias)
+                q2 = replace(p, bm25=bm)
                 add(f"BM25 alone, zh tokens = {mode}", q2, rank_bm25)
                 add(f"fusion (jointly fitted weights), zh tokens = {mode}", q2, lambda s: rank_fused(s, best))
         log(f"ablations {p.es.name}: done")

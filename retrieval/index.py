@@ -5,7 +5,7 @@ Layout of ``DATA_DIR``::
     embeddings.sqlite        cache of vectors by content hash (survives rebuilds)
     index/CURRENT            name of the live generation, replaced atomically
     index/gen-*/             manifest.json, documents.json, chunks.npy, sentences.npy,
-                             chunks.faiss, sentence_vectors.npy, bm25/ (no pickle anywhere)
+                             chunks.faiss, sentence_vectors.npy, article_vectors.npy, bm25/ (no pickle anywhere)
 
 ``chunks.npy`` rows are (doc, start, end, first sentence, last sentence + 1, language code);
 ``sentences.npy`` rows are (doc, start, end, language code).
@@ -173,7 +173,8 @@ def build_index_from_articles(
         report.unchanged = len(articles) - len(report.added) - len(report.changed)
         live = current_generation(index_dir)
         if (previous and live is not None and not (report.added or report.changed or report.removed)
-                and read_manifest(live).get("sentence_vectors") == bool(sentence_vectors)):
+                and read_manifest(live).get("sentence_vectors") == bool(sentence_vectors)
+                and read_manifest(live).get("article_vectors") is True):
             report.generation = live.name  # nothing to do: the live index already matches the corpus
             report.chunks = int(read_manifest(live).get("counts", {}).get("chunks", 0))
             report.sentences = int(read_manifest(live).get("counts", {}).get("sentences", 0))
@@ -195,9 +196,10 @@ def build_index_from_articles(
         if sentence_vectors:
             sent_texts = [articles[d].text[s:e] for d, s, e, _ in sent_rows]
             sent_vecs, n2 = embed_passages(sent_texts, embeddings=emb, model=model_id, cache=cache, progress=_progress)
+        doc_vecs, n3 = article_vectors(articles, chunk_rows, chunk_vecs, embeddings=emb, model=model_id, cache=cache)
         cache.close()
         report.embed_seconds = time.perf_counter() - te
-        report.embedded = n1 + n2
+        report.embedded = n1 + n2 + n3
         dim = int(chunk_vecs.shape[1]) if chunk_vecs.size else int(getattr(emb, "dim", 0) or 0)
         manifest = {
             "format": FORMAT_VERSION,
@@ -206,12 +208,13 @@ def build_index_from_articles(
             "articles": hashes,
             "counts": {"articles": len(articles), "chunks": len(chunk_rows), "sentences": len(sent_rows)},
             "sentence_vectors": bool(sentence_vectors),
+            "article_vectors": True,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         report.generation = _write_generation(
             index_dir, manifest=manifest, docs=doc_rows, chunks=np.asarray(chunk_rows, dtype=np.int64).reshape(-1, 6),
             sentences=np.asarray(sent_rows, dtype=np.int64).reshape(-1, 4), chunk_vecs=chunk_vecs,
-            sent_vecs=sent_vecs, chunk_texts=chunk_texts,
+            sent_vecs=sent_vecs, chunk_texts=chunk_texts, doc_vecs=doc_vecs,
         )
     report.seconds = time.perf_counter() - t0
     return report
@@ -268,6 +271,33 @@ def _layout(articles: list[Article], settings: RetrievalSettings) -> tuple[
     return docs, chunk_rows, sent_rows, chunk_texts
 
 
+def article_vectors(articles: list[Article], chunk_rows: list[tuple[int, int, int, int, int, int]],
+                    chunk_vecs: np.ndarray, *, embeddings: Any, model: str,
+                    cache: EmbeddingCache | None) -> tuple[np.ndarray, int]:
+    """One vector per whole article, where the embedder reads it uncut: a one-chunk article reuses
+    its chunk vector; a longer one that fits the model's window is embedded whole (a 200-token
+    cl100k chunk is only ~150 Chinese characters, far less than e5 reads); the rest get zeros
+    (search then uses their chunk vectors alone). Returns (vectors, number embedded)."""
+    dim = int(chunk_vecs.shape[1]) if chunk_vecs.size else 0
+    out = np.zeros((len(articles), dim), dtype=np.float32)
+    first: dict[int, list[int]] = {}
+    for c, row in enumerate(chunk_rows):
+        first.setdefault(int(row[0]), []).append(c)
+    fits = getattr(embeddings, "fits_window", None)
+    whole: list[int] = []
+    for d, cs in first.items():
+        if len(cs) == 1:
+            out[d] = chunk_vecs[cs[0]]
+        elif fits is not None and fits(_chunk_embedding_text(articles[d], articles[d].text)):
+            whole.append(d)
+    if not whole:
+        return out, 0
+    vecs, n = embed_passages([_chunk_embedding_text(articles[d], articles[d].text) for d in whole],
+                             embeddings=embeddings, model=model, cache=cache)
+    out[whole] = vecs
+    return out, n
+
+
 def _chunk_embedding_text(article: Article, body: str) -> str:
     """The title gives a chunk its topic (news chunks often lack the subject's name)."""
     return f"{article.title}\n{body}" if article.title and article.title not in body else body
@@ -275,7 +305,7 @@ def _chunk_embedding_text(article: Article, body: str) -> str:
 
 def _write_generation(index_dir: Path, *, manifest: dict[str, Any], docs: list[dict[str, Any]],
                       chunks: np.ndarray, sentences: np.ndarray, chunk_vecs: np.ndarray,
-                      sent_vecs: np.ndarray, chunk_texts: list[str]) -> str:
+                      sent_vecs: np.ndarray, chunk_texts: list[str], doc_vecs: np.ndarray) -> str:
     from .bm25 import build_bm25
 
     name = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.perf_counter_ns() % 10**6:06d}"
@@ -287,6 +317,7 @@ def _write_generation(index_dir: Path, *, manifest: dict[str, Any], docs: list[d
         np.save(tmp / "sentences.npy", sentences, allow_pickle=False)
         if sent_vecs.size:
             np.save(tmp / "sentence_vectors.npy", sent_vecs, allow_pickle=False)
+        np.save(tmp / "article_vectors.npy", doc_vecs, allow_pickle=False)
         dim = manifest["embedder"]["dim"] or 1
         flat = faiss.IndexFlatIP(dim)
         if chunk_vecs.size:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -39,6 +42,13 @@ class FusionParams:
     rrf_k: float = 60.0
     w_rrf: float = 10.0  # reciprocal-rank term; candidates/w_bm25/w_rrf fitted on RGB ids 0-199 + RealTime QA weeks to 20220916 (BENCHMARKS.md)
     per_doc: int = 2  # at most this many chunks of one article in the results (room for others)
+    # news ages: an article published close to when the question is asked gets up to w_recency,
+    # halving every recency_half_life_days; undated articles get nothing. Fitted on RealTime QA
+    # train weeks (RGB has no dates), with w_recency capped at 0.1 so recency breaks ties between
+    # similarly relevant articles but cannot bury a clearly better, older one.
+    w_recency: float = 0.0
+    w_article: float = 0.0  # cosine of the whole article (where the embedder read it uncut), else of the chunk
+    recency_half_life_days: float = 14.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,8 @@ class LoadedIndex:
             self.sentences = np.load(gen_dir / "sentences.npy", allow_pickle=False)
             sv = gen_dir / "sentence_vectors.npy"
             self.sentence_vectors: np.ndarray | None = np.load(sv, allow_pickle=False) if sv.exists() else None
+            av = gen_dir / "article_vectors.npy"  # absent in generations built before article vectors
+            self.article_vectors: np.ndarray | None = np.load(av, allow_pickle=False) if av.exists() else None
             self.faiss = faiss.read_index(str(gen_dir / "chunks.faiss"))
             self.bm25 = BM25Side(gen_dir / "bm25")
         except Exception as err:  # any unreadable part means the whole generation is unusable
@@ -72,8 +84,10 @@ class LoadedIndex:
                 f"the index in {gen_dir.parent} is damaged ({type(err).__name__}); run `industry-qa index --rebuild`"
             ) from None
         n = len(self.chunks)
-        if self.faiss.ntotal != n or (self.sentence_vectors is not None and len(self.sentence_vectors) != len(self.sentences)):
+        if self.faiss.ntotal != n or (self.sentence_vectors is not None and len(self.sentence_vectors) != len(self.sentences)) or (
+                self.article_vectors is not None and self.article_vectors.shape != (len(self.docs), self.faiss.d)):
             raise IndexCorruptError(f"the index in {gen_dir.parent} is inconsistent; run `industry-qa index --rebuild`")
+        self.doc_days = np.array([publication_day(d.get("published", "")) for d in self.docs], dtype=np.float64)
         self.centroids = language_centroids(str(self.manifest.get("embedder", {}).get("id")))
         if self.centroids is not None and self.centroids.shape[1] != self.dim:
             self.centroids = None
@@ -99,7 +113,10 @@ class LoadedIndex:
     def chunk_vectors(self, ids: np.ndarray) -> np.ndarray:
         return np.vstack([self.faiss.reconstruct(int(i)) for i in ids]) if len(ids) else np.zeros((0, self.dim), np.float32)
 
-    def search(self, qvec: np.ndarray, question: str, *, k: int, params: FusionParams = FusionParams()) -> list[Hit]:
+    def search(self, qvec: np.ndarray, question: str, *, k: int, params: FusionParams = FusionParams(),
+               asked_on: date | None = None) -> list[Hit]:
+        """The best ``k`` chunks (at most ``params.per_doc`` per article). ``asked_on``: the day the
+        question is asked, for the recency term (None = no recency)."""
         n = len(self.chunks)
         if n == 0:
             return []
@@ -120,12 +137,16 @@ class LoadedIndex:
         bnorm = bm[cand] / bmax if bmax > 0 else np.zeros(len(cand), dtype=np.float32)
         sent = self._best_sentence_scores(cand, queries) if self.sentence_vectors is not None else dense
         score = params.w_dense * dense + params.w_sentence * sent + params.w_bm25 * bnorm
+        if params.w_article:
+            score = score + params.w_article * self._article_scores(cand, dense, queries)
         if params.w_rrf:
             rank_b = {int(c): r for r, c in enumerate(b_ids)}
             score = score + params.w_rrf * np.array([
                 1 / (params.rrf_k + rank_d.get(int(c), 10**6)) + 1 / (params.rrf_k + rank_b.get(int(c), 10**6))
                 for c in cand
             ])
+        if params.w_recency and asked_on is not None:
+            score = score + params.w_recency * self.recency(cand, asked_on, params.recency_half_life_days)
         order = np.argsort(-score)
         hits: list[Hit] = []
         for i in order:
@@ -138,6 +159,23 @@ class LoadedIndex:
             if len(hits) >= k:
                 break
         return hits
+
+    def _article_scores(self, cand: np.ndarray, dense: np.ndarray, queries: np.ndarray) -> np.ndarray:
+        """Language-centred cosine of each candidate's whole article; the chunk's own where the
+        article has no vector (too long for the embedder, or an older index)."""
+        if self.article_vectors is None:
+            return dense
+        vecs = self.article_vectors[self.chunks[cand, 0]]
+        has = np.abs(vecs).sum(axis=1) > 0
+        if not has.any():
+            return dense
+        return np.where(has, self.centred(vecs, self.chunks[cand, 5], queries), dense)
+
+    def recency(self, chunks: np.ndarray, asked_on: date, half_life_days: float) -> np.ndarray:
+        """1 for an article published the day the question is asked, halving every half-life of
+        distance (either way: a clock or time zone can put "today's" article a day ahead); 0 undated."""
+        age = np.abs(asked_on.toordinal() - self.doc_days[self.chunks[chunks, 0]])
+        return np.where(np.isfinite(age), np.exp2(-np.nan_to_num(age, nan=0.0) / half_life_days), 0.0)
 
     def sentence_ids(self, chunk: int) -> range:
         lo, hi = (int(x) for x in self.chunks[chunk][3:5])
@@ -154,6 +192,21 @@ class LoadedIndex:
             sims = self.centred(self.sentence_vectors[r.start : r.stop], self.sentences[r.start : r.stop, 3], queries)
             out[i] = float(sims.max())
         return out
+
+
+_DAY = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+
+
+def publication_day(published: str) -> float:
+    """The proleptic ordinal of an article's date ("2025-12-11T13:45:00+08:00", "2022/06/12"), NaN
+    when there is none. The local calendar day as written: news dates are the outlet's own."""
+    m = _DAY.match(str(published or "").strip())
+    if not m:
+        return math.nan
+    try:
+        return float(date(int(m[1]), int(m[2]), int(m[3])).toordinal())
+    except ValueError:
+        return math.nan
 
 
 def _overlap(a0: int, a1: int, b0: int, b1: int) -> float:

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -100,9 +101,10 @@ class QAService:
         return loaded
 
     def ask(self, question: str, *, history: Sequence[str] = (), k: int | None = None,
-            on_partial: Callable[[str], None] | None = None) -> Answer:
+            on_partial: Callable[[str], None] | None = None, asked_on: date | None = None) -> Answer:
         """Answer with cited excerpts (or refuse). ``history``: the thread's earlier questions, oldest
-        first. ``on_partial`` receives the growing model answer while a language model writes."""
+        first. ``on_partial`` receives the growing model answer while a language model writes.
+        ``asked_on`` (default: today, UTC) weighs recent articles slightly higher."""
         t0 = time.perf_counter()
         text, _ = clip_question(question, self.settings.max_question_chars)
         if not content_terms(text) and not any(ch.isalnum() for ch in text):
@@ -123,7 +125,8 @@ class QAService:
         qvec = embed_query(self.embeddings, search_text)
         timings["embed_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        hits = index.search(qvec, search_text, k=k or self.settings.top_k, params=self.fusion)
+        hits = index.search(qvec, search_text, k=k or self.settings.top_k, params=self.fusion,
+                            asked_on=asked_on or datetime.now(UTC).date())
         timings["search_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         if not hits:
