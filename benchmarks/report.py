@@ -285,6 +285,9 @@ def render() -> None:
         L += answers_section(a)
     if sp:
         L += speed_section(sp)
+    separate = REPO / "benchmarks" / "MEASURED_SEPARATELY.md"  # Slack, LLM, digest, feeds, refusal threshold
+    if separate.exists():
+        L += [separate.read_text("utf-8").split("-->", 1)[-1].strip(), ""]
     L += goals_section(q, sp)
     notes = REPO / "benchmarks" / "NOTES.md"
     if notes.exists():
