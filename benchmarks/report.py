@@ -71,9 +71,15 @@ def quality_section(q: dict) -> list[str]:
     if fit:
         L += ["### Fusion fit (train split only)", "",
               f"Chosen: `{json.dumps(fit['params'])}` (train MRR@10 per set: {', '.join(f'{x:.3f}' for x in fit['train_mrr'])}).", "",
-              "| candidates | w_bm25 (w_dense+w_sentence = 1.5) | w_rrf | train MRR@10 per set |", "|---|---|---|---|"]
-        for params, mrrs in fit["grid_top"]:
-            L.append(f"| {params['candidates']} | {params['w_bm25']} | {params['w_rrf']} | {', '.join(f'{x:.3f}' for x in mrrs)} |")
+              "Stage 1 fits the fusion weights (recency off); stage 2 tries the recency term on the four best stage-1 settings. "
+              "Top of each stage:", "",
+              "| stage | w_dense + w_sentence | w_bm25 | w_rrf | w_article | w_recency | half-life (days) | train MRR@10 per set |",
+              "|---|---|---|---|---|---|---|---|"]
+        for stage, rows in (("1", fit["grid_top"]), ("2", fit.get("recency_top", []))):
+            for params, mrrs in rows:
+                L.append(f"| {stage} | {params['w_dense'] + params['w_sentence']:g} | {params['w_bm25']} | {params['w_rrf']} | "
+                         f"{params.get('w_article', 0.0)} | {params.get('w_recency', 0.0)} | "
+                         f"{params.get('recency_half_life_days', '')} | {', '.join(f'{x:.3f}' for x in mrrs)} |")
         L.append("")
     if q.get("ablations"):
         L += ["### Changes tried (train split MRR@10, then test)", "", "| change | set | train MRR@10 | test MRR@10 |", "|---|---|---|---|"]
@@ -96,12 +102,22 @@ def refusal_section(r: dict, a: dict | None) -> list[str]:
          "RealTime QA questions against the Chinese RGB corpus and RGB questions against the English RealTime QA "
          "corpus. Test questions: answerable = full corpus; unanswerable = full corpus minus the positives of all "
          "test questions (RGB: the held-out third, ids 200-299).", "",
-         f"Fitted: bias {m['bias']}, w_sentence {m['w_sentence']}, w_chunk {m['w_chunk']}, w_coverage {m['w_coverage']}, threshold {m['threshold']}.", "",
+         f"Fitted: bias {m['bias']}, w_sentence {m['w_sentence']}, w_chunk {m['w_chunk']}, w_coverage {m['w_coverage']}. "
+         f"Shipped threshold **{m['threshold']}**: the largest probability cut-off that refuses at most 5% of the answerable "
+         "**train** questions (`operating_threshold`; a question is answered when p >= threshold). The table is at that "
+         "threshold; test rows are the honest numbers.", "",
          "| split/set | examples (unans./ans.) | refusal precision | refusal recall | wrongly refused answerable | refused hard | refused off-topic |",
          "|---|---|---|---|---|---|---|"]
     for k, v in r["metrics"].items():
         L.append(f"| {k} | {v['n']} ({v['unanswerable']}/{v['answerable']}) | {f3(v['refusal_precision'])} | {f3(v['refusal_recall'])} | "
                  f"{f3(v['false_refusal_rate'])} | {f3(v.get('refused_hard'))} | {f3(v.get('refused_offtopic'))} |")
+    if r.get("metrics_at_0.5"):
+        L += ["", "The same model at p = 0.5 (for comparison):", "",
+              "| split/set | refusal precision | refusal recall | wrongly refused answerable | refused hard | refused off-topic |",
+              "|---|---|---|---|---|---|"]
+        for k, v in r["metrics_at_0.5"].items():
+            L.append(f"| {k} | {f3(v['refusal_precision'])} | {f3(v['refusal_recall'])} | {f3(v['false_refusal_rate'])} | "
+                     f"{f3(v.get('refused_hard'))} | {f3(v.get('refused_offtopic'))} |")
     if r.get("provisional"):
         L += ["", f"Same examples with the provisional hand-set model ({json.dumps(r['provisional']['model'])}):", "",
               "| split/set | refusal precision | refusal recall | wrongly refused answerable |", "|---|---|---|---|"]
@@ -118,8 +134,10 @@ def refusal_section(r: dict, a: dict | None) -> list[str]:
         for k, v in af["metrics"].items():
             L.append(f"| {k} | {f3(v['refusal_precision'])} | {f3(v['refusal_recall'])} | {f3(v['false_refusal_rate'])} |")
     L.append("")
-    L += ["Features were collected with the hand-set fusion weights (w_bm25 0.15, w_rrf 0) on indexes without sentence "
-          "vectors (candidate sentences embedded on demand, as QAService does for such indexes). RealTime QA examples use "
+    fusion = json.dumps(r["fusion"]) if r.get("fusion") else "the hand-set fusion weights (w_bm25 0.15, w_rrf 0)"
+    L += [f"Features were collected with the retriever's defaults of the run ({fusion}) on indexes without sentence "
+          "vectors (candidate sentences embedded on demand, as QAService does for such indexes); each question is asked "
+          "on its own date (RealTime QA's question_date) for the recency term. RealTime QA examples use "
           "the gold-article corpus (218 articles, no distractor pages) and 66 of the 131 train questions: embedding the "
           "distractor pages' sentences on demand was not affordable in this run. Counts: "
           + ", ".join(f"{k} {v}" for k, v in sorted(r.get("counts", {}).items())) + ".", ""]

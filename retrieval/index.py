@@ -42,6 +42,7 @@ from .text import language_code
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2  # 2: language column on chunks and sentences
+ARTICLE_VECTORS = "whole-or-chunk-mean"  # how article_vectors.npy was made; another value => rebuilt by `index`
 SPLITTER_VERSION = 1  # bump when sentence splitting changes: offsets would differ
 KEEP_GENERATIONS = 2
 
@@ -174,7 +175,7 @@ def build_index_from_articles(
         live = current_generation(index_dir)
         if (previous and live is not None and not (report.added or report.changed or report.removed)
                 and read_manifest(live).get("sentence_vectors") == bool(sentence_vectors)
-                and read_manifest(live).get("article_vectors") is True):
+                and read_manifest(live).get("article_vectors") == ARTICLE_VECTORS):
             report.generation = live.name  # nothing to do: the live index already matches the corpus
             report.chunks = int(read_manifest(live).get("counts", {}).get("chunks", 0))
             report.sentences = int(read_manifest(live).get("counts", {}).get("sentences", 0))
@@ -208,7 +209,7 @@ def build_index_from_articles(
             "articles": hashes,
             "counts": {"articles": len(articles), "chunks": len(chunk_rows), "sentences": len(sent_rows)},
             "sentence_vectors": bool(sentence_vectors),
-            "article_vectors": True,
+            "article_vectors": ARTICLE_VECTORS,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         report.generation = _write_generation(
@@ -274,22 +275,25 @@ def _layout(articles: list[Article], settings: RetrievalSettings) -> tuple[
 def article_vectors(articles: list[Article], chunk_rows: list[tuple[int, int, int, int, int, int]],
                     chunk_vecs: np.ndarray, *, embeddings: Any, model: str,
                     cache: EmbeddingCache | None) -> tuple[np.ndarray, int]:
-    """One vector per whole article, where the embedder reads it uncut: a one-chunk article reuses
-    its chunk vector; a longer one that fits the model's window is embedded whole (a 200-token
-    cl100k chunk is only ~150 Chinese characters, far less than e5 reads); the rest get zeros
-    (search then uses their chunk vectors alone). Returns (vectors, number embedded)."""
+    """One vector per article. A one-chunk article reuses its chunk vector; a longer one that fits
+    the embedder's window is embedded whole (a 200-token cl100k chunk is only ~150 Chinese
+    characters, far less than e5 reads); a longer one gets the normalised mean of its chunk
+    vectors. Returns (vectors, number of texts embedded)."""
     dim = int(chunk_vecs.shape[1]) if chunk_vecs.size else 0
     out = np.zeros((len(articles), dim), dtype=np.float32)
-    first: dict[int, list[int]] = {}
+    by_doc: dict[int, list[int]] = {}
     for c, row in enumerate(chunk_rows):
-        first.setdefault(int(row[0]), []).append(c)
+        by_doc.setdefault(int(row[0]), []).append(c)
     fits = getattr(embeddings, "fits_window", None)
     whole: list[int] = []
-    for d, cs in first.items():
+    for d, cs in by_doc.items():
         if len(cs) == 1:
             out[d] = chunk_vecs[cs[0]]
         elif fits is not None and fits(_chunk_embedding_text(articles[d], articles[d].text)):
             whole.append(d)
+        else:
+            mean = chunk_vecs[cs].mean(axis=0)
+            out[d] = mean / (float(np.linalg.norm(mean)) or 1.0)
     if not whole:
         return out, 0
     vecs, n = embed_passages([_chunk_embedding_text(articles[d], articles[d].text) for d in whole],

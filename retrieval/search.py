@@ -36,19 +36,22 @@ class FusionParams:
     (see benchmarks/ and BENCHMARKS.md), never on the test questions."""
 
     candidates: int = 100  # per side, before fusion
-    w_dense: float = 1.0  # chunk cosine
-    w_sentence: float = 0.5  # best sentence cosine within the chunk (when sentence vectors exist)
+    w_dense: float = 0.5  # chunk cosine
+    w_sentence: float = 0.25  # best sentence cosine within the chunk (when sentence vectors exist)
     w_bm25: float = 0.0  # BM25 divided by the best BM25 among candidates (fitted weight: 0; BM25 enters via w_rrf)
     rrf_k: float = 60.0
-    w_rrf: float = 10.0  # reciprocal-rank term; candidates/w_bm25/w_rrf fitted on RGB ids 0-199 + RealTime QA weeks to 20220916 (BENCHMARKS.md)
+    w_rrf: float = 20.0  # reciprocal-rank term (dense rank + BM25 rank)
     per_doc: int = 2  # at most this many chunks of one article in the results (room for others)
     # news ages: an article published close to when the question is asked gets up to w_recency,
     # halving every recency_half_life_days; undated articles get nothing. Fitted on RealTime QA
     # train weeks (RGB has no dates), with w_recency capped at 0.1 so recency breaks ties between
     # similarly relevant articles but cannot bury a clearly better, older one.
-    w_recency: float = 0.0
-    w_article: float = 0.0  # cosine of the whole article (where the embedder read it uncut), else of the chunk
-    recency_half_life_days: float = 14.0
+    w_recency: float = 0.1
+    w_article: float = 3.0  # cosine of the article vector (whole article embedded, or its chunks' mean)
+    recency_half_life_days: float = 7.0
+    # w_dense/w_sentence (their ratio fixed), w_bm25, w_rrf, w_article, w_recency and its half-life
+    # fitted on RGB ids 0-199 + RealTime QA weeks to 20220916, maximising the smaller of the two sets'
+    # gains over their best baseline (BENCHMARKS.md); w_article sits at the grid's edge (3.0)
 
 
 @dataclass(frozen=True)
@@ -161,15 +164,20 @@ class LoadedIndex:
         return hits
 
     def _article_scores(self, cand: np.ndarray, dense: np.ndarray, queries: np.ndarray) -> np.ndarray:
-        """Language-centred cosine of each candidate's whole article; the chunk's own where the
-        article has no vector (too long for the embedder, or an older index)."""
+        """Language-centred cosine of each candidate's article vector. In an index from before article
+        vectors, the article's best candidate chunk stands in. Either way it is one number per
+        article: it ranks articles and leaves the order of chunks within one to the other terms."""
+        _, inv = np.unique(self.chunks[cand, 0], return_inverse=True)
+        best = np.full(int(inv.max()) + 1 if len(inv) else 0, -np.inf, dtype=np.float64)
+        np.maximum.at(best, inv, dense)
+        fallback = best[inv]
         if self.article_vectors is None:
-            return dense
+            return fallback
         vecs = self.article_vectors[self.chunks[cand, 0]]
         has = np.abs(vecs).sum(axis=1) > 0
         if not has.any():
-            return dense
-        return np.where(has, self.centred(vecs, self.chunks[cand, 5], queries), dense)
+            return fallback
+        return np.where(has, self.centred(vecs, self.chunks[cand, 5], queries), fallback)
 
     def recency(self, chunks: np.ndarray, asked_on: date, half_life_days: float) -> np.ndarray:
         """1 for an article published the day the question is asked, halving every half-life of

@@ -44,19 +44,19 @@ def test_answers_cite_the_right_article_across_languages(qa: QAService, question
 
 
 def test_english_question_finds_chinese_text(qa: QAService) -> None:
-    """Retrieval across languages the other way round. (The calibrated refusal model may still
-    refuse such a weak cross-language match: e5-small scores 'Moonshot' vs '月之暗面' low.)"""
+    """Retrieval across languages the other way round, through the product's path (one embedding of
+    the glossary-expanded question). The Chinese article is among the top three hits, the chunks an
+    answer quotes from; the long English seed article, which also covers Moonshot, can rank above it
+    once whole-article similarity counts. (The calibrated refusal model may still refuse such a weak
+    cross-language match: e5-small scores 'Moonshot' vs '月之暗面' low.)"""
     from retrieval.embeddings import embed_query
 
     idx = qa.index()
     q = "How much money did Moonshot raise?"
     expanded = qa.glossary.expand(q)
     assert "月之暗面" in expanded and "融资" in expanded
-    import numpy as np
-
-    qv = np.vstack([embed_query(qa.embeddings, q), embed_query(qa.embeddings, expanded)])
-    hits = idx.search(qv, expanded, k=3, params=qa.fusion)
-    assert idx.docs[hits[0].doc]["path"].endswith("moonshot-funding-fixture.md")
+    hits = idx.search(embed_query(qa.embeddings, expanded), expanded, k=3, params=qa.fusion)
+    assert any(idx.docs[h.doc]["path"].endswith("moonshot-funding-fixture.md") for h in hits)
 
 
 def test_framing_follows_question_language(qa: QAService) -> None:
