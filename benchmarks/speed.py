@@ -177,12 +177,16 @@ def incremental(eval_dir: Path, n_articles: int = 1000) -> dict:
         s = common.settings(tmp)
         first = build_index_from_articles(s, arts, embeddings=common.embedder(), sentence_vectors=False)
         changed = list(arts)
-        changed[10] = replace(arts[10], text=arts[10].text + "\n\n本文于今日更新。")
+        # a text no earlier run has embedded, so the cache cannot hide the work
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+        changed[10] = replace(arts[10], text=arts[10].text + f"\n\n本文于{stamp}更新。")
         rep = build_index_from_articles(s, changed, embeddings=common.embedder(), sentence_vectors=False)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {"articles": rep.articles, "chunks": rep.chunks, "changed": len(rep.changed), "embedded_texts": rep.embedded,
-            "changed_article_chunks": len(chunk_text(changed[10].text)), "seconds": round(rep.seconds, 2),
+            "changed_article_chunks": len(chunk_text(changed[10].text)),
+            "changed_article_texts": len(chunk_text(changed[10].text)) + (len(chunk_text(changed[10].text)) > 1),
+            "seconds": round(rep.seconds, 2),
             "first_build_seconds": round(first.seconds, 2)}
 
 
@@ -202,7 +206,8 @@ def shipped_corpus(n_rounds: int = 5) -> dict:
             t = time.perf_counter()
             svc.ask(q)
             times.append((time.perf_counter() - t) * 1000)
-    exe = shutil.which("industry-qa") or "industry-qa"
+    beside = Path(sys.executable).with_name("industry-qa")  # this virtualenv's, even when it is not on PATH
+    exe = str(beside) if beside.exists() else (shutil.which("industry-qa") or "industry-qa")
     cold = []
     for q in qs[:3]:
         t = time.perf_counter()
