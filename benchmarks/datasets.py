@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from retrieval.corpus import Article
+from retrieval.search import publication_day
 from retrieval.text import detect_language
 
 DEFAULT_EVAL_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
@@ -68,8 +70,8 @@ def load_rgb(eval_dir: Path = DEFAULT_EVAL_DIR) -> EvalSet:
 
 
 def _day(text: str) -> date | None:
-    m = re.match(r"(\d{4})/(\d{1,2})/(\d{1,2})", text or "")
-    return date(int(m[1]), int(m[2]), int(m[3])) if m else None
+    day = publication_day(text)  # the product's own date reading
+    return None if math.isnan(day) else date.fromordinal(int(day))
 
 
 _WORD = re.compile(r"\S+")
