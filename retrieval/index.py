@@ -173,12 +173,14 @@ def build_index_from_articles(
         report.removed = sorted(p for p in previous if p not in hashes)
         report.unchanged = len(articles) - len(report.added) - len(report.changed)
         live = current_generation(index_dir)
-        if (previous and live is not None and not (report.added or report.changed or report.removed)
-                and read_manifest(live).get("sentence_vectors") == bool(sentence_vectors)
-                and read_manifest(live).get("article_vectors") == ARTICLE_VECTORS):
+        same_articles = bool(previous) and not (report.added or report.changed or report.removed)
+        live_manifest = read_manifest(live) if same_articles and live is not None else {}
+        if (live is not None and live_manifest
+                and live_manifest.get("sentence_vectors") == bool(sentence_vectors)
+                and live_manifest.get("article_vectors") == ARTICLE_VECTORS):
             report.generation = live.name  # nothing to do: the live index already matches the corpus
-            report.chunks = int(read_manifest(live).get("counts", {}).get("chunks", 0))
-            report.sentences = int(read_manifest(live).get("counts", {}).get("sentences", 0))
+            report.chunks = int(live_manifest.get("counts", {}).get("chunks", 0))
+            report.sentences = int(live_manifest.get("counts", {}).get("sentences", 0))
             report.seconds = time.perf_counter() - t0
             return report
 
