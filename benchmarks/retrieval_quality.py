@@ -19,7 +19,14 @@ import faiss
 import numpy as np
 
 from retrieval.index import article_vectors, build_index_from_articles, current_generation
-from retrieval.search import FusionParams, LoadedIndex, language_centroids, publication_day
+from retrieval.search import (
+    FusionParams,
+    LoadedIndex,
+    best_per_article,
+    language_centroids,
+    publication_day,
+    recency_weight,
+)
 from retrieval.text import bm25_tokens
 
 from . import common, splits
@@ -163,10 +170,8 @@ def rank_fused(p: Prepared, params: FusionParams) -> list[list[int]]:
             art = dv @ p.qvecs[qi]
             if p.bias is not None and p.chunk_lang is not None:
                 art = art - p.bias[qi][p.chunk_lang[cand]]
-            _, inv = np.unique(p.chunk_doc[cand], return_inverse=True)
-            best = np.full(int(inv.max()) + 1, -np.inf)
-            np.maximum.at(best, inv, dense)  # an article without a vector: its best candidate chunk
-            score = score + params.w_article * np.where(np.abs(dv).sum(axis=1) > 0, art, best[inv])
+            fallback = best_per_article(p.chunk_doc[cand], dense)  # an article without a vector
+            score = score + params.w_article * np.where(np.abs(dv).sum(axis=1) > 0, art, fallback)
         if params.w_rrf:
             rank_d = {int(c): r for r, c in enumerate(d_ids)}
             rank_b = {int(c): r for r, c in enumerate(b_ids)}
@@ -175,8 +180,7 @@ def rank_fused(p: Prepared, params: FusionParams) -> list[list[int]]:
                 for c in cand])
         if params.w_recency and p.q_days is not None and p.doc_days is not None and np.isfinite(p.q_days[qi]):
             age = np.abs(p.q_days[qi] - p.doc_days[p.chunk_doc[cand]])
-            score = score + params.w_recency * np.where(
-                np.isfinite(age), np.exp2(-np.nan_to_num(age, nan=0.0) / params.recency_half_life_days), 0.0)
+            score = score + params.w_recency * recency_weight(age, params.recency_half_life_days)
         out.append(dedup_docs(cand[np.argsort(-score, kind="stable")], p.chunk_doc))
     return out
 
@@ -238,7 +242,7 @@ def cleanup(d: Path) -> None:
 
 
 def default_grid() -> list[FusionParams]:
-    """Stage 1: fusion weights (the recency term is fitted on top of the winner, stage 2)."""
+    """Stage 1: fusion weights, recency off (stage 2 adds it to the best few, see ``fit``)."""
     grid = []
     for wb in (0.0,):  # 0.05 never won a fit here; dropped to afford the sentence-weight axis
         for wr in (10.0, 20.0, 40.0):

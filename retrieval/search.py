@@ -167,10 +167,7 @@ class LoadedIndex:
         """Language-centred cosine of each candidate's article vector. In an index from before article
         vectors, the article's best candidate chunk stands in. Either way it is one number per
         article: it ranks articles and leaves the order of chunks within one to the other terms."""
-        _, inv = np.unique(self.chunks[cand, 0], return_inverse=True)
-        best = np.full(int(inv.max()) + 1 if len(inv) else 0, -np.inf, dtype=np.float64)
-        np.maximum.at(best, inv, dense)
-        fallback = best[inv]
+        fallback = best_per_article(self.chunks[cand, 0], dense)
         if self.article_vectors is None:
             return fallback
         vecs = self.article_vectors[self.chunks[cand, 0]]
@@ -182,8 +179,7 @@ class LoadedIndex:
     def recency(self, chunks: np.ndarray, asked_on: date, half_life_days: float) -> np.ndarray:
         """1 for an article published the day the question is asked, halving every half-life of
         distance (either way: a clock or time zone can put "today's" article a day ahead); 0 undated."""
-        age = np.abs(asked_on.toordinal() - self.doc_days[self.chunks[chunks, 0]])
-        return np.where(np.isfinite(age), np.exp2(-np.nan_to_num(age, nan=0.0) / half_life_days), 0.0)
+        return recency_weight(np.abs(asked_on.toordinal() - self.doc_days[self.chunks[chunks, 0]]), half_life_days)
 
     def sentence_ids(self, chunk: int) -> range:
         lo, hi = (int(x) for x in self.chunks[chunk][3:5])
@@ -200,6 +196,19 @@ class LoadedIndex:
             sims = self.centred(self.sentence_vectors[r.start : r.stop], self.sentences[r.start : r.stop, 3], queries)
             out[i] = float(sims.max())
         return out
+
+
+def recency_weight(age_days: np.ndarray, half_life_days: float) -> np.ndarray:
+    """exp2(-age / half-life) for each age in days; 0 where the age is unknown (NaN: undated)."""
+    return np.where(np.isfinite(age_days), np.exp2(-np.nan_to_num(age_days, nan=0.0) / half_life_days), 0.0)
+
+
+def best_per_article(articles: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """For each entry, the best score among the entries of the same article."""
+    _, inv = np.unique(articles, return_inverse=True)
+    best = np.full(int(inv.max()) + 1 if len(inv) else 0, -np.inf, dtype=np.float64)
+    np.maximum.at(best, inv, scores)
+    return best[inv]
 
 
 _DAY = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
