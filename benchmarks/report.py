@@ -72,15 +72,18 @@ def quality_section(q: dict) -> list[str]:
     if fit:
         L += ["### Fusion fit (train split only)", "",
               f"Chosen: `{json.dumps(fit['params'])}` (train MRR@10 per set: {', '.join(f'{x:.3f}' for x in fit['train_mrr'])}).", "",
-              "Stage 1 fits the fusion weights (recency off); stage 2 tries the recency term on the four best stage-1 settings. "
-              "Top of each stage:", "",
-              "| stage | w_dense + w_sentence | w_bm25 | w_rrf | w_article | w_recency | half-life (days) | train MRR@10 per set |",
-              "|---|---|---|---|---|---|---|---|"]
-        for stage, rows in (("1", fit["grid_top"]), ("2", fit.get("recency_top", []))):
+              "Stage 1 fits the fusion weights (recency and feedback off); stage 2 tries the recency term on the four best "
+              "stage-1 settings, stage 3 pseudo-relevance feedback on the four best stage-2 settings. A later stage keeps only "
+              "settings that lower neither set's train MRR@10 below the earlier stage's choice. Top of each stage:", "",
+              "| stage | w_dense + w_sentence | w_bm25 | w_rrf | w_article | w_recency | half-life (days) | w_prf | PRF k "
+              "| train MRR@10 per set |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+        for stage, rows in (("1", fit["grid_top"]), ("2", fit.get("recency_top", [])), ("3", fit.get("prf_top", []))):
             for params, mrrs in rows:
                 L.append(f"| {stage} | {params['w_dense'] + params['w_sentence']:g} | {params['w_bm25']} | {params['w_rrf']} | "
                          f"{params.get('w_article', 0.0)} | {params.get('w_recency', 0.0)} | "
-                         f"{params.get('recency_half_life_days', '')} | {', '.join(f'{x:.3f}' for x in mrrs)} |")
+                         f"{params.get('recency_half_life_days', '')} | {params.get('w_prf', 0.0)} | "
+                         f"{params.get('prf_k', '')} | {', '.join(f'{x:.3f}' for x in mrrs)} |")
         L.append("")
     if q.get("ablations"):
         L += ["### Changes tried (train split MRR@10, then test)", "", "| change | set | train MRR@10 | test MRR@10 |", "|---|---|---|---|"]

@@ -23,6 +23,7 @@ from retrieval.search import (
     FusionParams,
     LoadedIndex,
     best_per_article,
+    prf_scores,
     language_centroids,
     publication_day,
     recency_weight,
@@ -35,7 +36,7 @@ from .metrics import dedup_docs, summarize
 
 # the retriever's weights before this suite fitted them (hand-set), kept for the side-by-side table
 HAND_SET = FusionParams(candidates=50, w_dense=1.0, w_sentence=0.5, w_bm25=0.15, w_rrf=0.0, per_doc=2, w_article=0.0,
-                        w_recency=0.0)
+                        w_recency=0.0, w_prf=0.0)
 BASELINES = ("BM25", "dense e5 (flat FAISS)", "RRF(BM25, dense)")
 DEPTH = 100  # chunks looked at per side by the baselines (enough for 10 distinct documents)
 
@@ -56,6 +57,7 @@ class Prepared:
     q_days: np.ndarray | None = None  # day each question was asked (NaN: unknown)
     doc_vecs: np.ndarray | None = None  # whole-article vectors as the index stores them (zeros: none)
     best_sent: np.ndarray | None = None  # queries x chunks: best language-centred sentence cosine (None: no sentence vectors)
+    centroids: np.ndarray | None = None  # the product's language centroids (None: no centring)
 
 
 def prepare(es: EvalSet, *, tokenizer=bm25_tokens) -> Prepared:
@@ -75,7 +77,8 @@ def prepare(es: EvalSet, *, tokenizer=bm25_tokens) -> Prepared:
     doc_days = np.array([publication_day(a.published) for a in es.articles], dtype=np.float64)
     q_days = np.array([q.asked_on.toordinal() if q.asked_on else np.nan for q in es.queries], dtype=np.float64)
     best_sent = _best_sentences(es, chunk_rows, sent_rows, qvecs, cents)
-    return Prepared(es, chunk_doc, texts, vecs, qvecs, bm, rel, train, lang, bias, doc_days, q_days, doc_vecs, best_sent)
+    return Prepared(es, chunk_doc, texts, vecs, qvecs, bm, rel, train, lang, bias, doc_days, q_days, doc_vecs, best_sent,
+                    cents if lang is not None else None)
 
 
 def _best_sentences(es: EvalSet, chunk_rows: list, sent_rows: list, qvecs: np.ndarray,
@@ -181,6 +184,10 @@ def rank_fused(p: Prepared, params: FusionParams) -> list[list[int]]:
         if params.w_recency and p.q_days is not None and p.doc_days is not None and np.isfinite(p.q_days[qi]):
             age = np.abs(p.q_days[qi] - p.doc_days[p.chunk_doc[cand]])
             score = score + params.w_recency * recency_weight(age, params.recency_half_life_days)
+        if params.w_prf and p.doc_vecs is not None and p.chunk_lang is not None:
+            docs = p.chunk_doc[cand]
+            score = score + params.w_prf * prf_scores(docs, p.doc_vecs[docs], p.chunk_lang[cand], p.centroids,
+                                                                score, params.prf_k)
         out.append(dedup_docs(cand[np.argsort(-score, kind="stable")], p.chunk_doc))
     return out
 
@@ -249,7 +256,7 @@ def default_grid() -> list[FusionParams]:
             for wa in (0.0, 0.5, 1.0, 2.0, 3.0):
                 for wd, ws in ((1.0, 0.5), (0.5, 0.25), (0.5, 0.5), (0.25, 0.5)):
                     grid.append(FusionParams(candidates=100, w_dense=wd, w_sentence=ws, w_bm25=wb, w_rrf=wr,
-                                             w_article=wa, w_recency=0.0))
+                                             w_article=wa, w_recency=0.0, w_prf=0.0))
     return grid
 
 
@@ -263,23 +270,35 @@ def recency_grid(best: list[FusionParams]) -> list[FusionParams]:
 
 def quick_grid() -> list[FusionParams]:
     """--quick: the hand-set point, the shipped defaults, the previous defaults and a few corners."""
-    return [HAND_SET, FusionParams(), replace(FusionParams(), w_article=0.0, w_recency=0.0),
-            FusionParams(w_bm25=0.0, w_rrf=20.0, w_article=1.0, w_dense=0.5, w_sentence=0.25, w_recency=0.0),
-            FusionParams(w_bm25=0.05, w_rrf=40.0, w_article=0.5, w_dense=1.0, w_sentence=0.5)]
+    return [HAND_SET, replace(FusionParams(), w_prf=0.0), replace(FusionParams(), w_article=0.0, w_recency=0.0, w_prf=0.0),
+            FusionParams(w_bm25=0.0, w_rrf=20.0, w_article=1.0, w_dense=0.5, w_sentence=0.25, w_recency=0.0, w_prf=0.0),
+            FusionParams(w_bm25=0.05, w_rrf=40.0, w_article=0.5, w_dense=1.0, w_sentence=0.5, w_prf=0.0)]
 
 
-STAGE2_FROM = 4  # stage-1 settings carried into stage 2
+def prf_grid(best: list[FusionParams]) -> list[FusionParams]:
+    """Stage 3: pseudo-relevance feedback on top of the best stage-2 settings."""
+    return [replace(b, w_prf=w, prf_k=k) for b in best
+            for w, k in [(0.0, 10)] + [(w, k) for w in (0.1, 0.2, 0.3, 0.5, 1.0) for k in (5, 10, 20)]]
+
+
+CARRY = 4  # settings carried from one stage into the next
 
 
 def fit(prepared: list[Prepared], grid: list[FusionParams], log=print,
-        baselines: list[float] | None = None) -> tuple[list, list]:
-    """Both stages on the train split: (stage-1 ranking, stage-2 ranking), best first. Stage 2 tries
-    the recency grid on the top STAGE2_FROM stage-1 settings, so the pair is chosen together."""
-    stage1 = tune(prepared, grid, baselines=baselines)
-    log(f"fit stage 1: {stage1[0][0]} train MRR {stage1[0][1]}")
-    stage2 = tune(prepared, recency_grid([p for p, _ in stage1[:STAGE2_FROM]]), baselines=baselines)
-    log(f"fit stage 2: {stage2[0][0]} train MRR {stage2[0][1]}")
-    return stage1, stage2
+        baselines: list[float] | None = None) -> list[list]:
+    """Three stages on the train split, each a ranking best first: fusion weights; + recency (tried
+    on the top CARRY stage-1 settings, so the pair is chosen together); + pseudo-relevance feedback
+    (likewise). A later stage keeps only settings that lower no set's train MRR@10 below the earlier
+    stage's choice: a new term may not buy one set's gain with the other's loss."""
+    stages = [tune(prepared, grid, baselines=baselines)]
+    log(f"fit stage 1: {stages[0][0][0]} train MRR {stages[0][0][1]}")
+    for n, make in ((2, recency_grid), (3, prf_grid)):
+        prev = stages[-1]
+        floor = prev[0][1]
+        scored = tune(prepared, make([p for p, _ in prev[:CARRY]]), baselines=baselines)
+        stages.append([s for s in scored if all(m >= f - 1e-9 for m, f in zip(s[1], floor, strict=True))])
+        log(f"fit stage {n}: {stages[-1][0][0]} train MRR {stages[-1][0][1]}")
+    return stages
 
 
 def restrict_to_cached(es: EvalSet) -> tuple[EvalSet, str]:
@@ -326,12 +345,13 @@ def run(sets: list[EvalSet], *, log=print, grid: list[FusionParams] | None = Non
         out["sets"][es.name] = res
     # the objective: the smallest gain, across sets, over that set's best baseline (train MRR@10)
     base = [max(out["sets"][p.es.name]["methods"][m]["train"]["mrr@10"] for m in BASELINES) for p in prepared]
-    scored, recency = fit(prepared, grid or default_grid(), log=log, baselines=base)
-    best = recency[0][0]
-    mean_best = fit(prepared, grid or default_grid(), log=lambda _m: None)[1][0][0]  # the former objective
-    out["fitted"] = {"params": best.__dict__, "train_mrr": recency[0][1],
+    scored, recency, prf = fit(prepared, grid or default_grid(), log=log, baselines=base)
+    best = prf[0][0]
+    mean_best = fit(prepared, grid or default_grid(), log=lambda _m: None)[-1][0][0]  # the former objective
+    out["fitted"] = {"params": best.__dict__, "train_mrr": prf[0][1],
                      "grid_top": [(s[0].__dict__, s[1]) for s in scored[:8]],
                      "recency_top": [(s[0].__dict__, s[1]) for s in recency[:5]],
+                     "prf_top": [(s[0].__dict__, s[1]) for s in prf[:5]],
                      "objective": "maximin: smallest gain over each set's best baseline, train MRR@10",
                      "baselines_train_mrr": base, "mean_objective_params": mean_best.__dict__}
     for p in prepared:
@@ -396,17 +416,19 @@ def ablations(prepared: list[Prepared], best: FusionParams, log=print) -> list[d
         add("dense e5 alone (baseline)", p, rank_dense)
         add("BM25 alone, product tokenizer (jieba search words + char bigrams)", p, rank_bm25)
         add("fusion, hand-set weights (w_bm25 0.15)", p, lambda s: rank_fused(s, HAND_SET))
-        no_art = replace(best, w_article=0.0, w_recency=0.0)
+        no_art = replace(best, w_article=0.0, w_recency=0.0, w_prf=0.0)
         add(f"fusion, fitted jointly, without article vectors or recency (w_bm25 {best.w_bm25}, w_rrf {best.w_rrf})", p,
             lambda s, no_art=no_art: rank_fused(s, no_art))
         add(f"  + whole-article vectors (w_article {best.w_article})", p,
-            lambda s: rank_fused(s, replace(best, w_recency=0.0)))
-        add(f"  + recency (w_recency {best.w_recency}, half-life {best.recency_half_life_days:g} days): the shipped weights", p,
+            lambda s: rank_fused(s, replace(best, w_recency=0.0, w_prf=0.0)))
+        add(f"  + recency (w_recency {best.w_recency}, half-life {best.recency_half_life_days:g} days)", p,
+            lambda s: rank_fused(s, replace(best, w_prf=0.0)))
+        add(f"  + pseudo-relevance feedback (w_prf {best.w_prf}, k {best.prf_k}): the shipped weights", p,
             lambda s: rank_fused(s, best))
         # weight fitted on this set's train split alone (what a per-language weight would give)
-        own = fit([p], default_grid(), log=lambda _m: None)[1][0][0]
+        own = fit([p], default_grid(), log=lambda _m: None)[-1][0][0]
         add(f"fusion, fitted on this set's train alone (w_bm25 {own.w_bm25}, w_rrf {own.w_rrf}, w_article {own.w_article}, "
-            f"w_recency {own.w_recency})", p,
+            f"w_recency {own.w_recency}, w_prf {own.w_prf})", p,
             lambda s, own=own: rank_fused(s, own))
         if p.es.language == "zh":
             for mode in ("jieba", "bigrams", "chars+bigrams", "jieba+bigrams+chars"):

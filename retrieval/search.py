@@ -49,9 +49,15 @@ class FusionParams:
     w_recency: float = 0.1
     w_article: float = 1.0  # cosine of the article vector (whole article embedded, or its chunks' mean)
     recency_half_life_days: float = 7.0
+    # pseudo-relevance feedback: after a first pass, an article close to the centroid of the
+    # prf_k best articles gets up to w_prf (language-centred, so a Chinese question's feedback does
+    # not favour Chinese articles; one number per article, like w_article)
+    w_prf: float = 0.1
+    prf_k: int = 10
     # w_dense, w_sentence (sentence vectors on RGB only), w_bm25, w_rrf, w_article, w_recency and its
-    # half-life fitted on RGB ids 0-199 + RealTime QA weeks to 20220916, maximising the smaller of the
-    # two sets' train gains over their best baseline (BENCHMARKS.md)
+    # half-life, w_prf and prf_k fitted on RGB ids 0-199 + RealTime QA weeks to 20220916, maximising
+    # the smaller of the two sets' train gains over their best baseline; recency and feedback only
+    # where they lower neither set's train MRR@10 (BENCHMARKS.md)
 
 
 @dataclass(frozen=True)
@@ -150,6 +156,10 @@ class LoadedIndex:
             ])
         if params.w_recency and asked_on is not None:
             score = score + params.w_recency * self.recency(cand, asked_on, params.recency_half_life_days)
+        if params.w_prf and self.article_vectors is not None:
+            score = score + params.w_prf * prf_scores(
+                self.chunks[cand, 0], self.article_vectors[self.chunks[cand, 0]], self.chunks[cand, 5], self.centroids,
+                score, params.prf_k)
         order = np.argsort(-score)
         hits: list[Hit] = []
         for i in order:
@@ -201,6 +211,38 @@ class LoadedIndex:
 def recency_weight(age_days: np.ndarray, half_life_days: float) -> np.ndarray:
     """exp2(-age / half-life) for each age in days; 0 where the age is unknown (NaN: undated)."""
     return np.where(np.isfinite(age_days), np.exp2(-np.nan_to_num(age_days, nan=0.0) / half_life_days), 0.0)
+
+
+def prf_scores(articles: np.ndarray, vectors: np.ndarray, langs: np.ndarray, centroids: np.ndarray | None,
+                    first_pass: np.ndarray, k: int) -> np.ndarray:
+    """Pseudo-relevance feedback: the cosine of each candidate's article vector to the centroid of
+    the ``k`` best distinct articles by ``first_pass`` score. Vectors are centred on their
+    language's mean first, so that the feedback rewards the story, not the language it is told
+    in. Per candidate: ``articles`` (article ids), ``vectors`` (their article vectors; zeros for an
+    article without one, which scores 0), ``langs`` (language codes)."""
+    if k <= 0:
+        return np.zeros(len(articles), dtype=np.float32)
+    has = np.abs(vectors).sum(axis=1) > 0
+    if centroids is not None:
+        vectors = vectors - centroids[np.asarray(langs, dtype=np.int64)]
+    norms = np.linalg.norm(vectors, axis=1)
+    has &= norms > 1e-6
+    top: list[int] = []
+    seen: set[int] = set()
+    for i in np.argsort(-first_pass, kind="stable"):
+        a = int(articles[i])
+        if has[i] and a not in seen:
+            seen.add(a)
+            top.append(int(i))
+            if len(top) >= k:
+                break
+    if not top:
+        return np.zeros(len(articles), dtype=np.float32)
+    centre = vectors[top].mean(axis=0)
+    centre_norm = float(np.linalg.norm(centre))
+    if centre_norm < 1e-6:
+        return np.zeros(len(articles), dtype=np.float32)
+    return np.where(has, vectors @ (centre / centre_norm) / np.where(has, norms, 1.0), 0.0).astype(np.float32)
 
 
 def best_per_article(articles: np.ndarray, scores: np.ndarray) -> np.ndarray:

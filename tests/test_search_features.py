@@ -1,4 +1,4 @@
-"""Whole-article vectors and the recency term of the fused score."""
+"""Whole-article vectors, the recency term and pseudo-relevance feedback of the fused score."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from retrieval.index import build_index, current_generation
-from retrieval.search import FusionParams, LoadedIndex, publication_day
+from retrieval.search import FusionParams, LoadedIndex, prf_scores, publication_day
 from retrieval.settings import RetrievalSettings
 from tests.retrieval_fixtures import HashEmbeddings
 
@@ -119,3 +119,51 @@ def test_article_vectors_of_the_wrong_shape_are_a_corrupt_index(tmp_path: Path, 
     np.save(gen / "article_vectors.npy", np.zeros(bad_shape, dtype=np.float32), allow_pickle=False)
     with pytest.raises(IndexCorruptError, match="--rebuild"):
         LoadedIndex(gen)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v)
+
+
+def test_feedback_rewards_the_story_of_the_best_articles_in_either_language() -> None:
+    rng = np.random.default_rng(0)
+    story, other, zh, en = (_unit(rng.normal(size=64)) for _ in range(4))
+    centroids = 1.5 * np.stack([en, zh])  # language codes: 0 en, 1 zh; e5 puts a strong language offset in every vector
+
+    def art(topic: np.ndarray, lang: np.ndarray) -> np.ndarray:
+        return topic + 1.5 * lang + 0.02 * rng.normal(size=64)
+
+    # candidates: two chunks of zh article 0, zh article 1 (same story), en article 2 (same story),
+    # zh article 3 (another story), article 4 without a vector
+    articles = np.array([0, 0, 1, 2, 3, 4])
+    vectors = np.stack([art(story, zh)] * 2 + [art(story, zh), art(story, en), art(other, zh), np.zeros(64)])
+    langs = np.array([1, 1, 1, 0, 1, 0])
+    first_pass = np.array([0.9, 0.8, 0.85, 0.1, 0.2, 0.05])  # articles 0 and 1 lead
+    got = prf_scores(articles, vectors, langs, centroids, first_pass, k=2)
+    assert got[0] == got[1]  # one number per article
+    assert got[5] == 0.0
+    assert got[3] > 0.9 and got[4] < 0.3  # the English telling of the leading story, not the other Chinese story
+    raw = prf_scores(articles, vectors, langs, None, first_pass, k=2)
+    assert raw[4] > raw[3]  # uncentred, the leading articles' language would outweigh their story
+    assert prf_scores(articles, vectors, langs, centroids, first_pass * 0, k=0).tolist() == [0.0] * 6
+
+
+def test_feedback_is_part_of_search_and_skipped_without_article_vectors(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    _article(corpus, "a.md", title="Zhipu hearing", published="2025-12-01", body="Zhipu AI passed its listing hearing.")
+    _article(corpus, "b.md", title="Zhipu pricing", published="2025-12-02", body="Zhipu AI will price its shares soon.")
+    _article(corpus, "c.md", title="Weather", published="2025-12-02", body="Rain is expected over the weekend.")
+    settings = RetrievalSettings(corpus_dir=corpus, data_dir=tmp_path / "data", embeddings="test/hash-64")
+    emb = HashEmbeddings()
+    build_index(settings, embeddings=emb)
+    gen = current_generation(settings.index_dir)
+    assert gen is not None
+    idx = LoadedIndex(gen)
+    q = "Zhipu listing hearing"
+    qv = np.asarray(emb.embed_query(q), dtype=np.float32)
+    plain = idx.search(qv, q, k=3, params=FusionParams(w_prf=0.0))
+    with_prf = idx.search(qv, q, k=3, params=FusionParams(w_prf=0.5, prf_k=2))
+    assert [h.doc for h in plain] and {h.doc for h in with_prf} == {h.doc for h in plain}
+    assert [h.score for h in with_prf] != [h.score for h in plain]
+    idx.article_vectors = None  # an index from before article vectors: the term is skipped
+    assert [h.score for h in idx.search(qv, q, k=3, params=FusionParams(w_prf=0.5, prf_k=2))] == [h.score for h in plain]
