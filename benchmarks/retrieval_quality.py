@@ -23,8 +23,8 @@ from retrieval.search import (
     FusionParams,
     LoadedIndex,
     best_per_article,
-    prf_scores,
     language_centroids,
+    prf_scores,
     publication_day,
     recency_weight,
 )
