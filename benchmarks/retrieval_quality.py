@@ -186,8 +186,8 @@ def rank_fused(p: Prepared, params: FusionParams) -> list[list[int]]:
             score = score + params.w_recency * recency_weight(age, params.recency_half_life_days)
         if params.w_prf and p.doc_vecs is not None and p.chunk_lang is not None:
             docs = p.chunk_doc[cand]
-            score = score + params.w_prf * prf_scores(docs, p.doc_vecs[docs], p.chunk_lang[cand], p.centroids,
-                                                                score, params.prf_k)
+            score = score + params.w_prf * prf_scores(docs, p.doc_vecs[docs], p.chunk_lang[cand], p.centroids, score,
+                                                      params.prf_k)
         out.append(dedup_docs(cand[np.argsort(-score, kind="stable")], p.chunk_doc))
     return out
 
@@ -417,7 +417,7 @@ def ablations(prepared: list[Prepared], best: FusionParams, log=print) -> list[d
         add("BM25 alone, product tokenizer (jieba search words + char bigrams)", p, rank_bm25)
         add("fusion, hand-set weights (w_bm25 0.15)", p, lambda s: rank_fused(s, HAND_SET))
         no_art = replace(best, w_article=0.0, w_recency=0.0, w_prf=0.0)
-        add(f"fusion, fitted jointly, without article vectors or recency (w_bm25 {best.w_bm25}, w_rrf {best.w_rrf})", p,
+        add(f"fusion, fitted jointly, without article vectors, recency or feedback (w_bm25 {best.w_bm25}, w_rrf {best.w_rrf})", p,
             lambda s, no_art=no_art: rank_fused(s, no_art))
         add(f"  + whole-article vectors (w_article {best.w_article})", p,
             lambda s: rank_fused(s, replace(best, w_recency=0.0, w_prf=0.0)))
