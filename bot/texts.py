@@ -7,13 +7,13 @@ from typing import Any
 _TEXTS: dict[str, dict[str, str]] = {
     "help": {
         "en": (
-            "Ask me about the industry news corpus, e.g. *@{bot} who is first to list?*\n"
+            "Ask me about the industry news corpus, e.g. *@{bot} which AI company will be first to list in Hong Kong?*\n"
             "I reply in the thread with an answer and numbered, quoted sources. "
             "Reply in that thread for a follow-up (no need to mention me again). "
             "`/ask <question>` answers privately."
         ),
         "zh": (
-            "可以向我提问行业新闻语料中的问题，例如 *@{bot} 谁最先上市？*\n"
+            "可以向我提问行业新闻语料中的问题，例如 *@{bot} 哪家大模型公司最先在香港上市？*\n"
             "我会在话题中回复答案并附上编号的原文引用。在同一话题里直接回复即可追问（无需再次@我）。"
             "`/ask <问题>` 会只对你可见地回答。"
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -176,3 +177,27 @@ def test_glossary_expands_questions_into_the_other_language(tmp_path: Path) -> N
     assert load_glossary(tmp_path / "missing").expand("Zhipu") == "Zhipu"
     (tmp_path / "glossary.yml").write_text("terms: [unclosed", encoding="utf-8")
     assert load_glossary(tmp_path).expand("Zhipu") == "Zhipu"
+
+
+def _example_questions() -> list[str]:
+    """The questions the README, docs/slack.md and the bot's help suggest to users."""
+    from bot.texts import _TEXTS
+
+    docs = [(ROOT / p).read_text(encoding="utf-8") for p in ("README.md", "docs/slack.md")]
+    found = [q for d in docs for q in re.findall(r'industry-qa ask "([^"]+)"', d)]
+    found += [q for d in docs for q in re.findall(r"`@industry-qa ((?!add )[^`]+)`", d)]
+    found += [q for text in _TEXTS["help"].values() for q in re.findall(r"\*@\{bot\} (.+?)\*", text)]
+    return sorted(set(found))
+
+
+def test_the_example_questions_we_show_users_are_answered(tmp_path: Path) -> None:
+    """A user's first try is the example we gave them: it must be answered with a citation over the
+    shipped corpus, not refused (the help once suggested a question the calibrated model refuses)."""
+    questions = _example_questions()
+    assert len(questions) >= 4, questions
+    data = tmp_path / "data"
+    assert main(["index", "--corpus", str(ROOT / "corpus"), "--data", str(data)]) == 0
+    qa = QAService(RetrievalSettings(corpus_dir=ROOT / "corpus", data_dir=data))
+    for q in questions:
+        ans = qa.ask(q)
+        assert not ans.refused and ans.citations, (q, ans.scores)
