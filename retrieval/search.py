@@ -1,4 +1,4 @@
-"""Hybrid search: FAISS (dense) and BM25 candidates, fused, re-scored by their best sentence."""
+"""Hybrid search: FAISS (dense) and BM25 candidates, fused, re-scored by their best sentence, their article and pseudo-relevance feedback."""
 
 from __future__ import annotations
 
