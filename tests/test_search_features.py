@@ -28,6 +28,16 @@ def _article(root: Path, name: str, *, title: str, published: str, body: str) ->
     (root / "articles" / name).write_text(front + body + "\n", encoding="utf-8")
 
 
+def _hashed_index(corpus: Path, data: Path) -> tuple[LoadedIndex, HashEmbeddings]:
+    """The corpus indexed with the hashing test embedder, loaded."""
+    emb = HashEmbeddings()
+    settings = RetrievalSettings(corpus_dir=corpus, data_dir=data, embeddings="test/hash-64")
+    build_index(settings, embeddings=emb)
+    gen = current_generation(settings.index_dir)
+    assert gen is not None
+    return LoadedIndex(gen), emb
+
+
 def test_publication_day_reads_news_dates() -> None:
     assert publication_day("2025-12-11T13:45:00+08:00") == date(2025, 12, 11).toordinal()
     assert publication_day("2022/06/12") == date(2022, 6, 12).toordinal()
@@ -41,12 +51,7 @@ def test_recency_breaks_a_tie_towards_the_article_nearest_the_question(tmp_path:
     _article(corpus, "a.md", title="Zhipu hearing", published="2025-12-01", body=body + " Edition one.")
     _article(corpus, "b.md", title="Zhipu hearing", published="2026-03-01", body=body + " Edition two.")
     _article(corpus, "c.md", title="Zhipu hearing", published="", body=body + " Edition six.")
-    settings = RetrievalSettings(corpus_dir=corpus, data_dir=tmp_path / "data", embeddings="test/hash-64")
-    emb = HashEmbeddings()
-    build_index(settings, embeddings=emb)
-    gen = current_generation(settings.index_dir)
-    assert gen is not None
-    idx = LoadedIndex(gen)
+    idx, emb = _hashed_index(corpus, tmp_path / "data")
     q = "Did Zhipu pass its listing hearing?"
     qv = np.asarray(emb.embed_query(q), dtype=np.float32)
     params = FusionParams(w_recency=0.1, recency_half_life_days=14.0)
@@ -153,12 +158,7 @@ def test_feedback_is_part_of_search_and_skipped_without_article_vectors(tmp_path
     _article(corpus, "a.md", title="Zhipu hearing", published="2025-12-01", body="Zhipu AI passed its listing hearing.")
     _article(corpus, "b.md", title="Zhipu pricing", published="2025-12-02", body="Zhipu AI will price its shares soon.")
     _article(corpus, "c.md", title="Weather", published="2025-12-02", body="Rain is expected over the weekend.")
-    settings = RetrievalSettings(corpus_dir=corpus, data_dir=tmp_path / "data", embeddings="test/hash-64")
-    emb = HashEmbeddings()
-    build_index(settings, embeddings=emb)
-    gen = current_generation(settings.index_dir)
-    assert gen is not None
-    idx = LoadedIndex(gen)
+    idx, emb = _hashed_index(corpus, tmp_path / "data")
     q = "Zhipu listing hearing"
     qv = np.asarray(emb.embed_query(q), dtype=np.float32)
     plain = idx.search(qv, q, k=3, params=FusionParams(w_prf=0.0))
