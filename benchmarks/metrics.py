@@ -40,3 +40,22 @@ def summarize(rankings: Sequence[Sequence], relevants: Sequence[set]) -> dict[st
         "hit@5": sum(hit_at_k(r, rel, 5) for r, rel in zip(rankings, relevants, strict=True)) / n,
         "mrr@10": sum(mrr_at_k(r, rel, 10) for r, rel in zip(rankings, relevants, strict=True)) / n,
     }
+
+
+METRICS = {"hit@1": lambda r, rel: hit_at_k(r, rel, 1), "hit@5": lambda r, rel: hit_at_k(r, rel, 5),
+           "mrr@10": lambda r, rel: mrr_at_k(r, rel, 10)}
+
+
+def paired_gap(a: Sequence[Sequence], b: Sequence[Sequence], relevants: Sequence[set], *, resamples: int = 10_000,
+               seed: int = 0) -> dict[str, dict[str, float]]:
+    """Per metric: the mean per-question difference a - b, its 95% paired-bootstrap interval
+    (questions resampled with replacement), and how many questions a wins and loses."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, f in METRICS.items():
+        d = np.array([f(x, rel) - f(y, rel) for x, y, rel in zip(a, b, relevants, strict=True)])
+        means = d[rng.integers(0, len(d), (resamples, len(d)))].mean(axis=1)
+        lo, hi = np.quantile(means, [0.025, 0.975])
+        out[name] = {"diff": float(d.mean()), "lo": float(lo), "hi": float(hi), "wins": int((d > 0).sum()),
+                     "losses": int((d < 0).sum())}
+    return out

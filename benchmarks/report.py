@@ -68,6 +68,15 @@ def quality_section(q: dict) -> list[str]:
             L.append(f"| {meth} | {f3(t.get('hit@1'))} | {f3(t.get('hit@5'))} | {f3(t.get('mrr@10'))} | "
                      f"{f3(a.get('hit@1'))} | {f3(a.get('hit@5'))} | {f3(a.get('mrr@10'))} |")
         L.append("")
+        if res.get("paired_test"):
+            L += ["Test split, the project (fitted fusion) minus each baseline, per question: the mean difference, its 95% "
+                  "paired-bootstrap interval (10,000 resamples of the test questions) and the questions won / lost.", "",
+                  "| project minus | hit@1 | hit@5 | MRR@10 |", "|---|---|---|---|"]
+            for base, gaps in res["paired_test"].items():
+                L.append(f"| {base} | " + " | ".join(
+                    f"{g['diff']:+.3f} [{g['lo']:+.3f}, {g['hi']:+.3f}], {g['wins']} / {g['losses']}"
+                    for g in (gaps[m] for m in ("hit@1", "hit@5", "mrr@10"))) + " |")
+            L.append("")
     fit = q.get("fitted")
     if fit:
         L += ["### Fusion fit (train split only)", "",

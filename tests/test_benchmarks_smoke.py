@@ -6,7 +6,7 @@ import numpy as np
 
 from benchmarks.calibrate_refusal import fit_logistic, predict, refusal_metrics
 from benchmarks.datasets import first_words
-from benchmarks.metrics import dedup_docs, hit_at_k, mrr_at_k, summarize
+from benchmarks.metrics import dedup_docs, hit_at_k, mrr_at_k, paired_gap, summarize
 from benchmarks.speed import pct
 
 
@@ -40,3 +40,16 @@ def test_helpers() -> None:
     assert first_words("a  b\nc d", 3) == "a  b\nc"
     assert first_words("a b", 5) == "a b"
     assert pct([1, 2, 3, 4, 5], 50) == 3 and pct([1, 2, 3, 4, 5], 95) == 5
+
+
+def test_paired_gap_counts_wins_and_bounds_the_mean() -> None:
+    rel = [{1}, {2}, {3}, {4}]
+    a = [[1], [2], [9, 3], [4]]  # right at rank 1, 1, 2, 1
+    b = [[9, 1], [2], [3], [8]]  # right at rank 2, 1, 1, never
+    gap = paired_gap(a, b, rel, resamples=2000)
+    assert gap["hit@1"]["wins"] == 2 and gap["hit@1"]["losses"] == 1
+    assert abs(gap["hit@1"]["diff"] - 0.25) < 1e-9
+    assert abs(gap["mrr@10"]["diff"] - (0.5 + 0 - 0.5 + 1) / 4) < 1e-9
+    assert gap["mrr@10"]["lo"] <= gap["mrr@10"]["diff"] <= gap["mrr@10"]["hi"]
+    same = paired_gap(a, a, rel, resamples=100)["mrr@10"]
+    assert same == {"diff": 0.0, "lo": 0.0, "hi": 0.0, "wins": 0, "losses": 0}
