@@ -1,4 +1,5 @@
-"""Hybrid search: FAISS (dense) and BM25 candidates, fused, re-scored by their best sentence, their article and pseudo-relevance feedback."""
+"""Hybrid search: FAISS (dense) and BM25 candidates, fused, re-scored by their best sentence, their
+article's vector and pseudo-relevance feedback."""
 
 from __future__ import annotations
 
@@ -214,7 +215,7 @@ def recency_weight(age_days: np.ndarray, half_life_days: float) -> np.ndarray:
 
 
 def prf_scores(articles: np.ndarray, vectors: np.ndarray, langs: np.ndarray, centroids: np.ndarray | None,
-                    first_pass: np.ndarray, k: int) -> np.ndarray:
+               first_pass: np.ndarray, k: int) -> np.ndarray:
     """Pseudo-relevance feedback: the cosine of each candidate's article vector to the centroid of
     the ``k`` best distinct articles by ``first_pass`` score. Vectors are centred on their
     language's mean first, so that the feedback rewards the story, not the language it is told
