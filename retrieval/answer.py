@@ -148,12 +148,13 @@ def _adjacent(index: LoadedIndex, prev_sid: int, sid: int) -> bool:
 FRAMES = {
     "en": {
         "lead": "According to {source}: ",
-        "refuse": "I could not find this in the corpus ({n}). Nothing in it answers the question, so I am not citing anything.",
+        "refuse": "I could not find this in the corpus ({n}). Nothing in it answers the question, so I am not citing anything. "
+                  "If the corpus should cover it, try naming the company, market or event.",
         "empty_corpus": "The corpus is empty, so there is nothing to answer from. Add articles and run `industry-qa index`.",
     },
     "zh": {
         "lead": "据{source}：",
-        "refuse": "语料库（共 {n} 篇文章）中没有找到能回答这个问题的内容，因此不引用任何文章。",
+        "refuse": "语料库（共 {n} 篇文章）中没有找到能回答这个问题的内容，因此不引用任何文章。如果语料应当涉及此事，可以写明公司、市场或事件再问。",
         "empty_corpus": "语料库为空，无法回答。请先添加文章并运行 `industry-qa index`。",
     },
 }
