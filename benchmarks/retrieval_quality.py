@@ -161,6 +161,8 @@ def rank_fused(p: Prepared, params: FusionParams) -> list[list[int]]:
         b_ids = np.argsort(-bm, kind="stable")[:m] if bm.any() else np.zeros(0, dtype=np.int64)
         b_ids = b_ids[bm[b_ids] > 0]
         cand = np.unique(np.concatenate([d_ids, b_ids]))
+        docs = p.chunk_doc[cand]
+        dv = p.doc_vecs[docs] if p.doc_vecs is not None else None  # article vector per candidate
         dense = dense_row[cand]
         if p.bias is not None and p.chunk_lang is not None:
             dense = dense - p.bias[qi][p.chunk_lang[cand]]
@@ -168,12 +170,11 @@ def rank_fused(p: Prepared, params: FusionParams) -> list[list[int]]:
         bnorm = bm[cand] / bmax if bmax > 0 else np.zeros(len(cand), dtype=np.float32)
         sent = dense if p.best_sent is None else p.best_sent[qi][cand]
         score = params.w_dense * dense + params.w_sentence * sent + params.w_bm25 * bnorm
-        if params.w_article and p.doc_vecs is not None:
-            dv = p.doc_vecs[p.chunk_doc[cand]]
+        if params.w_article and dv is not None:
             art = dv @ p.qvecs[qi]
             if p.bias is not None and p.chunk_lang is not None:
                 art = art - p.bias[qi][p.chunk_lang[cand]]
-            fallback = best_per_article(p.chunk_doc[cand], dense)  # an article without a vector
+            fallback = best_per_article(docs, dense)  # an article without a vector
             score = score + params.w_article * np.where(np.abs(dv).sum(axis=1) > 0, art, fallback)
         if params.w_rrf:
             rank_d = {int(c): r for r, c in enumerate(d_ids)}
@@ -182,12 +183,10 @@ def rank_fused(p: Prepared, params: FusionParams) -> list[list[int]]:
                 1 / (params.rrf_k + rank_d.get(int(c), 10**6)) + 1 / (params.rrf_k + rank_b.get(int(c), 10**6))
                 for c in cand])
         if params.w_recency and p.q_days is not None and p.doc_days is not None and np.isfinite(p.q_days[qi]):
-            age = np.abs(p.q_days[qi] - p.doc_days[p.chunk_doc[cand]])
+            age = np.abs(p.q_days[qi] - p.doc_days[docs])
             score = score + params.w_recency * recency_weight(age, params.recency_half_life_days)
-        if params.w_prf and p.doc_vecs is not None and p.chunk_lang is not None:
-            docs = p.chunk_doc[cand]
-            score = score + params.w_prf * prf_scores(docs, p.doc_vecs[docs], p.chunk_lang[cand], p.centroids, score,
-                                                      params.prf_k)
+        if params.w_prf and dv is not None and p.chunk_lang is not None:
+            score = score + params.w_prf * prf_scores(docs, dv, p.chunk_lang[cand], p.centroids, score, params.prf_k)
         out.append(dedup_docs(cand[np.argsort(-score, kind="stable")], p.chunk_doc))
     return out
 

@@ -142,13 +142,15 @@ class LoadedIndex:
                 if c >= 0 and r < rank_d.get(int(c), 10**6):
                     rank_d[int(c)] = r
         cand = np.unique(np.concatenate([np.fromiter(rank_d, dtype=np.int64, count=len(rank_d)), b_ids]).astype(np.int64))
-        dense = self.centred(self.chunk_vectors(cand), self.chunks[cand, 5], queries)
+        docs, langs = self.chunks[cand, 0], self.chunks[cand, 5]
+        art_vecs = self.article_vectors[docs] if self.article_vectors is not None else None  # per candidate
+        dense = self.centred(self.chunk_vectors(cand), langs, queries)
         bmax = float(bm[cand].max()) if len(cand) else 0.0
         bnorm = bm[cand] / bmax if bmax > 0 else np.zeros(len(cand), dtype=np.float32)
         sent = self._best_sentence_scores(cand, queries) if self.sentence_vectors is not None else dense
         score = params.w_dense * dense + params.w_sentence * sent + params.w_bm25 * bnorm
         if params.w_article:
-            score = score + params.w_article * self._article_scores(cand, dense, queries)
+            score = score + params.w_article * self._article_scores(docs, langs, art_vecs, dense, queries)
         if params.w_rrf:
             rank_b = {int(c): r for r, c in enumerate(b_ids)}
             score = score + params.w_rrf * np.array([
@@ -157,10 +159,8 @@ class LoadedIndex:
             ])
         if params.w_recency and asked_on is not None:
             score = score + params.w_recency * self.recency(cand, asked_on, params.recency_half_life_days)
-        if params.w_prf and self.article_vectors is not None:
-            score = score + params.w_prf * prf_scores(
-                self.chunks[cand, 0], self.article_vectors[self.chunks[cand, 0]], self.chunks[cand, 5], self.centroids,
-                score, params.prf_k)
+        if params.w_prf and art_vecs is not None:
+            score = score + params.w_prf * prf_scores(docs, art_vecs, langs, self.centroids, score, params.prf_k)
         order = np.argsort(-score)
         hits: list[Hit] = []
         for i in order:
@@ -174,18 +174,20 @@ class LoadedIndex:
                 break
         return hits
 
-    def _article_scores(self, cand: np.ndarray, dense: np.ndarray, queries: np.ndarray) -> np.ndarray:
-        """Language-centred cosine of each candidate's article vector. In an index from before article
+    def _article_scores(self, docs: np.ndarray, langs: np.ndarray, vecs: np.ndarray | None, dense: np.ndarray,
+                        queries: np.ndarray) -> np.ndarray:
+        """Language-centred cosine of each candidate's article vector (``vecs``, one row per candidate,
+        None in an index from before article vectors; ``docs``/``langs``: the candidates' article and
+        language). In an index from before article
         vectors, the article's best candidate chunk stands in. Either way it is one number per
         article: it ranks articles and leaves the order of chunks within one to the other terms."""
-        fallback = best_per_article(self.chunks[cand, 0], dense)
-        if self.article_vectors is None:
+        fallback = best_per_article(docs, dense)
+        if vecs is None:
             return fallback
-        vecs = self.article_vectors[self.chunks[cand, 0]]
         has = np.abs(vecs).sum(axis=1) > 0
         if not has.any():
             return fallback
-        return np.where(has, self.centred(vecs, self.chunks[cand, 5], queries), fallback)
+        return np.where(has, self.centred(vecs, langs, queries), fallback)
 
     def recency(self, chunks: np.ndarray, asked_on: date, half_life_days: float) -> np.ndarray:
         """1 for an article published the day the question is asked, halving every half-life of
