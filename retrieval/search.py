@@ -102,12 +102,9 @@ class LoadedIndex:
         if self.centroids is not None and self.centroids.shape[1] != self.dim:
             self.centroids = None
 
-    def centred(self, vectors: np.ndarray, langs: np.ndarray, queries: np.ndarray) -> np.ndarray:
-        """Language-centred cosine of each vector against the best of the query vectors (the
-        question as asked, and as expanded by the glossary)."""
-        q = np.atleast_2d(queries)
-        bias = np.atleast_2d(self.language_bias(q.T).T)  # (queries, languages)
-        return (vectors @ q.T - bias[:, np.asarray(langs, dtype=np.int64)].T).max(axis=1)
+    def centred(self, vectors: np.ndarray, langs: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """Language-centred cosine of each vector (of language ``langs``) against the query vector."""
+        return vectors @ query - self.language_bias(query)[np.asarray(langs, dtype=np.int64)]
 
     def language_bias(self, qvec: np.ndarray) -> np.ndarray:
         """The question's background similarity to any passage of each language. e5 rates every
@@ -131,26 +128,22 @@ class LoadedIndex:
         if n == 0:
             return []
         m = min(params.candidates, n)
-        queries = np.atleast_2d(qvec).astype(np.float32)
-        _, d_rows = self.faiss.search(queries, m)
+        query = np.asarray(qvec, dtype=np.float32).reshape(-1)
+        _, d_rows = self.faiss.search(query[None, :], m)
         bm = self.bm25.scores(question)
         b_ids = np.argsort(-bm)[:m] if bm.any() else np.zeros(0, dtype=np.int64)
         b_ids = b_ids[bm[b_ids] > 0]
-        rank_d: dict[int, int] = {}
-        for row in d_rows:
-            for r, c in enumerate(row):
-                if c >= 0 and r < rank_d.get(int(c), 10**6):
-                    rank_d[int(c)] = r
+        rank_d = {int(c): r for r, c in enumerate(d_rows[0]) if c >= 0}
         cand = np.unique(np.concatenate([np.fromiter(rank_d, dtype=np.int64, count=len(rank_d)), b_ids]).astype(np.int64))
         docs, langs = self.chunks[cand, 0], self.chunks[cand, 5]
         art_vecs = self.article_vectors[docs] if self.article_vectors is not None else None  # per candidate
-        dense = self.centred(self.chunk_vectors(cand), langs, queries)
+        dense = self.centred(self.chunk_vectors(cand), langs, query)
         bmax = float(bm[cand].max()) if len(cand) else 0.0
         bnorm = bm[cand] / bmax if bmax > 0 else np.zeros(len(cand), dtype=np.float32)
-        sent = self._best_sentence_scores(cand, queries) if self.sentence_vectors is not None else dense
+        sent = self._best_sentence_scores(cand, query) if self.sentence_vectors is not None else dense
         score = params.w_dense * dense + params.w_sentence * sent + params.w_bm25 * bnorm
         if params.w_article:
-            score = score + params.w_article * self._article_scores(docs, langs, art_vecs, dense, queries)
+            score = score + params.w_article * self._article_scores(docs, langs, art_vecs, dense, query)
         if params.w_rrf:
             rank_b = {int(c): r for r, c in enumerate(b_ids)}
             score = score + params.w_rrf * np.array([
@@ -175,7 +168,7 @@ class LoadedIndex:
         return hits
 
     def _article_scores(self, docs: np.ndarray, langs: np.ndarray, vecs: np.ndarray | None, dense: np.ndarray,
-                        queries: np.ndarray) -> np.ndarray:
+                        query: np.ndarray) -> np.ndarray:
         """Language-centred cosine of each candidate's article vector (``vecs``, one row per candidate,
         None in an index from before article vectors; ``docs``/``langs``: the candidates' article and
         language). In an index from before article
@@ -187,7 +180,7 @@ class LoadedIndex:
         has = np.abs(vecs).sum(axis=1) > 0
         if not has.any():
             return fallback
-        return np.where(has, self.centred(vecs, langs, queries), fallback)
+        return np.where(has, self.centred(vecs, langs, query), fallback)
 
     def recency(self, chunks: np.ndarray, asked_on: date, half_life_days: float) -> np.ndarray:
         """1 for an article published the day the question is asked, halving every half-life of
@@ -198,7 +191,7 @@ class LoadedIndex:
         lo, hi = (int(x) for x in self.chunks[chunk][3:5])
         return range(lo, hi)
 
-    def _best_sentence_scores(self, cand: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    def _best_sentence_scores(self, cand: np.ndarray, query: np.ndarray) -> np.ndarray:
         assert self.sentence_vectors is not None
         out = np.empty(len(cand), dtype=np.float32)
         for i, c in enumerate(cand):
@@ -206,7 +199,7 @@ class LoadedIndex:
             if not len(r):
                 out[i] = 0.0
                 continue
-            sims = self.centred(self.sentence_vectors[r.start : r.stop], self.sentences[r.start : r.stop, 3], queries)
+            sims = self.centred(self.sentence_vectors[r.start : r.stop], self.sentences[r.start : r.stop, 3], query)
             out[i] = float(sims.max())
         return out
 
