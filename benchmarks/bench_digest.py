@@ -34,7 +34,8 @@ from bot.digest import ArticleVectors, DatedArticle, LoggedQuestion, build_diges
 from bot.digest_render import digest_message
 from bot.digest_schedule import DigestSettings, IsoWeek
 from bot.digest_sources import make_digest
-from bot.store import QuestionRecord, SQLiteStateStore
+from bot.state import open_store
+from bot.state.records import QuestionRecord
 from retrieval.corpus import Article, to_markdown
 from retrieval.settings import RetrievalSettings
 
@@ -106,7 +107,7 @@ def write_disk(root: Path, articles: list[DatedArticle], questions: list[LoggedQ
     for d in articles:
         (root / "corpus" / d.article.path).write_text(to_markdown(d.article), encoding="utf-8")
     db = root / "state.sqlite3"
-    store = SQLiteStateStore(db)
+    store = open_store(db)
     for q in questions:
         store.log_question(QuestionRecord(team="T", channel="C", thread_ts="", user="U", source="mention",
                                           question=q.question, language="en", refused=not q.answered,
@@ -143,9 +144,10 @@ def main(argv: list[str] | None = None) -> int:
                  *timed(lambda: build_digest(articles, questions, WEEK, SETTINGS, vectors=vectors), a.repeat)))
     with tempfile.TemporaryDirectory() as tmp:
         settings = write_disk(Path(tmp), articles, questions)
+        log = open_store(settings.state_db_path)
         rows.append(("from disk: corpus + SQLite log + build (TF-IDF) + Block Kit",
-                     *timed(lambda: digest_message(make_digest(settings, WEEK)), a.repeat)))
-        check = make_digest(settings, WEEK)
+                     *timed(lambda: digest_message(make_digest(settings, WEEK, log=log)), a.repeat)))
+        check = make_digest(settings, WEEK, log=log)
         if a.with_index:
             from retrieval.index import build_index
 
@@ -153,8 +155,9 @@ def main(argv: list[str] | None = None) -> int:
             build_index(settings.retrieval)
             print(f"(indexed {a.articles} articles in {time.perf_counter() - t0:.0f} s; not part of the digest time)")
             rows.append(("from disk with the real index: + index load + sentence vectors + build + Block Kit",
-                         *timed(lambda: digest_message(make_digest(settings, WEEK)), a.repeat)))
-            assert make_digest(settings, WEEK).method == "vectors", "the index's vectors were not used"
+                         *timed(lambda: digest_message(make_digest(settings, WEEK, log=log)), a.repeat)))
+            assert make_digest(settings, WEEK, log=log).method == "vectors", "the index's vectors were not used"
+        log.close()
     assert len(check.articles) == a.articles and check.n_questions == a.questions, "the whole week must be in the digest"
     print(f"Weekly digest build: {a.articles} new articles ({n_sent} candidate sentences, 1/4 Chinese), "
           f"{a.questions:,}-question log, {a.repeat} timed runs after a first (cold) run. Target: < 2 s.\n")

@@ -33,7 +33,7 @@ from bot.app import create_app
 from bot.config import Settings
 from bot.server import BotASGI, ServerThread
 from bot.slack_client import build_web_client
-from bot.store import SQLiteStateStore
+from bot.state import open_store
 from retrieval.index import build_index
 from retrieval.service import QAService
 from retrieval.settings import RetrievalSettings
@@ -132,7 +132,7 @@ def serve_bot(settings: Settings, ports: Queue, instant: bool) -> None:  # type:
         service.ask(question)
     if instant:
         service = InstantAnswerer(service.ask(QUESTIONS[0]))
-    store = SQLiteStateStore(settings.state_db_path)
+    store = open_store(settings.state_db_path)
     app = create_app(settings, client=build_web_client(settings), answerer=service, store=store)
     with ServerThread(BotASGI(app)) as server:
         ports.put(server.port)

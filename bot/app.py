@@ -16,39 +16,34 @@ from bot.ingest_listener import Ingest, IngestHandler, register_ingest
 from bot.listeners import register_listeners
 from bot.ratelimit import UserRateLimiter
 from bot.slack_client import build_web_client
-from bot.store import SQLiteStateStore, StateStore
+from bot.state.protocols import StateStore
 
 logger = logging.getLogger(__name__)
 
 LISTENER_THREADS = 16
-# Slack stops redelivering an event after about 5 minutes; processed keys are kept far longer.
-PROCESSED_RETENTION_S = 30 * 24 * 3600
 
 
 def create_app(
     settings: Settings,
     *,
+    store: StateStore,
     client: WebClient | None = None,
     answerer: Answerer | None = None,
-    store: StateStore | None = None,
     limiter: UserRateLimiter | None = None,
     preview: Preview | None = None,
     ingest: Ingest | None = None,
 ) -> App:
     """The Bolt ``App`` with every listener registered.
 
-    Defaults: the retrying Web API client for ``settings``, the real ``QAService`` and the SQLite
-    store at ``settings.state_db_path``; tests pass a client pointed at a loopback fake, their own
-    answerer (failure injection), store or ``/digest`` preview builder. Calls ``auth.test`` once (Bolt's token check).
+    ``store`` is the process's one state store (``bot.state.open_store``). Defaults: the retrying
+    Web API client for ``settings`` and the real ``QAService``; tests pass a client pointed at a
+    loopback fake, their own answerer (failure injection) or ``/digest`` preview builder. Calls
+    ``auth.test`` once (Bolt's token check).
     """
     if answerer is None:
         from retrieval.service import QAService  # heavy (model, index): only when really serving
 
         answerer = QAService(settings.retrieval)
-    if store is None:
-        sqlite_store = SQLiteStateStore(settings.state_db_path)
-        sqlite_store.prune(older_than_s=PROCESSED_RETENTION_S)
-        store = sqlite_store
     handler = QuestionHandler(
         answerer=answerer,
         store=store,

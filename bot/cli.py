@@ -9,6 +9,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+# Slack stops redelivering an event after about 5 minutes; processed keys are kept far longer.
+PROCESSED_RETENTION_S = 30 * 24 * 3600
+
 
 def register(
     subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
@@ -50,10 +53,15 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from bot.app import create_app
     from bot.server import serve
+    from bot.state import open_store
     from retrieval.errors import RetrievalError
 
+    # The process's one store: the app and the digest scheduler share it. It is not closed when
+    # serving stops, so that answers still in flight finish and are logged while the process exits.
+    store = open_store(settings.state_db_path)
+    store.prune(older_than_s=PROCESSED_RETENTION_S)
     try:
-        app = create_app(settings)
+        app = create_app(settings, store=store)
     except BoltError as err:  # auth.test failed: bad or revoked token, or SLACK_API_URL unreachable
         print(f"industry-qa serve: Slack rejected SLACK_BOT_TOKEN or is unreachable: {err}", file=sys.stderr)
         return 1
@@ -63,7 +71,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from bot.feed_poller import start_feed_poller
     from bot.scheduler import start_digest_scheduler
 
-    digest = start_digest_scheduler(settings, app.client)  # None while DIGEST_CHANNEL is empty
+    digest = start_digest_scheduler(settings, app.client, store)  # None while DIGEST_CHANNEL is empty
     feeds = start_feed_poller(settings.retrieval)  # None while FEEDS is empty
     try:
         with contextlib.suppress(KeyboardInterrupt):

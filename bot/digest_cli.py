@@ -56,7 +56,7 @@ def run_digest(args: argparse.Namespace) -> int:
     from bot.digest_schedule import IsoWeek, slot_for_week
     from bot.digest_sources import make_digest
     from bot.scheduler import DigestScheduler, slack_finder, slack_poster, utcnow
-    from bot.store import SQLiteStateStore
+    from bot.state import open_store
 
     try:
         settings = _settings(args)
@@ -66,17 +66,17 @@ def run_digest(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level="DEBUG" if getattr(args, "verbose", False) else "WARNING", format="%(levelname)s %(name)s: %(message)s")
     now = utcnow()
-    store = SQLiteStateStore(settings.state_db_path)
+    store = open_store(settings.state_db_path)
     client = _client(settings) if args.post else None
     try:
         scheduler = DigestScheduler(
             settings=settings.digest, store=store, post=slack_poster(client) if client else _no_post,
             find_posted=slack_finder(client) if client else None,
-            make_message=lambda w: digest_message(make_digest(settings, w, store=store)),
+            make_message=lambda w: digest_message(make_digest(settings, w, log=store)),
         )
         week = week or scheduler.due_week(now)[0]
         if args.dry_run:
-            print(digest_plain_text(make_digest(settings, week, store=store)))
+            print(digest_plain_text(make_digest(settings, week, log=store)))
             return 0
         slot = slot_for_week(week, settings.digest)
         if slot > now:

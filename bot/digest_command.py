@@ -13,7 +13,7 @@ from bot.digest_render import digest_message
 from bot.digest_schedule import WEEKDAYS, IsoWeek
 from bot.handler import Respond
 from bot.render import Message, escape_mrkdwn, notice_message
-from bot.store import SQLiteStateStore, StateStore
+from bot.state.protocols import QuestionLog
 
 logger = logging.getLogger(__name__)
 
@@ -34,16 +34,14 @@ def preview_note(settings: Settings) -> str:
     return f"Preview, visible only to you. Posted every {when} to {where}."
 
 
-def digest_preview(settings: Settings, store: StateStore | None = None) -> Preview:
+def digest_preview(settings: Settings, log: QuestionLog) -> Preview:
     """Builds the digest of the week in the command's text (default: the latest due week)."""
     from bot.digest_sources import make_digest
     from bot.scheduler import DigestScheduler, utcnow
 
-    sqlite_store = store if isinstance(store, SQLiteStateStore) else None
-
     def preview(text: str) -> Message:
         week = IsoWeek.parse(text) if text.strip() else DigestScheduler.latest_week(utcnow(), settings.digest)
-        return digest_message(make_digest(settings, week, store=sqlite_store), note=preview_note(settings))
+        return digest_message(make_digest(settings, week, log=log), note=preview_note(settings))
 
     return preview
 

@@ -25,7 +25,7 @@ from bot.digest import (
     week_window,
 )
 from bot.digest_schedule import IsoWeek
-from bot.store import SQLiteStateStore
+from bot.state.protocols import QuestionLog
 from retrieval.corpus import Article, load_corpus
 from retrieval.errors import RetrievalError
 
@@ -106,31 +106,24 @@ def load_index_vectors(settings: Settings, paths: Iterable[str]) -> dict[str, Ar
 PUBLIC_SOURCES = ("mention", "thread")  # DMs and /ask are private: never quoted in a channel post
 
 
-def load_questions(store: SQLiteStateStore, start: datetime, end: datetime) -> list[LoggedQuestion]:
+def load_questions(log: QuestionLog, start: datetime, end: datetime) -> list[LoggedQuestion]:
     """The week's questions asked in channels (private questions stay out of the public digest)."""
     return [
         LoggedQuestion(
-            question=str(row["question"]),
-            asked_at=datetime.fromtimestamp(float(row["created_at"]), tz=UTC),
-            answered=not row["refused"] and row["error"] is None,
+            question=q.record.question,
+            asked_at=datetime.fromtimestamp(q.created_at, tz=UTC),
+            answered=not q.record.refused and q.record.error is None,
         )
-        for row in store.questions_between(start.timestamp(), end.timestamp())
-        if row["source"] in PUBLIC_SOURCES
+        for q in log.questions_between(start.timestamp(), end.timestamp())
+        if q.record.source in PUBLIC_SOURCES
     ]
 
 
-def make_digest(settings: Settings, week: IsoWeek, *, store: SQLiteStateStore | None = None) -> Digest:
-    """The digest of ``week`` from the corpus, the live index and the question log on disk."""
+def make_digest(settings: Settings, week: IsoWeek, *, log: QuestionLog) -> Digest:
+    """The digest of ``week`` from the corpus, the live index and the question log."""
     ds = settings.digest
     start, end = week_window(week, ds)
     articles = load_dated_articles(settings.retrieval.corpus_dir, ds.tz)
     fresh = [a.article.path for a in articles if start <= a.added_at < end]
     vectors = load_index_vectors(settings, fresh) if fresh else {}
-    own = store is None
-    store = store if store is not None else SQLiteStateStore(settings.state_db_path)
-    try:
-        questions = load_questions(store, start, end)
-    finally:
-        if own:
-            store.close()
-    return build_digest(articles, questions, week, ds, vectors=vectors)
+    return build_digest(articles, load_questions(log, start, end), week, ds, vectors=vectors)

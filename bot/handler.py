@@ -20,7 +20,8 @@ from bot.config import DEFAULT_WORKERS
 from bot.progress import Progress
 from bot.ratelimit import UserRateLimiter
 from bot.render import Message, answer_message, escape_mrkdwn, notice_message
-from bot.store import QuestionRecord, StateStore, message_key
+from bot.state.protocols import EventClaims, QuestionLog, ThreadTurns
+from bot.state.records import QuestionRecord, message_key
 from bot.texts import t
 from retrieval.errors import EmptyQuestionError, RetrievalError
 from retrieval.text import clip_question, detect_language
@@ -39,6 +40,10 @@ class Answerer(Protocol):
     def ask(
         self, question: str, *, history: Sequence[str] = (), on_partial: Callable[[str], None] | None = None
     ) -> Answer: ...
+
+
+class QuestionState(EventClaims, ThreadTurns, QuestionLog, Protocol):
+    """The state answering reads and writes: the claim, the thread's turns, the log and the votes."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ class QuestionHandler:
         self,
         *,
         answerer: Answerer,
-        store: StateStore,
+        store: QuestionState,
         limiter: UserRateLimiter,
         max_question_chars: int,
         workers: int = DEFAULT_WORKERS,

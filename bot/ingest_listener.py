@@ -19,7 +19,8 @@ from slack_sdk import WebClient
 from bot.handler import WORKING_REACTION, Respond
 from bot.listeners import is_ignored, strip_mention
 from bot.render import Message, escape_mrkdwn, notice_message
-from bot.store import StateStore, message_key
+from bot.state.protocols import EventClaims
+from bot.state.records import message_key
 
 if TYPE_CHECKING:
     from retrieval.ingest import IngestResult, Outcome
@@ -69,7 +70,7 @@ def _line(o: Outcome) -> str:
 
 
 class IngestHandler:
-    def __init__(self, *, ingest: Ingest, store: StateStore, allowed_users: frozenset[str]) -> None:
+    def __init__(self, *, ingest: Ingest, store: EventClaims, allowed_users: frozenset[str]) -> None:
         self.ingest = ingest
         self.store = store
         self.allowed_users = allowed_users

@@ -16,7 +16,8 @@ from slack_sdk import WebClient
 
 from bot.handler import Incoming, QuestionHandler, Respond
 from bot.render import FEEDBACK_DOWN, FEEDBACK_UP
-from bot.store import StateStore, event_key
+from bot.state.protocols import EventClaims
+from bot.state.records import event_key
 from bot.texts import t
 from retrieval.text import detect_language
 
@@ -63,7 +64,7 @@ def to_incoming(event: Mapping[str, Any], *, team: str, bot_user_id: str | None,
     )
 
 
-def dedupe_events(store: StateStore) -> Callable[..., BoltResponse]:
+def dedupe_events(store: EventClaims) -> Callable[..., BoltResponse]:
     """Global middleware: ack and drop an Events API delivery whose ``event_id`` was seen before
     (Slack's redeliveries, ``X-Slack-Retry-Num``), including across restarts."""
 
@@ -80,7 +81,7 @@ def dedupe_events(store: StateStore) -> Callable[..., BoltResponse]:
     return middleware
 
 
-def register_listeners(app: App, handler: QuestionHandler, store: StateStore) -> None:
+def register_listeners(app: App, handler: QuestionHandler, store: EventClaims) -> None:
     app.middleware(dedupe_events(store))
 
     @app.event("app_mention")

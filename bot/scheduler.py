@@ -31,7 +31,8 @@ from slack_sdk.errors import SlackApiError
 from bot.config import Settings
 from bot.digest_schedule import DigestSettings, IsoWeek, latest_run_at_or_before, next_run_after, week_of_slot
 from bot.render import Message
-from bot.store import DigestClaim, SQLiteStateStore
+from bot.state.protocols import DigestClaims, StateStore
+from bot.state.records import DigestClaim
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def slack_finder(client: object) -> Finder:
 
 
 class DigestScheduler:
-    def __init__(self, *, settings: DigestSettings, store: SQLiteStateStore, post: Poster,
+    def __init__(self, *, settings: DigestSettings, store: DigestClaims, post: Poster,
                  make_message: MessageFactory, owner: str | None = None, find_posted: Finder | None = None) -> None:
         self.settings = settings
         self.store = store
@@ -260,17 +261,17 @@ class SchedulerThread:
             self._stop.wait(max(1.0, wait))
 
 
-def start_digest_scheduler(settings: Settings, client: object) -> SchedulerThread | None:
-    """The scheduler thread for ``industry-qa serve``, or None when DIGEST_CHANNEL is empty."""
+def start_digest_scheduler(settings: Settings, client: object, store: StateStore) -> SchedulerThread | None:
+    """The scheduler thread for ``industry-qa serve`` (on the process's store), or None when
+    DIGEST_CHANNEL is empty."""
     if not settings.digest.enabled:
         return None
     from bot.digest_render import digest_message
     from bot.digest_sources import make_digest
 
-    store = SQLiteStateStore(settings.state_db_path)
     scheduler = DigestScheduler(
         settings=settings.digest, store=store, post=slack_poster(client), find_posted=slack_finder(client),
-        make_message=lambda week: digest_message(make_digest(settings, week, store=store)),
+        make_message=lambda week: digest_message(make_digest(settings, week, log=store)),
     )
     now = utcnow()
     logger.info("weekly digest to %s; next run at %s", ", ".join(settings.digest.channels),

@@ -21,7 +21,7 @@ from bot.handler import WORKING_REACTION, Answerer
 from bot.ratelimit import UserRateLimiter
 from bot.server import BotASGI, ServerThread
 from bot.slack_client import build_web_client
-from bot.store import SQLiteStateStore
+from bot.state.sqlite import SQLiteStateStore
 from retrieval.settings import RetrievalSettings
 from tests.bot_fakes import BOT_TOKEN, BOT_USER_ID, TEAM_ID, Call, FakeSlack
 

@@ -49,7 +49,7 @@ def test_mention_gets_one_threaded_reply_with_citations(bot: BotHarness, fake_sl
     # working indicator: added on receipt (in the background), removed after the answer was posted
     assert_working_indicator(fake_slack, "1700000000.000100")
     [logged] = bot.store.questions()
-    assert logged["source"] == "mention" and logged["refused"] == 0 and logged["n_citations"] == 1
+    assert logged.record.source == "mention" and logged.record.refused is False and logged.record.n_citations == 1
 
 
 def test_redelivery_with_retry_header_is_not_answered_again(bot: BotHarness, fake_slack: FakeSlack) -> None:
@@ -140,7 +140,7 @@ def test_thread_follow_up_without_mention_uses_the_earlier_question(make_bot: An
     assert posts[1].body["thread_ts"] == "1700000000.000800"
     text = texts_of(posts[1])
     assert "<https://example.com/minimax-listing|MiniMax &amp; Zhipu race to list &lt;first&gt;>" in text
-    assert bot.store.questions()[1]["source"] == "thread"
+    assert bot.store.questions()[1].record.source == "thread"
 
 
 def test_threads_the_bot_is_not_part_of_are_left_alone(bot: BotHarness, fake_slack: FakeSlack) -> None:
@@ -185,7 +185,7 @@ def test_feedback_click_is_stored_and_acknowledged(bot: BotHarness, fake_slack: 
     [ack] = fake_slack.wait_count("hook:feedback", 1)
     assert ack.body["response_type"] == "ephemeral" and "recorded" in ack.body["text"]
     [row] = bot.store.feedback()
-    assert (row["question_id"], row["user"], row["value"]) == (int(up["value"]), "U2", 1)
+    assert (row.question_id, row.user, row.value) == (int(up["value"]), "U2", 1)
 
 
 def test_slash_command_answers_privately(bot: BotHarness, fake_slack: FakeSlack) -> None:
@@ -198,7 +198,7 @@ def test_slash_command_answers_privately(bot: BotHarness, fake_slack: FakeSlack)
     assert answer.body["response_type"] == "ephemeral"
     assert "<https://example.com/zhipu-hearing|" in texts_of(answer)
     assert fake_slack.calls_to("chat.postMessage") == []
-    assert bot.store.questions()[0]["source"] == "command"
+    assert bot.store.questions()[0].record.source == "command"
 
 
 def test_twenty_concurrent_mentions_are_acked_within_3s_and_all_answered(bot: BotHarness, fake_slack: FakeSlack) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.store import SQLiteStateStore
+from bot.state.sqlite import SQLiteStateStore
 from retrieval.errors import IndexMissingError
 from tests.bot_fakes import FakeSlack, Scripted, ScriptedAnswerer
 from tests.bot_fixtures import (
@@ -66,7 +66,7 @@ def test_answering_failure_ends_in_a_visible_reply(
     if hidden:
         assert hidden not in text
     assert_working_indicator(fake_slack, "1700000004.000100")
-    assert bot.store.questions()[0]["error"] == type(error).__name__
+    assert bot.store.questions()[0].record.error == type(error).__name__
 
 
 class LockedStore(SQLiteStateStore):

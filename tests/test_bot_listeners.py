@@ -11,7 +11,7 @@ from slack_bolt import BoltResponse
 
 from bot.listeners import dedupe_events, is_ignored, mentions, strip_mention, to_incoming
 from bot.ratelimit import UserRateLimiter
-from bot.store import SQLiteStateStore
+from bot.state.sqlite import SQLiteStateStore
 
 
 @pytest.mark.parametrize(

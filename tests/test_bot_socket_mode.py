@@ -12,7 +12,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from bot.app import create_app
 from bot.config import Settings
 from bot.slack_client import build_web_client
-from bot.store import SQLiteStateStore
+from bot.state.sqlite import SQLiteStateStore
 from tests.bot_fakes import APP_TOKEN, FakeSlack
 from tests.bot_fixtures import QUESTION, event_payload, mention
 from tests.bot_socket_fake import FakeSocketMode

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.store import QuestionRecord, SQLiteStateStore
+from bot.state import open_store
+from bot.state.records import QuestionRecord
 from retrieval.settings import RetrievalSettings
 from tests.bot_fakes import BOT_TOKEN, FakeSlack, ScriptedAnswerer
 from tests.bot_fixtures import BotHarness
@@ -39,7 +40,7 @@ def args(env: dict[str, str], *extra: str) -> list[str]:
 
 
 def log_questions(db: str) -> None:
-    store = SQLiteStateStore(db)
+    store = open_store(db)
     for question, refused in [("Did Zhipu pass its hearing?", False), ("did zhipu pass its hearing", False),
                               ("Who leads Baichuan's next round?", True)]:
         store.log_question(QuestionRecord(team="T", channel="C", thread_ts="", user="U", source="mention",
@@ -119,9 +120,8 @@ def test_private_questions_stay_out_of_the_public_digest(tmp_path: Path) -> None
     from datetime import UTC, datetime, timedelta
 
     from bot.digest_sources import load_questions
-    from bot.store import QuestionRecord, SQLiteStateStore
 
-    store = SQLiteStateStore(tmp_path / "state.sqlite3")
+    store = open_store(tmp_path / "state.sqlite3")
     for source, q in (("mention", "public mention"), ("thread", "public follow-up"), ("dm", "my private DM"),
                       ("command", "my private /ask")):
         store.log_question(QuestionRecord(team="T", channel="C", thread_ts="", user="U", source=source, question=q,

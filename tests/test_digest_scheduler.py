@@ -27,7 +27,7 @@ from bot.scheduler import (
     slack_poster,
 )
 from bot.slack_client import build_web_client
-from bot.store import SQLiteStateStore
+from bot.state.sqlite import SQLiteStateStore
 from tests.bot_fakes import BOT_TOKEN, FakeSlack, Scripted
 
 BERLIN = DigestSettings(channels=("C_NEWS",), weekday=0, at=time(9, 0), timezone="Europe/Berlin")
@@ -275,16 +275,17 @@ def test_serve_starts_the_scheduler_only_when_a_channel_is_set(tmp_path: Path, f
     from dataclasses import replace
 
     from bot.scheduler import start_digest_scheduler
+    from bot.state import open_store
     from retrieval.settings import RetrievalSettings
 
     settings = Settings(slack_bot_token=BOT_TOKEN, slack_api_url=fake_slack.base_url, state_db=tmp_path / "s.db",
                         retrieval=RetrievalSettings(corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data"))
     client = build_web_client(settings)
-    assert start_digest_scheduler(settings, client) is None  # DIGEST_CHANNEL empty: no thread
+    store = open_store(settings.state_db_path)
+    assert start_digest_scheduler(settings, client, store) is None  # DIGEST_CHANNEL empty: no thread
     on = replace(settings, digest=DigestSettings(channels=("C_NEWS",)))
-    thread = start_digest_scheduler(on, client)
+    thread = start_digest_scheduler(on, client, store)
     assert thread is not None
-    store = SQLiteStateStore(tmp_path / "s.db")
     try:
         week = DigestScheduler.latest_week(datetime.now(UTC), on.digest)
         for _ in range(200):
@@ -294,6 +295,7 @@ def test_serve_starts_the_scheduler_only_when_a_channel_is_set(tmp_path: Path, f
             threading.Event().wait(0.05)
     finally:
         thread.stop()
+        store.close()
     assert claim is not None and claim.status in ("posted", "skipped")
     assert len(fake_slack.calls_to("chat.postMessage")) == (1 if claim.status == "posted" else 0)
 

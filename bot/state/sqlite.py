@@ -1,8 +1,7 @@
-"""Bot state behind a small interface: processed events, thread turns, question log, feedback.
+"""``StateStore`` in one SQLite file (WAL), so the bot's state survives restarts.
 
-``SQLiteStateStore`` keeps it in one SQLite file (WAL) so it survives restarts; a server database
-can replace it by implementing ``StateStore``. Schema changes are appended to ``MIGRATIONS``
-(never edited): ``PRAGMA user_version`` records how many have been applied.
+Several processes may share the file: claims are single statements or ``BEGIN IMMEDIATE``
+transactions, so exactly one of them wins. The schema is ``MIGRATIONS`` (bot/state/sqlite_schema.py).
 """
 
 from __future__ import annotations
@@ -12,133 +11,15 @@ import sqlite3
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
-# Each entry is one migration; the database's user_version is the number applied so far.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE processed (
-        key TEXT PRIMARY KEY,           -- 'event:<event_id>' or 'msg:<team>:<channel>:<ts>'
-        created_at REAL NOT NULL
-    );
-    CREATE TABLE thread_turns (
-        team TEXT NOT NULL, channel TEXT NOT NULL, thread_ts TEXT NOT NULL, ts TEXT NOT NULL,
-        user TEXT NOT NULL, question TEXT NOT NULL, created_at REAL NOT NULL,
-        PRIMARY KEY (team, channel, thread_ts, ts)
-    );
-    CREATE TABLE questions (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        created_at REAL NOT NULL,
-        team TEXT NOT NULL, channel TEXT NOT NULL, thread_ts TEXT NOT NULL, user TEXT NOT NULL,
-        source TEXT NOT NULL,            -- mention | dm | thread | command
-        question TEXT NOT NULL,
-        language TEXT NOT NULL,
-        refused INTEGER NOT NULL,
-        n_citations INTEGER NOT NULL,
-        latency_ms REAL NOT NULL,        -- receipt to posted answer
-        timings_json TEXT NOT NULL,      -- Answer.timings_ms
-        error TEXT                       -- error class name when the answer failed
-    );
-    CREATE INDEX questions_created_at ON questions (created_at);
-    CREATE TABLE feedback (
-        question_id INTEGER NOT NULL REFERENCES questions (id),
-        user TEXT NOT NULL,
-        value INTEGER NOT NULL,          -- +1 / -1
-        created_at REAL NOT NULL,
-        PRIMARY KEY (question_id, user)
-    );
-    """,
-    # Weekly digest: one row per (channel, ISO week) so that several processes, restarts and
-    # retries post it exactly once (see bot/scheduler.py).
-    """
-    CREATE TABLE digest_claims (
-        channel TEXT NOT NULL,
-        week TEXT NOT NULL,              -- 2026-W48
-        status TEXT NOT NULL,            -- claimed | posted | failed | skipped
-        owner TEXT NOT NULL,             -- the process that holds (or last held) the claim
-        attempts INTEGER NOT NULL,
-        claimed_at REAL NOT NULL,
-        retry_at REAL,                   -- failed: earliest next attempt; NULL = no automatic retry
-        last_error TEXT,
-        message_ts TEXT,
-        updated_at REAL NOT NULL,
-        PRIMARY KEY (channel, week)
-    );
-    """,
-    # Language-model answers (issue #5): how each question was answered and what the model cost.
-    """
-    ALTER TABLE questions ADD COLUMN mode TEXT;               -- llm | extractive; NULL when no answer
-    ALTER TABLE questions ADD COLUMN prompt_tokens INTEGER;   -- NULL when no model was asked
-    ALTER TABLE questions ADD COLUMN completion_tokens INTEGER;
-    ALTER TABLE questions ADD COLUMN note TEXT;               -- why the model's answer was not used
-    """,
+from bot.state.records import DigestClaim, Feedback, QuestionRecord, StoredQuestion
+from bot.state.sqlite_schema import MIGRATIONS
+
+_QUESTION_COLUMNS = (
+    "id, created_at, team, channel, thread_ts, user, source, question, language, refused, n_citations,"
+    " latency_ms, timings_json, error, mode, prompt_tokens, completion_tokens, note"
 )
-
-
-@dataclass(frozen=True)
-class QuestionRecord:
-    """One row of the question log (what a weekly digest will read)."""
-
-    team: str
-    channel: str
-    thread_ts: str
-    user: str
-    source: str
-    question: str
-    language: str
-    refused: bool
-    n_citations: int
-    latency_ms: float
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    error: str | None = None
-    mode: str | None = None  # llm | extractive
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    note: str = ""  # Answer.note: the fallback from the model to the extractive answer
-
-
-@dataclass(frozen=True)
-class DigestClaim:
-    """A row of ``digest_claims``."""
-
-    channel: str
-    week: str
-    status: str
-    owner: str
-    attempts: int
-    claimed_at: float
-    retry_at: float | None
-    last_error: str | None
-    message_ts: str | None
-
-
-class StateStore(Protocol):
-    def claim(self, key: str) -> bool:
-        """Atomically mark ``key`` processed; False when it already was (a duplicate)."""
-
-    def add_turn(self, *, team: str, channel: str, thread_ts: str, ts: str, user: str, question: str) -> None:
-        """Remember that the bot is answering ``question`` (message ``ts``) in this thread."""
-
-    def thread_history(self, *, team: str, channel: str, thread_ts: str, before_ts: str) -> list[str] | None:
-        """Earlier questions of a thread (oldest first), or None if the bot is not part of it."""
-
-    def log_question(self, record: QuestionRecord) -> int:
-        """Append to the question log; returns the id that feedback refers to."""
-
-    def record_feedback(self, *, question_id: int, user: str, value: int) -> bool:
-        """Store (or change) a user's vote; False when the question id is unknown."""
-
-    def close(self) -> None: ...
-
-
-def event_key(event_id: str) -> str:
-    return f"event:{event_id}"
-
-
-def message_key(team: str, channel: str, ts: str) -> str:
-    return f"msg:{team}:{channel}:{ts}"
 
 
 class SQLiteStateStore:
@@ -221,7 +102,6 @@ class SQLiteStateStore:
             return True
 
     def prune(self, *, older_than_s: float) -> int:
-        """Forget processed-event keys older than ``older_than_s`` (Slack stops retrying after minutes)."""
         with self._lock:
             cur = self._conn.execute("DELETE FROM processed WHERE created_at < ?", (time.time() - older_than_s,))
             return cur.rowcount
@@ -229,9 +109,6 @@ class SQLiteStateStore:
     # Weekly digest claims: the only writers of ``digest_claims``.
     def claim_digest(self, channel: str, week: str, *, owner: str, now: float, stale_after_s: float,
                      force: bool = False) -> DigestClaim | None:
-        """Take the (channel, week) claim, or None when it is not ours to take: already posted,
-        held by a live attempt, failed with its retry not yet due (or given up), or skipped.
-        ``force`` (an operator's explicit post) also takes failed and skipped claims, never posted ones."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")  # one claimer at a time, across processes too
             try:
@@ -285,7 +162,6 @@ class SQLiteStateStore:
             return cur.rowcount == 1
 
     def skip_digest(self, channel: str, week: str, *, owner: str, now: float, reason: str) -> bool:
-        """Record that this week's digest is deliberately not posted; False if a row already existed."""
         with self._lock:
             cur = self._conn.execute(
                 "INSERT OR IGNORE INTO digest_claims (channel, week, status, owner, attempts, claimed_at,"
@@ -295,7 +171,6 @@ class SQLiteStateStore:
             return cur.rowcount == 1
 
     def has_digest_before(self, channel: str, week: str) -> bool:
-        """Whether a week earlier than ``week`` was ever claimed or skipped for ``channel``."""
         return bool(self._select("SELECT 1 FROM digest_claims WHERE channel = ? AND week < ? LIMIT 1", (channel, week)))
 
     def digest_claim(self, channel: str, week: str) -> DigestClaim | None:
@@ -306,20 +181,19 @@ class SQLiteStateStore:
         )
         return DigestClaim(**dict(rows[0])) if rows else None
 
-    # Read helpers for tests, the digest and operators.
-    def questions(self) -> list[sqlite3.Row]:
-        return self._select("SELECT * FROM questions ORDER BY id")
+    def questions(self) -> list[StoredQuestion]:
+        return [_stored_question(r) for r in self._select(f"SELECT {_QUESTION_COLUMNS} FROM questions ORDER BY id")]
 
-    def questions_between(self, start: float, end: float) -> list[sqlite3.Row]:
-        """Question log rows with ``start <= created_at < end`` (epoch seconds), oldest first."""
-        return self._select(
-            "SELECT question, created_at, refused, error, source FROM questions"
-            " WHERE created_at >= ? AND created_at < ? ORDER BY created_at",
+    def questions_between(self, start: float, end: float) -> list[StoredQuestion]:
+        rows = self._select(
+            f"SELECT {_QUESTION_COLUMNS} FROM questions WHERE created_at >= ? AND created_at < ? ORDER BY created_at",
             (start, end),
         )
+        return [_stored_question(r) for r in rows]
 
-    def feedback(self) -> list[sqlite3.Row]:
-        return self._select("SELECT * FROM feedback ORDER BY question_id, user")
+    def feedback(self) -> list[Feedback]:
+        rows = self._select("SELECT question_id, user, value, created_at FROM feedback ORDER BY question_id, user")
+        return [Feedback(**dict(r)) for r in rows]
 
     def _select(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -330,3 +204,14 @@ class SQLiteStateStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _stored_question(row: sqlite3.Row) -> StoredQuestion:
+    record = QuestionRecord(
+        team=row["team"], channel=row["channel"], thread_ts=row["thread_ts"], user=row["user"], source=row["source"],
+        question=row["question"], language=row["language"], refused=bool(row["refused"]),
+        n_citations=int(row["n_citations"]), latency_ms=float(row["latency_ms"]),
+        timings_ms=json.loads(row["timings_json"]), error=row["error"], mode=row["mode"],
+        prompt_tokens=row["prompt_tokens"], completion_tokens=row["completion_tokens"], note=row["note"] or "",
+    )
+    return StoredQuestion(id=int(row["id"]), created_at=float(row["created_at"]), record=record)

@@ -1,0 +1,71 @@
+"""What the state store takes and gives back: plain dataclasses, so any backend can produce them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class QuestionRecord:
+    """One question as the bot handled it: an entry of the question log (what the digest reads)."""
+
+    team: str
+    channel: str
+    thread_ts: str
+    user: str
+    source: str  # mention | dm | thread | command
+    question: str
+    language: str
+    refused: bool
+    n_citations: int
+    latency_ms: float  # receipt to posted answer
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    error: str | None = None  # error class name when the answer failed
+    mode: str | None = None  # llm | extractive; None when there was no answer
+    prompt_tokens: int | None = None  # None when no model was asked
+    completion_tokens: int | None = None
+    note: str = ""  # Answer.note: the fallback from the model to the extractive answer
+
+
+@dataclass(frozen=True)
+class StoredQuestion:
+    """A logged question with what the store added: the id feedback refers to and when it was logged."""
+
+    id: int
+    created_at: float  # epoch seconds
+    record: QuestionRecord
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """A user's current vote on an answer (a changed vote replaces the earlier one)."""
+
+    question_id: int
+    user: str
+    value: int  # +1 / -1
+    created_at: float
+
+
+@dataclass(frozen=True)
+class DigestClaim:
+    """Who holds the weekly digest of one (channel, ISO week), and how far it got."""
+
+    channel: str
+    week: str  # 2026-W48
+    status: str  # claimed | posted | failed | skipped
+    owner: str  # the process that holds (or last held) the claim
+    attempts: int
+    claimed_at: float
+    retry_at: float | None  # failed: earliest next attempt; None = no automatic retry
+    last_error: str | None
+    message_ts: str | None
+
+
+def event_key(event_id: str) -> str:
+    """The claim key of a Slack event (its deliveries share the event id)."""
+    return f"event:{event_id}"
+
+
+def message_key(team: str, channel: str, ts: str) -> str:
+    """The claim key of a message (a mention also arrives as a message event, with another event id)."""
+    return f"msg:{team}:{channel}:{ts}"

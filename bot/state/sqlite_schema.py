@@ -1,0 +1,67 @@
+"""The SQLite store's schema, as the list of migrations that builds it.
+
+Entries are appended, never edited: ``PRAGMA user_version`` records how many a database has applied,
+so an old file is brought up to date on open and a new one is built by running them all.
+"""
+
+from __future__ import annotations
+
+# Each entry is one migration; the database's user_version is the number applied so far.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE processed (
+        key TEXT PRIMARY KEY,           -- 'event:<event_id>' or 'msg:<team>:<channel>:<ts>'
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE thread_turns (
+        team TEXT NOT NULL, channel TEXT NOT NULL, thread_ts TEXT NOT NULL, ts TEXT NOT NULL,
+        user TEXT NOT NULL, question TEXT NOT NULL, created_at REAL NOT NULL,
+        PRIMARY KEY (team, channel, thread_ts, ts)
+    );
+    CREATE TABLE questions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at REAL NOT NULL,
+        team TEXT NOT NULL, channel TEXT NOT NULL, thread_ts TEXT NOT NULL, user TEXT NOT NULL,
+        source TEXT NOT NULL,            -- mention | dm | thread | command
+        question TEXT NOT NULL,
+        language TEXT NOT NULL,
+        refused INTEGER NOT NULL,
+        n_citations INTEGER NOT NULL,
+        latency_ms REAL NOT NULL,        -- receipt to posted answer
+        timings_json TEXT NOT NULL,      -- Answer.timings_ms
+        error TEXT                       -- error class name when the answer failed
+    );
+    CREATE INDEX questions_created_at ON questions (created_at);
+    CREATE TABLE feedback (
+        question_id INTEGER NOT NULL REFERENCES questions (id),
+        user TEXT NOT NULL,
+        value INTEGER NOT NULL,          -- +1 / -1
+        created_at REAL NOT NULL,
+        PRIMARY KEY (question_id, user)
+    );
+    """,
+    # Weekly digest: one row per (channel, ISO week) so that several processes, restarts and
+    # retries post it exactly once (see bot/digest/scheduler.py).
+    """
+    CREATE TABLE digest_claims (
+        channel TEXT NOT NULL,
+        week TEXT NOT NULL,              -- 2026-W48
+        status TEXT NOT NULL,            -- claimed | posted | failed | skipped
+        owner TEXT NOT NULL,             -- the process that holds (or last held) the claim
+        attempts INTEGER NOT NULL,
+        claimed_at REAL NOT NULL,
+        retry_at REAL,                   -- failed: earliest next attempt; NULL = no automatic retry
+        last_error TEXT,
+        message_ts TEXT,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (channel, week)
+    );
+    """,
+    # How each question was answered (a language model or the extractive fallback) and what the model cost.
+    """
+    ALTER TABLE questions ADD COLUMN mode TEXT;               -- llm | extractive; NULL when no answer
+    ALTER TABLE questions ADD COLUMN prompt_tokens INTEGER;   -- NULL when no model was asked
+    ALTER TABLE questions ADD COLUMN completion_tokens INTEGER;
+    ALTER TABLE questions ADD COLUMN note TEXT;               -- why the model's answer was not used
+    """,
+)
