@@ -29,11 +29,12 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.machine import cpu_model
-from bot.config import Settings
-from bot.digest import ArticleVectors, DatedArticle, LoggedQuestion, build_digest, quotable_spans, week_window
-from bot.digest_render import digest_message
-from bot.digest_schedule import DigestSettings, IsoWeek
-from bot.digest_sources import make_digest
+from bot.config import DigestSettings, Settings
+from bot.digest.build import build_digest, quotable_spans
+from bot.digest.model import ArticleVectors, DatedArticle, Digest, LoggedQuestion
+from bot.digest.render import digest_message
+from bot.digest.schedule import IsoWeek, week_window
+from bot.digest.sources import make_digest
 from bot.state import open_store
 from bot.state.records import QuestionRecord
 from retrieval.corpus import Article, to_markdown
@@ -145,9 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         settings = write_disk(Path(tmp), articles, questions)
         log = open_store(settings.state_db_path)
+
+        def from_disk() -> Digest:
+            return make_digest(WEEK, settings=settings.digest, retrieval=settings.retrieval, log=log)
+
         rows.append(("from disk: corpus + SQLite log + build (TF-IDF) + Block Kit",
-                     *timed(lambda: digest_message(make_digest(settings, WEEK, log=log)), a.repeat)))
-        check = make_digest(settings, WEEK, log=log)
+                     *timed(lambda: digest_message(from_disk()), a.repeat)))
+        check = from_disk()
         if a.with_index:
             from retrieval.index import build_index
 
@@ -155,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             build_index(settings.retrieval)
             print(f"(indexed {a.articles} articles in {time.perf_counter() - t0:.0f} s; not part of the digest time)")
             rows.append(("from disk with the real index: + index load + sentence vectors + build + Block Kit",
-                         *timed(lambda: digest_message(make_digest(settings, WEEK, log=log)), a.repeat)))
-            assert make_digest(settings, WEEK, log=log).method == "vectors", "the index's vectors were not used"
+                         *timed(lambda: digest_message(from_disk()), a.repeat)))
+            assert from_disk().method == "vectors", "the index's vectors were not used"
         log.close()
     assert len(check.articles) == a.articles and check.n_questions == a.questions, "the whole week must be in the digest"
     print(f"Weekly digest build: {a.articles} new articles ({n_sent} candidate sentences, 1/4 Chinese), "

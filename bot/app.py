@@ -10,7 +10,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.config import Settings
-from bot.digest_command import Preview, digest_preview, register_digest_command
+from bot.digest.command import Preview, digest_preview, register_digest_command
 from bot.handler import Answerer, QuestionHandler
 from bot.ingest_listener import Ingest, IngestHandler, register_ingest
 from bot.listeners import register_listeners

@@ -31,7 +31,7 @@ def register(
         parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--env-file", type=Path, default=None, help="dotenv file to read (default: ./.env)")
     parser.set_defaults(func=run_serve)
-    from bot.digest_cli import register_digest
+    from bot.digest.cli import register_digest
 
     register_digest(subparsers, common)
 
@@ -68,8 +68,8 @@ def run_serve(args: argparse.Namespace) -> int:
     except RetrievalError as err:
         print(f"industry-qa serve: {err}", file=sys.stderr)
         return 1
+    from bot.digest.scheduler import start_digest_scheduler
     from bot.feed_poller import start_feed_poller
-    from bot.scheduler import start_digest_scheduler
 
     digest = start_digest_scheduler(settings, app.client, store)  # None while DIGEST_CHANNEL is empty
     feeds = start_feed_poller(settings.retrieval)  # None while FEEDS is empty

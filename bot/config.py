@@ -11,17 +11,74 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import time
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.digest_schedule import DigestSettings, parse_digest_settings
 from retrieval.settings import EnvReader, RetrievalSettings, SettingsError
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+__all__ = ["DigestSettings", "Settings", "SettingsError", "load_settings"]
 
 DEFAULT_PORT = 3000
 DEFAULT_USER_QUESTIONS_PER_MINUTE = 10
 DEFAULT_WORKERS = 8
 DEFAULT_API_TIMEOUT_S = 30
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+DEFAULT_TIME = time(9, 0)
+DIGEST_LANGUAGES = ("en", "zh")
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    """``DIGEST_*`` settings; no channels means the digest is off."""
+
+    channels: tuple[str, ...] = ()
+    weekday: int = 0  # Monday
+    at: time = DEFAULT_TIME
+    timezone: str = DEFAULT_TIMEZONE
+    language: str = "en"  # of the framing text; quotes stay in the article's language
+    tz: ZoneInfo = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tz", ZoneInfo(self.timezone))
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.channels)
+
+
+def parse_digest_settings(*, channels: str, day: str, at: str, timezone: str, language: str,
+                          errors: list[str]) -> DigestSettings:
+    """Build ``DigestSettings`` from raw strings, appending one message per invalid value to ``errors``."""
+    names = tuple(c.strip() for c in channels.split(",") if c.strip())
+    weekday = 0
+    if day:
+        key = day.strip().lower()[:3]
+        if key in WEEKDAYS:
+            weekday = WEEKDAYS.index(key)
+        else:
+            errors.append(f"DIGEST_DAY must be a weekday name such as monday or mon (got {day!r})")
+    clock = DEFAULT_TIME
+    if at:
+        m = re.fullmatch(r"(\d{1,2}):(\d{2})", at.strip())
+        if m and int(m.group(1)) < 24 and int(m.group(2)) < 60:
+            clock = time(int(m.group(1)), int(m.group(2)))
+        else:
+            errors.append(f"DIGEST_TIME must be HH:MM in 24-hour time (got {at!r})")
+    zone = timezone or DEFAULT_TIMEZONE
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors.append(f"DIGEST_TIMEZONE must be an IANA time zone such as Asia/Shanghai (got {zone!r})")
+        zone = DEFAULT_TIMEZONE
+    lang = (language or "en").lower()
+    if lang not in DIGEST_LANGUAGES:
+        errors.append(f"DIGEST_LANGUAGE must be en or zh (got {language!r})")
+        lang = "en"
+    return DigestSettings(channels=names, weekday=weekday, at=clock, timezone=zone, language=lang)
+
+
 
 
 @dataclass(frozen=True)
@@ -61,7 +118,9 @@ class Settings:
         return replace(self, retrieval=self.retrieval.with_paths(corpus=corpus, data=data))
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, *, require_slack_tokens: bool = True) -> Settings:
+        """``require_slack_tokens=False`` for work that never calls Slack (``digest --dry-run``):
+        missing tokens are then not an error, malformed ones still are."""
         env = os.environ if env is None else env
         errors: list[str] = []
         try:
@@ -77,12 +136,13 @@ class Settings:
         app_token = _str("SLACK_APP_TOKEN")
         secret = _str("SLACK_SIGNING_SECRET")
         if not bot_token:
-            errors.append("SLACK_BOT_TOKEN is missing (the xoxb-... Bot User OAuth Token)")
+            if require_slack_tokens:
+                errors.append("SLACK_BOT_TOKEN is missing (the xoxb-... Bot User OAuth Token)")
         elif not bot_token.startswith("xoxb-"):
             errors.append("SLACK_BOT_TOKEN must start with xoxb- (a bot token)")
         if app_token and not app_token.startswith("xapp-"):
             errors.append("SLACK_APP_TOKEN must start with xapp- (an app-level token with connections:write)")
-        if not secret and not app_token:
+        if not secret and not app_token and require_slack_tokens:
             errors.append("SLACK_SIGNING_SECRET is missing (needed in HTTP mode; or set SLACK_APP_TOKEN for Socket Mode)")
         api_url = _str("SLACK_API_URL")
         if api_url and not api_url.startswith(("http://", "https://")):
@@ -127,10 +187,10 @@ class Settings:
         )
 
 
-def load_settings(env_file: str | Path | None = None) -> Settings:
+def load_settings(env_file: str | Path | None = None, *, require_slack_tokens: bool = True) -> Settings:
     """Read ``.env`` from the working directory (or ``env_file``) without overriding variables
     that are already set, then build the settings from the environment."""
     from dotenv import find_dotenv, load_dotenv
 
     load_dotenv(env_file if env_file is not None else find_dotenv(usecwd=True), override=False)
-    return Settings.from_env()
+    return Settings.from_env(require_slack_tokens=require_slack_tokens)

@@ -41,6 +41,13 @@ def test_missing_token_and_secret_in_http_mode() -> None:
         Settings.from_env({})
 
 
+def test_work_without_slack_needs_no_tokens_but_still_checks_them() -> None:
+    s = Settings.from_env({"DIGEST_CHANNEL": "C1"}, require_slack_tokens=False)  # digest --dry-run
+    assert s.slack_bot_token == "" and s.digest.channels == ("C1",)
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN must start with xoxb-"):
+        Settings.from_env({"SLACK_BOT_TOKEN": "xoxp-user"}, require_slack_tokens=False)
+
+
 def test_overrides_and_api_url() -> None:
     s = Settings.from_env({**HTTP_ENV, "SLACK_API_URL": "http://127.0.0.1:9/api", "STATE_DB": "/tmp/x.db",
                            "USER_QUESTIONS_PER_MINUTE": "3", "LOG_LEVEL": "debug"})

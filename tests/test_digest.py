@@ -10,17 +10,12 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from bot.digest import (
-    ArticleVectors,
-    DatedArticle,
-    LoggedQuestion,
-    build_digest,
-    parse_timestamp,
-    week_window,
-)
-from bot.digest_render import digest_message, digest_plain_text
-from bot.digest_schedule import DigestSettings, IsoWeek, parse_digest_settings, slot_for_week, week_of_slot
-from bot.digest_sources import date_article, fetched_at, index_vectors
+from bot.config import DigestSettings, parse_digest_settings
+from bot.digest.build import build_digest
+from bot.digest.model import ArticleVectors, DatedArticle, LoggedQuestion
+from bot.digest.render import digest_message, digest_plain_text
+from bot.digest.schedule import IsoWeek, slot_for_week, week_of_slot, week_window
+from bot.digest.sources import date_article, fetched_at, index_vectors, parse_timestamp
 from bot.render import FALLBACK_TEXT_LIMIT, MAX_BLOCKS, MESSAGE_TEXT_BUDGET, SECTION_TEXT_LIMIT
 from retrieval.corpus import Article
 from retrieval.text import detect_language
@@ -161,7 +156,7 @@ def test_near_duplicates_across_languages_are_merged_with_both_citations() -> No
     topic, noise = rng.normal(size=32), rng.normal(size=(8, 32))
 
     def vecs(a: Article, rows: list[np.ndarray]) -> ArticleVectors:
-        from bot.digest import quotable_spans
+        from bot.digest.build import quotable_spans
 
         spans = quotable_spans(a.text)
         assert len(spans) == len(rows)

@@ -119,7 +119,7 @@ def test_post_an_empty_week_still_posts_saying_so(env: dict[str, str], fake_slac
 def test_private_questions_stay_out_of_the_public_digest(tmp_path: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from bot.digest_sources import load_questions
+    from bot.digest.sources import load_questions
 
     store = open_store(tmp_path / "state.sqlite3")
     for source, q in (("mention", "public mention"), ("thread", "public follow-up"), ("dm", "my private DM"),

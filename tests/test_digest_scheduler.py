@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
-from bot.digest_schedule import DigestSettings, IsoWeek, next_run_after
-from bot.render import Message, notice_message
-from bot.scheduler import (
+from bot.config import DigestSettings, Settings
+from bot.digest.schedule import IsoWeek, next_run_after
+from bot.digest.scheduler import (
     MAX_ATTEMPTS,
     STALE_CLAIM_S,
     DigestScheduler,
@@ -26,6 +25,7 @@ from bot.scheduler import (
     slack_finder,
     slack_poster,
 )
+from bot.render import Message, notice_message
 from bot.slack_client import build_web_client
 from bot.state.sqlite import SQLiteStateStore
 from tests.bot_fakes import BOT_TOKEN, FakeSlack, Scripted
@@ -137,7 +137,7 @@ def test_not_in_channel_is_logged_clearly_and_retried_later(
 ) -> None:
     fake_slack.script("chat.postMessage", Scripted(body={"ok": False, "error": "not_in_channel"}))
     scheduler = make(tmp_path / "state.db", poster)
-    with caplog.at_level(logging.WARNING, logger="bot.scheduler"):
+    with caplog.at_level(logging.WARNING, logger="bot.digest.scheduler"):
         [outcome] = scheduler.run_pending(SLOT_OCT_26)
     assert (outcome.status, outcome.detail) == ("failed", "not_in_channel")
     [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
@@ -161,7 +161,7 @@ def test_gives_up_after_max_attempts_with_an_error_line(
     fake_slack.script("chat.postMessage", *[Scripted(body={"ok": False, "error": "channel_not_found"})] * MAX_ATTEMPTS)
     scheduler = make(tmp_path / "state.db", poster)
     now = SLOT_OCT_26
-    with caplog.at_level(logging.WARNING, logger="bot.scheduler"):
+    with caplog.at_level(logging.WARNING, logger="bot.digest.scheduler"):
         for attempt in range(1, MAX_ATTEMPTS + 1):
             assert scheduler.run_pending(now)[0].status == "failed"
             now += timedelta(seconds=backoff_s(attempt))
@@ -181,7 +181,7 @@ def test_missed_run_is_made_up_within_24h(tmp_path: Path, fake_slack: FakeSlack,
 def test_missed_run_older_than_24h_is_skipped_with_one_log_line(
     tmp_path: Path, fake_slack: FakeSlack, poster: object, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="bot.scheduler"):
+    with caplog.at_level(logging.WARNING, logger="bot.digest.scheduler"):
         first = make(tmp_path / "state.db", poster)
         assert [o.status for o in first.run_pending(SLOT_OCT_26 + timedelta(hours=25))] == ["skipped"]
         assert first.run_pending(SLOT_OCT_26 + timedelta(hours=26)) == []
@@ -209,7 +209,7 @@ def test_a_claim_left_by_a_crashed_process_is_taken_over_when_stale(
     assert scheduler.run_pending(SLOT_OCT_26 + timedelta(minutes=10))[0].status == "busy"
     assert fake_slack.calls_to("chat.postMessage") == []
     stale = SLOT_OCT_26 + timedelta(seconds=STALE_CLAIM_S + 1)
-    with caplog.at_level(logging.WARNING, logger="bot.scheduler"):
+    with caplog.at_level(logging.WARNING, logger="bot.digest.scheduler"):
         assert scheduler.run_pending(stale)[0].status == "posted"
     [history] = fake_slack.calls_to("conversations.history")  # it looked for a post by the dead process first
     assert history.body["channel"] == "C_NEWS" and float(history.body["oldest"]) == SLOT_OCT_26.timestamp()
@@ -242,7 +242,7 @@ def test_a_digest_that_cannot_be_built_is_retried(tmp_path: Path, fake_slack: Fa
     builds = Builds()
     builds.error = FileNotFoundError("corpus/articles")
     scheduler = make(tmp_path / "state.db", poster, builds=builds)
-    with caplog.at_level(logging.ERROR, logger="bot.scheduler"):
+    with caplog.at_level(logging.ERROR, logger="bot.digest.scheduler"):
         assert scheduler.run_pending(SLOT_OCT_26)[0].status == "failed"
     assert "could not be built or sent" in caplog.text and fake_slack.calls_to("chat.postMessage") == []
     builds.error = None
@@ -274,7 +274,7 @@ def test_serve_starts_the_scheduler_only_when_a_channel_is_set(tmp_path: Path, f
     slot is either made up (posted) or recorded as skipped, once."""
     from dataclasses import replace
 
-    from bot.scheduler import start_digest_scheduler
+    from bot.digest.scheduler import start_digest_scheduler
     from bot.state import open_store
     from retrieval.settings import RetrievalSettings
 
@@ -306,7 +306,7 @@ def test_down_across_two_slots_logs_both_missed_weeks(
     scheduler = make(tmp_path / "state.db", poster)
     assert [o.status for o in scheduler.run_pending(SLOT_OCT_19)] == ["posted"]  # W42, then the bot stops
     back = SLOT_OCT_26 + timedelta(days=7, hours=30)  # started again well after the 2 November slot
-    with caplog.at_level(logging.WARNING, logger="bot.scheduler"):
+    with caplog.at_level(logging.WARNING, logger="bot.digest.scheduler"):
         outcomes = scheduler.run_pending(back)
         assert scheduler.run_pending(back + timedelta(minutes=1)) == []
     assert [(str(o.week), o.status) for o in outcomes] == [("2026-W43", "skipped"), ("2026-W44", "skipped")]

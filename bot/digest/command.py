@@ -8,9 +8,9 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.config import Settings
-from bot.digest_render import digest_message
-from bot.digest_schedule import WEEKDAYS, IsoWeek
+from bot.config import WEEKDAYS, Settings
+from bot.digest.render import digest_message
+from bot.digest.schedule import IsoWeek
 from bot.handler import Respond
 from bot.render import Message, escape_mrkdwn, notice_message
 from bot.state.protocols import QuestionLog
@@ -36,12 +36,13 @@ def preview_note(settings: Settings) -> str:
 
 def digest_preview(settings: Settings, log: QuestionLog) -> Preview:
     """Builds the digest of the week in the command's text (default: the latest due week)."""
-    from bot.digest_sources import make_digest
-    from bot.scheduler import DigestScheduler, utcnow
+    from bot.digest.scheduler import DigestScheduler, utcnow
+    from bot.digest.sources import make_digest
 
     def preview(text: str) -> Message:
         week = IsoWeek.parse(text) if text.strip() else DigestScheduler.latest_week(utcnow(), settings.digest)
-        return digest_message(make_digest(settings, week, log=log), note=preview_note(settings))
+        digest = make_digest(week, settings=settings.digest, retrieval=settings.retrieval, log=log)
+        return digest_message(digest, note=preview_note(settings))
 
     return preview
 

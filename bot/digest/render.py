@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.digest import Digest, NewArticle
+from bot.digest.model import Digest, NewArticle
 from bot.render import (
     CONTEXT_ELEMENTS_LIMIT,
     FALLBACK_TEXT_LIMIT,

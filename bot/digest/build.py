@@ -1,22 +1,29 @@
 """The weekly digest as data: a pure function of (articles, question log, week, settings).
 
-``build_digest`` reads nothing and talks to nothing; ``bot.digest_sources`` gathers its inputs
-(corpus, index vectors, question log) and ``bot.digest_render`` turns the result into Block Kit.
+``build_digest`` reads nothing and talks to nothing; ``bot.digest.sources`` gathers its inputs
+(corpus, index vectors, question log) and ``bot.digest.render`` turns the result into Block Kit.
 Every quoted sentence is verbatim article text (``Article.text[start:end]``).
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from email.utils import parsedate_to_datetime
 
 import numpy as np
 
-from bot.digest_rank import (
+from bot.config import DigestSettings
+from bot.digest.model import (
+    ArticleVectors,
+    AskedQuestion,
+    DatedArticle,
+    Digest,
+    KeyPoint,
+    LoggedQuestion,
+    NewArticle,
+)
+from bot.digest.rank import (
     Matrix,
     group_centroids,
     key_points,
@@ -24,110 +31,15 @@ from bot.digest_rank import (
     normalise_rows,
     tfidf_matrix,
 )
-from bot.digest_schedule import DigestSettings, IsoWeek, slot_for_week, window_of_slot
+from bot.digest.schedule import IsoWeek, week_window
 from retrieval.answer import is_heading
-from retrieval.corpus import Article
 from retrieval.text import detect_language, sentence_spans
 
 MAX_SENTENCES_PER_ARTICLE = 80  # candidates per article (the lead of a long article is enough)
 MIN_KEY_POINTS, MAX_KEY_POINTS = 3, 5
 TOP_QUESTIONS = 5
 MAX_UNANSWERED = 10
-_YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 _QUESTION_END = "?？!！.。 \t"
-
-
-@dataclass(frozen=True)
-class DatedArticle:
-    """An article and the moment it counts as new: ``fetched_at``, else ``published``, else mtime."""
-
-    article: Article
-    added_at: datetime  # aware
-    published_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class LoggedQuestion:
-    question: str
-    asked_at: datetime  # aware
-    answered: bool  # False when the bot refused or failed
-
-
-@dataclass(frozen=True)
-class ArticleVectors:
-    """Sentence vectors of one indexed article (language-centred, any norm), keyed by span."""
-
-    content_hash: str
-    spans: tuple[tuple[int, int], ...]
-    vectors: np.ndarray
-
-
-@dataclass(frozen=True)
-class NewArticle:
-    n: int  # citation number
-    title: str
-    url: str
-    outlet: str
-    date: str  # YYYY-MM-DD
-    language: str
-    path: str
-    sentence: str  # verbatim; "" when the article has no quotable sentence
-
-
-@dataclass(frozen=True)
-class KeyPoint:
-    text: str  # verbatim sentence of article ``refs[0]``
-    refs: tuple[int, ...]  # citation numbers: the source, then articles saying the same
-    language: str
-
-
-@dataclass(frozen=True)
-class AskedQuestion:
-    text: str
-    count: int
-
-
-@dataclass(frozen=True)
-class Digest:
-    week: IsoWeek
-    start: datetime  # window, UTC, [start, end)
-    end: datetime
-    timezone: str
-    language: str  # framing language
-    articles: tuple[NewArticle, ...]
-    key_points: tuple[KeyPoint, ...]
-    top_questions: tuple[AskedQuestion, ...]
-    unanswered: tuple[AskedQuestion, ...]
-    n_questions: int
-    method: str  # "vectors", "tfidf" or "none": how the key points were ranked
-
-
-def parse_timestamp(value: str, tz: tzinfo) -> datetime | None:
-    """ISO 8601 (with or without offset, ``Z``, date only), RFC 2822 (feeds) or 2026年11月25日;
-    a time without an offset is read in ``tz``. None for empty or unreadable values."""
-    text = (value or "").strip()
-    if not text:
-        return None
-    parsed: datetime | None = None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            parsed = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            m = _YMD.match(text)
-            if m:
-                try:
-                    parsed = datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-                except ValueError:
-                    return None
-    if parsed is None:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
-
-
-def week_window(week: IsoWeek, settings: DigestSettings) -> tuple[datetime, datetime]:
-    return window_of_slot(slot_for_week(week, settings), settings)
 
 
 def build_digest(

@@ -2,8 +2,8 @@
 
 Sentences are rows of a matrix with unit-length rows: the index's sentence vectors (centred per
 language, so Chinese and English sentences about the same event are close) or, when the index
-lacks them, TF-IDF over BM25 tokens (jieba words and bigrams for Chinese). Everything after that is
-the same matrix arithmetic, dense or sparse.
+lacks them, TF-IDF over ``lexical_tokens`` (English words without stopwords, Chinese as overlapping
+character bigrams). Everything after that is the same matrix arithmetic, dense or sparse.
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ from datetime import UTC, datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 
-from bot.config import Settings
-from bot.digest_schedule import DigestSettings, IsoWeek, latest_run_at_or_before, next_run_after, week_of_slot
+from bot.config import DigestSettings, Settings
+from bot.digest.schedule import IsoWeek, latest_run_at_or_before, next_run_after, week_of_slot
 from bot.render import Message
 from bot.state.protocols import DigestClaims, StateStore
 from bot.state.records import DigestClaim
@@ -266,12 +266,13 @@ def start_digest_scheduler(settings: Settings, client: object, store: StateStore
     DIGEST_CHANNEL is empty."""
     if not settings.digest.enabled:
         return None
-    from bot.digest_render import digest_message
-    from bot.digest_sources import make_digest
+    from bot.digest.render import digest_message
+    from bot.digest.sources import make_digest
 
     scheduler = DigestScheduler(
         settings=settings.digest, store=store, post=slack_poster(client), find_posted=slack_finder(client),
-        make_message=lambda week: digest_message(make_digest(settings, week, log=store)),
+        make_message=lambda week: digest_message(
+            make_digest(week, settings=settings.digest, retrieval=settings.retrieval, log=store)),
     )
     now = utcnow()
     logger.info("weekly digest to %s; next run at %s", ", ".join(settings.digest.channels),

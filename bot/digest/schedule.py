@@ -10,14 +10,11 @@ label is the ISO week of the middle of that window: Monday 09:00 posts "last wee
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DEFAULT_TIMEZONE = "Asia/Shanghai"
-DEFAULT_TIME = time(9, 0)
-DIGEST_LANGUAGES = ("en", "zh")
+from bot.config import DigestSettings
+
 _HALF_WEEK = timedelta(days=3, hours=12)
 _WEEK_RE = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.I)
 
@@ -50,56 +47,6 @@ class IsoWeek:
 
     def __str__(self) -> str:
         return f"{self.year}-W{self.week:02d}"
-
-
-@dataclass(frozen=True)
-class DigestSettings:
-    """``DIGEST_*`` settings; no channels means the digest is off."""
-
-    channels: tuple[str, ...] = ()
-    weekday: int = 0  # Monday
-    at: time = DEFAULT_TIME
-    timezone: str = DEFAULT_TIMEZONE
-    language: str = "en"  # of the framing text; quotes stay in the article's language
-    tz: ZoneInfo = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "tz", ZoneInfo(self.timezone))
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.channels)
-
-
-def parse_digest_settings(*, channels: str, day: str, at: str, timezone: str, language: str,
-                          errors: list[str]) -> DigestSettings:
-    """Build ``DigestSettings`` from raw strings, appending one message per invalid value to ``errors``."""
-    names = tuple(c.strip() for c in channels.split(",") if c.strip())
-    weekday = 0
-    if day:
-        key = day.strip().lower()[:3]
-        if key in WEEKDAYS:
-            weekday = WEEKDAYS.index(key)
-        else:
-            errors.append(f"DIGEST_DAY must be a weekday name such as monday or mon (got {day!r})")
-    clock = DEFAULT_TIME
-    if at:
-        m = re.fullmatch(r"(\d{1,2}):(\d{2})", at.strip())
-        if m and int(m.group(1)) < 24 and int(m.group(2)) < 60:
-            clock = time(int(m.group(1)), int(m.group(2)))
-        else:
-            errors.append(f"DIGEST_TIME must be HH:MM in 24-hour time (got {at!r})")
-    zone = timezone or DEFAULT_TIMEZONE
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        errors.append(f"DIGEST_TIMEZONE must be an IANA time zone such as Asia/Shanghai (got {zone!r})")
-        zone = DEFAULT_TIMEZONE
-    lang = (language or "en").lower()
-    if lang not in DIGEST_LANGUAGES:
-        errors.append(f"DIGEST_LANGUAGE must be en or zh (got {language!r})")
-        lang = "en"
-    return DigestSettings(channels=names, weekday=weekday, at=clock, timezone=zone, language=lang)
 
 
 def _utc(local: datetime) -> datetime:
@@ -147,3 +94,8 @@ def window_of_slot(slot: datetime, s: DigestSettings) -> tuple[datetime, datetim
     """``[previous slot, slot)`` in UTC: exactly seven days of local wall time."""
     local = slot.astimezone(s.tz)
     return _slot_on(local.date() - timedelta(days=7), s), slot
+
+
+def week_window(week: IsoWeek, s: DigestSettings) -> tuple[datetime, datetime]:
+    """The window ``[start, end)`` in UTC that the digest labelled ``week`` covers."""
+    return window_of_slot(slot_for_week(week, s), s)

@@ -1,6 +1,6 @@
 """Gathering the digest's inputs: dated articles, index sentence vectors, the question log.
 
-This is the I/O half of the digest; ``bot.digest.build_digest`` is the pure half.
+This is the I/O half of the digest; ``bot.digest.build.build_digest`` is the pure half.
 """
 
 from __future__ import annotations
@@ -9,30 +9,50 @@ import logging
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, tzinfo
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bot.config import Settings
-from bot.digest import (
-    ArticleVectors,
-    DatedArticle,
-    Digest,
-    LoggedQuestion,
-    build_digest,
-    parse_timestamp,
-    week_window,
-)
-from bot.digest_schedule import IsoWeek
+from bot.config import DigestSettings
+from bot.digest.build import build_digest
+from bot.digest.model import ArticleVectors, DatedArticle, Digest, LoggedQuestion
+from bot.digest.schedule import IsoWeek, week_window
 from bot.state.protocols import QuestionLog
 from retrieval.corpus import Article, load_corpus
 from retrieval.errors import RetrievalError
+from retrieval.settings import RetrievalSettings
 
 logger = logging.getLogger(__name__)
 
+_YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 _FRONT = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---", re.S)
 _FETCHED = re.compile(r"^fetched_at:[ \t]*[\"']?([^\"'\n#]*)", re.M)
+
+
+def parse_timestamp(value: str, tz: tzinfo) -> datetime | None:
+    """ISO 8601 (with or without offset, ``Z``, date only), RFC 2822 (feeds) or 2026年11月25日;
+    a time without an offset is read in ``tz``. None for empty or unreadable values."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    parsed: datetime | None = None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            m = _YMD.match(text)
+            if m:
+                try:
+                    parsed = datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+                except ValueError:
+                    return None
+    if parsed is None:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
 
 
 def fetched_at(file: Path) -> str:
@@ -91,13 +111,13 @@ def index_vectors(index: Any, paths: Iterable[str]) -> dict[str, ArticleVectors]
     return out
 
 
-def load_index_vectors(settings: Settings, paths: Iterable[str]) -> dict[str, ArticleVectors]:
+def load_index_vectors(settings: RetrievalSettings, paths: Iterable[str]) -> dict[str, ArticleVectors]:
     """Vectors from the live index, or {} (TF-IDF is used) when there is no usable index."""
     from retrieval.index import require_generation
     from retrieval.search import LoadedIndex
 
     try:
-        return index_vectors(LoadedIndex(require_generation(settings.retrieval)), paths)
+        return index_vectors(LoadedIndex(require_generation(settings)), paths)
     except RetrievalError as err:
         logger.info("digest ranks sentences lexically: %s", err)
         return {}
@@ -119,11 +139,10 @@ def load_questions(log: QuestionLog, start: datetime, end: datetime) -> list[Log
     ]
 
 
-def make_digest(settings: Settings, week: IsoWeek, *, log: QuestionLog) -> Digest:
-    """The digest of ``week`` from the corpus, the live index and the question log."""
-    ds = settings.digest
-    start, end = week_window(week, ds)
-    articles = load_dated_articles(settings.retrieval.corpus_dir, ds.tz)
+def make_digest(week: IsoWeek, *, settings: DigestSettings, retrieval: RetrievalSettings, log: QuestionLog) -> Digest:
+    """The digest of ``week`` from the corpus and live index of ``retrieval`` and the question log."""
+    start, end = week_window(week, settings)
+    articles = load_dated_articles(retrieval.corpus_dir, settings.tz)
     fresh = [a.article.path for a in articles if start <= a.added_at < end]
-    vectors = load_index_vectors(settings, fresh) if fresh else {}
-    return build_digest(articles, load_questions(log, start, end), week, ds, vectors=vectors)
+    vectors = load_index_vectors(retrieval, fresh) if fresh else {}
+    return build_digest(articles, load_questions(log, start, end), week, settings, vectors=vectors)
