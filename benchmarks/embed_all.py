@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
 
         # embed in slices, in article order (RealTime QA: gold articles first, then distractor pages),
         # so that an interrupted run leaves a usable prefix of the corpus in the cache
-        order = sorted(range(len(texts)), key=lambda i: chunks[i][0])
+        order = sorted(range(len(texts)), key=lambda i: chunks[i].doc)
         step = 256
         for j in range(0, len(order), step):
             part = [texts[i] for i in order[j:j + step]]
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                                cache=common.cache())  # whole articles that fit the model's window
         if es is rgb:  # RGB's ~29k sentences too (short; ~10 min): its quality run exercises sentence re-scoring
             _, _, sents, _ = common.layout(es.articles)
-            stexts = [es.articles[d].text[a:b] for d, a, b, _ in sents]
+            stexts = [es.articles[s.doc].text[s.start:s.end] for s in sents]
             for j in range(0, len(stexts), 2048):
                 common.passage_vectors(stexts[j:j + 2048])
                 prog(min(j + 2048, len(stexts)), len(stexts))

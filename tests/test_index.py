@@ -86,7 +86,7 @@ def test_crash_mid_write_leaves_previous_index_live(hashed: tuple[RetrievalSetti
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("retrieval.bm25.build_bm25", boom)
+    monkeypatch.setattr("retrieval.index.generations.build_bm25", boom)
     with pytest.raises(OSError):
         build_index(settings, embeddings=emb)
     gen = current_generation(settings.index_dir)
@@ -126,8 +126,8 @@ def test_add_removes_the_copied_file_when_indexing_fails(tmp_path: Path, monkeyp
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("retrieval.bm25.build_bm25", boom)
-    monkeypatch.setattr("retrieval.index.make_embeddings", lambda *a, **k: emb)
+    monkeypatch.setattr("retrieval.index.generations.build_bm25", boom)
+    monkeypatch.setattr("retrieval.index.build.make_embeddings", lambda *a, **k: emb)
     with pytest.raises(OSError):
         add_files(settings, [FIXTURES / "page-fixture.html"])
     assert not (settings.articles_dir / "page-fixture.html").exists()

