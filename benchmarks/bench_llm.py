@@ -28,16 +28,14 @@ Only questions answered (not refused) by both services are counted: a refusal ne
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks.machine import cpu_model
+from benchmarks.machine import machine_line
+from benchmarks.metrics import percentile
 from bot.render import answer_message
 from retrieval.index import build_index
 from retrieval.service import QAService
@@ -61,28 +59,8 @@ QUESTIONS = [
     "What are the industry trends in large model demand?",
 ]
 MODEL_REPLY = "According to the excerpts, MiniMax and Zhipu AI are racing to list in Hong Kong [1]."
+PACKAGES = ("langchain-openai", "langchain-core", "openai", "tiktoken", "slack_sdk")  # versions under the table
 TIMED_STEPS = ("rewrite_ms", "embed_ms", "search_ms", "answer_ms", "llm_ms")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
-
-
-def machine() -> str:
-    cpu = cpu_model()
-    mem = ""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                mem = f", {int(line.split()[1]) / 1024 / 1024:.1f} GiB RAM"
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    pkgs = ", ".join(f"{p} {version(p)}" for p in ("langchain-openai", "langchain-core", "openai", "tiktoken", "slack_sdk"))
-    return (f"{cpu}, {os.cpu_count()} logical CPUs ({usable} usable, load average {load}){mem}, "
-            f"{platform.system()} {platform.release()}, Python {platform.python_version()}, {pkgs}")
 
 
 def timed(service: QAService, question: str, on_partial: Callable[[str], None] | None) -> tuple[Answer, float, float]:
@@ -159,7 +137,7 @@ def run(corpus: Path, n: int, warmup: int) -> str:
         v = rows[key]
         if v:
             lines.append(f"| {label} | {percentile(v, 50):.2f} | {percentile(v, 95):.2f} | {max(v):.2f} |")
-    lines += ["", f"Machine: {machine()}"]
+    lines += ["", f"Machine: {machine_line(PACKAGES)}"]
     return "\n".join(lines)
 
 

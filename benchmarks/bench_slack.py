@@ -15,7 +15,6 @@ import http.client
 import json
 import multiprocessing
 import os
-import platform
 import statistics
 import tempfile
 import threading
@@ -28,7 +27,8 @@ from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
 
-from benchmarks.machine import cpu_model
+from benchmarks.machine import machine_line
+from benchmarks.metrics import percentile
 from bot.app import create_app
 from bot.config import Settings
 from bot.server import BotASGI, ServerThread
@@ -50,20 +50,6 @@ QUESTIONS = [
     "大模型第一股之争是什么？",
     "What is the weather in Beijing tomorrow?",  # a refusal is part of the mix
 ]
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
-
-
-def machine() -> str:
-    cpu = cpu_model()
-    from importlib.metadata import version
-
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{cpu}, {os.cpu_count()} logical CPUs (load average {load}), {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, slack_bolt {version('slack_bolt')}, uvicorn {version('uvicorn')}")
 
 
 class Client:
@@ -237,7 +223,7 @@ def main() -> None:
         p95 = percentile(values, 95)
         verdict = "" if not target else (" (met)" if p95 < float(target.split()[1]) else " (MISSED)")
         print(f"| {name} | {statistics.median(values):.1f} | {p95:.1f} | {max(values):.1f} | {target}{verdict} |")
-    print(f"\nMachine: {machine()}")
+    print(f"\nMachine: {machine_line(('slack_bolt', 'uvicorn'))}")
 
 
 if __name__ == "__main__":

@@ -241,7 +241,7 @@ def fit_and_report(rows: list[dict], *, write: bool = False, features: tuple[str
     model["threshold"] = operating_threshold(rows, wr)
     metrics = breakdown(rows, wr, model["threshold"])
     metrics_p05 = breakdown(rows, wr, 0.5)
-    # the provisional hand-set model this fit replaces (retrieval/calibration.json before the fit)
+    # a hand-set reference (one threshold on the best sentence's cosine), reported beside the fit
     prev = {"bias": -9.5, "w_sentence": 100.0, "w_chunk": 0.0, "w_coverage": 0.0, "threshold": 0.5}
     wp = np.array([prev["bias"], prev["w_sentence"], prev["w_chunk"], prev["w_coverage"]])
     prev_metrics = {"model": prev, "metrics": breakdown(rows, wp)}

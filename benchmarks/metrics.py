@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -59,3 +60,12 @@ def paired_gap(a: Sequence[Sequence], b: Sequence[Sequence], relevants: Sequence
         out[name] = {"diff": float(d.mean()), "lo": float(lo), "hi": float(hi), "wins": int((d > 0).sum()),
                      "losses": int((d < 0).sum())}
     return out
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The nearest-rank ``p``-th percentile: the smallest value with at least p% of the values at or
+    below it (NaN for no values)."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered), max(1, math.ceil(p / 100 * len(ordered)))) - 1]

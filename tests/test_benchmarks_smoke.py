@@ -6,8 +6,7 @@ import numpy as np
 
 from benchmarks.calibrate_refusal import fit_logistic, predict, refusal_metrics
 from benchmarks.datasets import first_words
-from benchmarks.metrics import dedup_docs, hit_at_k, mrr_at_k, paired_gap, summarize
-from benchmarks.speed import pct
+from benchmarks.metrics import dedup_docs, hit_at_k, mrr_at_k, paired_gap, percentile, summarize
 
 
 def test_rank_metrics_on_a_hand_made_example() -> None:
@@ -39,7 +38,7 @@ def test_refusal_fit_separates_an_easy_case() -> None:
 def test_helpers() -> None:
     assert first_words("a  b\nc d", 3) == "a  b\nc"
     assert first_words("a b", 5) == "a b"
-    assert pct([1, 2, 3, 4, 5], 50) == 3 and pct([1, 2, 3, 4, 5], 95) == 5
+    assert percentile([1, 2, 3, 4, 5], 50) == 3 and percentile([1, 2, 3, 4, 5], 95) == 5
 
 
 def test_paired_gap_counts_wins_and_bounds_the_mean() -> None:
