@@ -1,3 +1,5 @@
+"""``python -m bot``: the ``industry-qa`` command; with no arguments it serves the bot."""
+
 import sys
 
 from bot.cli import main

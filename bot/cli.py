@@ -1,92 +1,59 @@
-"""``industry-qa serve``: registered into the retrieval CLI; Slack is imported only when serving."""
+"""The ``industry-qa`` command: the one place that puts the command line together.
+
+Each layer registers its own commands (``retrieval.cli``: index, ask, add, eval, feeds;
+``bot.serve_cli``: serve; ``bot.digest.cli``: digest); this module adds the shared options and
+turns expected failures into one ``error:`` line with exit status 2, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
+import os
 import sys
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Sequence
 
-# Slack stops redelivering an event after about 5 minutes; processed keys are kept far longer.
-PROCESSED_RETENTION_S = 30 * 24 * 3600
-
-
-def register(
-    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
-    common: Callable[[argparse.ArgumentParser], None] | None = None,
-) -> None:
-    """Add ``serve``; ``common`` is the host CLI's shared options (``--corpus``, ``--data``, ``-v``)."""
-    parser = subparsers.add_parser(
-        "serve",
-        help="run the Slack bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP on PORT)",
-        description="Run the Slack bot. Settings come from the environment and .env (see .env.example).",
-    )
-    if common is not None:
-        common(parser)
-    else:
-        parser.add_argument("--corpus", help="corpus folder (overrides CORPUS_DIR)")
-        parser.add_argument("--data", help="index/state folder (overrides DATA_DIR)")
-        parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    parser.add_argument("--env-file", type=Path, default=None, help="dotenv file to read (default: ./.env)")
-    parser.set_defaults(func=run_serve)
-    from bot.digest.cli import register_digest
-
-    register_digest(subparsers, common)
+from bot.digest.cli import register_digest
+from bot.serve_cli import register_serve
+from retrieval import cli as retrieval_cli
+from retrieval.errors import RetrievalError
+from retrieval.settings import SettingsError
 
 
-def run_serve(args: argparse.Namespace) -> int:
-    """Exit status: 0 on a clean stop, 2 for invalid settings, 1 when Slack or the index refuse."""
-    from bot.config import SettingsError, load_settings
-
-    try:
-        settings = load_settings(args.env_file).with_paths(corpus=args.corpus, data=args.data)
-    except SettingsError as err:
-        print(f"industry-qa serve: {err}", file=sys.stderr)
-        return 2
-    level = "DEBUG" if getattr(args, "verbose", False) else settings.log_level
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(level)  # the host CLI may have configured logging already
-
-    from slack_bolt.error import BoltError
-
-    from bot.app import create_app
-    from bot.server import serve
-    from bot.state import open_store
-    from retrieval.errors import RetrievalError
-
-    # The process's one store: the app and the digest scheduler share it. It is not closed when
-    # serving stops, so that answers still in flight finish and are logged while the process exits.
-    store = open_store(settings.state_db_path)
-    store.prune(older_than_s=PROCESSED_RETENTION_S)
-    try:
-        app = create_app(settings, store=store)
-    except BoltError as err:  # auth.test failed: bad or revoked token, or SLACK_API_URL unreachable
-        print(f"industry-qa serve: Slack rejected SLACK_BOT_TOKEN or is unreachable: {err}", file=sys.stderr)
-        return 1
-    except RetrievalError as err:
-        print(f"industry-qa serve: {err}", file=sys.stderr)
-        return 1
-    from bot.digest.scheduler import start_digest_scheduler
-    from bot.feed_poller import start_feed_poller
-
-    digest = start_digest_scheduler(settings, app.client, store)  # None while DIGEST_CHANNEL is empty
-    feeds = start_feed_poller(settings.retrieval)  # None while FEEDS is empty
-    try:
-        with contextlib.suppress(KeyboardInterrupt):
-            serve(settings, app)
-    finally:
-        if digest is not None:
-            digest.stop()
-        if feeds is not None:
-            feeds.stop()
-    return 0
+def common_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", help="corpus folder (default: $CORPUS_DIR or ./corpus)")
+    p.add_argument("--data", help="index/state folder (default: $DATA_DIR or ./data)")
+    p.add_argument("-v", "--verbose", action="store_true", help="more detail (timings, debug log)")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m bot``: the serve command alone (useful before or without the full CLI)."""
-    parser = argparse.ArgumentParser(prog="python -m bot")
-    register(parser.add_subparsers(dest="command", required=True))
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="industry-qa", description="Cited answers from an industry news corpus.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    retrieval_cli.register(sub, common_options)
+    register_serve(sub, common_options)
+    register_digest(sub, common_options)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        from dotenv import load_dotenv
+
+        load_dotenv()
+        return int(args.func(args) or 0)
+    except (RetrievalError, SettingsError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # e.g. `industry-qa ask ... | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

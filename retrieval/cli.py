@@ -1,60 +1,47 @@
-"""The ``industry-qa`` command: index, ask, add, eval (and serve, from the bot package)."""
+"""The retrieval commands of ``industry-qa``: index, ask, add, eval and feeds.
+
+``register`` adds them to the command line that ``bot.cli`` composes; retrieval never imports the bot.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 from .corpus import ArticleError, load_article
-from .errors import RetrievalError
 from .ingest_cli import add_urls, is_url, register_feeds
-from .settings import RetrievalSettings, SettingsError
-
-log = logging.getLogger("industry_qa")
+from .settings import RetrievalSettings
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--corpus", help="corpus folder (default: $CORPUS_DIR or ./corpus)")
-    p.add_argument("--data", help="index/state folder (default: $DATA_DIR or ./data)")
-    p.add_argument("-v", "--verbose", action="store_true", help="more detail (timings, debug log)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="industry-qa", description="Cited answers from an industry news corpus.")
-    sub = parser.add_subparsers(dest="command", required=True)
+def register(
+    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    common: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """Add the retrieval commands; ``common`` adds the shared options (``--corpus``, ``--data``, ``-v``)."""
     p = sub.add_parser("index", help="(re)build the index; only new or changed articles are embedded")
     p.add_argument("--rebuild", action="store_true", help="ignore the existing index (fixes a corrupt or mismatched one)")
-    _common(p)
+    common(p)
     p.set_defaults(func=cmd_index)
     p = sub.add_parser("ask", help="answer a question with cited excerpts")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the stable JSON schema (see README)")
     p.add_argument("-k", type=int, default=None, help="number of chunks to retrieve")
-    _common(p)
+    common(p)
     p.set_defaults(func=cmd_ask)
     p = sub.add_parser("add", help="add articles by URL (fetched) or file (copied) to the corpus and index them")
     p.add_argument("files", nargs="+", metavar="URL_OR_FILE")
-    _common(p)
+    common(p)
     p.set_defaults(func=cmd_add)
     p = sub.add_parser("eval", help="accuracy, refusals and citation validity on a seed_qa-style JSONL file")
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
-    _common(p)
+    common(p)
     p.set_defaults(func=cmd_eval)
-    register_feeds(sub, _common, settings_from)
-    try:  # the Slack bot adds `serve` (and more) when installed; retrieval never imports Slack itself
-        from bot.cli import register
-    except ImportError:
-        pass
-    else:
-        register(sub, _common)
-    return parser
+    register_feeds(sub, common, settings_from)
 
 
 def settings_from(args: argparse.Namespace) -> RetrievalSettings:
@@ -157,27 +144,3 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for k, v in metrics.items():
         print(f"{k:>20}: {v}")
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    try:
-        from dotenv import load_dotenv
-
-        load_dotenv()
-        return int(args.func(args) or 0)
-    except (RetrievalError, SettingsError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:  # e.g. `industry-qa ask ... | head`: the reader left; not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

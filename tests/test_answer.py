@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.cli import main
+from bot.cli import main
 from retrieval.corpus import load_article
 from retrieval.errors import EmptyQuestionError
 from retrieval.search import search
@@ -136,7 +136,7 @@ def test_cli_end_to_end_in_a_fresh_process(multilingual_index: RetrievalSettings
     """The console script path: a new process loads the model and index and prints a cited answer."""
     s = multilingual_index
     proc = subprocess.run(
-        [sys.executable, "-m", "retrieval.cli", "ask", "Did Zhipu pass its listing hearing?",
+        [sys.executable, "-m", "bot.cli", "ask", "Did Zhipu pass its listing hearing?",
          "--corpus", str(s.corpus_dir), "--data", str(s.data_dir)],
         capture_output=True, text=True, timeout=120, check=False,
     )

@@ -1,15 +1,18 @@
-"""``industry-qa serve``: registered into the retrieval CLI; clear errors instead of tracebacks."""
+"""``industry-qa serve`` and the command line's composition: clear errors instead of tracebacks."""
 
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import pytest
 
-from bot.cli import main, register
+from bot.cli import build_parser, main
+from bot.serve_cli import register_serve
 from tests.bot_fakes import FakeSlack
 
+ROOT = Path(__file__).resolve().parent.parent
 SLACK_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL")
 
 
@@ -31,16 +34,24 @@ def test_register_adds_serve_with_the_host_cli_options() -> None:
         p.add_argument("--corpus")
         p.add_argument("--data")
 
-    register(sub, common)
+    register_serve(sub, common)
     args = parser.parse_args(["serve", "--corpus", "c", "--data", "d"])
     assert (args.command, args.corpus, args.data) == ("serve", "c", "d") and callable(args.func)
 
 
 def test_serve_is_part_of_the_industry_qa_command() -> None:
-    from retrieval.cli import build_parser
-
     args = build_parser().parse_args(["serve", "--data", "/tmp/d"])
-    assert args.func.__module__ == "bot.cli"
+    assert args.func.__module__ == "bot.serve_cli"
+
+
+def test_the_command_line_is_composed_outside_retrieval() -> None:
+    """The console script is bot.cli's; retrieval/ only registers its commands and imports nothing
+    from bot/ (imports run one way)."""
+    assert "{index,ask,add,eval,feeds,serve,digest}" in build_parser().format_usage()
+    assert 'industry-qa = "bot.cli:main"' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    upward = [str(f) for f in (ROOT / "retrieval").rglob("*.py")
+              if re.search(r"^\s*(from|import) bot\b", f.read_text(encoding="utf-8"), re.M)]
+    assert upward == []
 
 
 def test_serve_without_tokens_names_them_and_exits_2(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:

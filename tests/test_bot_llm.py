@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from bot.cli import main
 from bot.progress import partial_text
-from retrieval.cli import main
 from retrieval.service import QAService
 from retrieval.settings import LLMSettings, RetrievalSettings
 from tests.bot_fakes import BOT_TOKEN, FakeSlack, Scripted

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.cli import main
+from bot.cli import main
 from retrieval.feeds import poll_feeds
 from retrieval.index import current_generation, read_manifest
 from retrieval.settings import FeedSpec, IngestSettings, RetrievalSettings, parse_feeds

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.cli import main
+from bot.cli import main
 from retrieval.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from retrieval.index import build_index, current_generation
 from retrieval.service import QAService

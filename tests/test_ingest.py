@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.cli import main
+from bot.cli import main
 from retrieval.corpus import load_corpus, read_front_matter
 from retrieval.index import current_generation, read_manifest
 from retrieval.ingest import ingest_urls

@@ -96,7 +96,7 @@ def test_industry_qa_add_in_another_process_is_seen_by_the_next_answer(web: Fixt
     service = QAService(settings)
     assert service.ask("Under which code would Zhipu's shares trade?").refused
     env = {**os.environ, "CORPUS_DIR": str(settings.corpus_dir), "DATA_DIR": str(settings.data_dir), "FETCH_TIMEOUT_S": "5"}
-    done = subprocess.run([sys.executable, "-m", "retrieval.cli", "add", web.url("/news/zhipu-hearing-fixture")],
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "add", web.url("/news/zhipu-hearing-fixture")],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "added articles/2025-12-19-zhipu-hearing-fixture.md" in done.stdout

@@ -16,7 +16,7 @@ from bot.state.protocols import StateStore
 
 def register_digest(
     subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
-    common: Callable[[argparse.ArgumentParser], None] | None = None,
+    common: Callable[[argparse.ArgumentParser], None],
 ) -> None:
     parser = subparsers.add_parser(
         "digest",
@@ -29,12 +29,7 @@ def register_digest(
                       help="post it now (once per channel and week: a digest already posted is not posted again)")
     parser.add_argument("--week", help="ISO week, e.g. 2026-W48")
     parser.add_argument("--channel", action="append", help="post here instead of DIGEST_CHANNEL (repeatable)")
-    if common is not None:
-        common(parser)
-    else:
-        parser.add_argument("--corpus", help="corpus folder (overrides CORPUS_DIR)")
-        parser.add_argument("--data", help="index/state folder (overrides DATA_DIR)")
-        parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    common(parser)
     parser.add_argument("--env-file", type=Path, default=None, help="dotenv file to read (default: ./.env)")
     parser.set_defaults(func=run_digest)
 
