@@ -36,6 +36,9 @@ class Article:
     language: str
     url: str
     text: str
+    # When the URL ingester fetched it (front matter); the digest's "new this week". Not indexed,
+    # so it is not part of ``content_hash``: re-fetching unchanged text re-embeds nothing.
+    fetched_at: str = ""
 
     @property
     def content_hash(self) -> str:
@@ -96,6 +99,7 @@ def load_article(file: Path, *, rel_path: str | None = None) -> Article:
         language=_meta_str(meta, "language") or detect_language(body),
         url=_meta_str(meta, "url"),
         text=body,
+        fetched_at=_meta_str(meta, "fetched_at"),
     )
 
 
@@ -151,12 +155,13 @@ def _first_line(text: str) -> str:
 def to_markdown(article: Article, extra: dict[str, object] | None = None) -> str:
     """Serialise an article as Markdown with front matter (used by ``industry-qa add``); ``extra``
     adds keys the index ignores (author, fetched_at, aliases)."""
-    meta = {
+    meta: dict[str, object] = {
         "title": article.title,
         "outlet": article.outlet,
         "published": article.published,
         "language": article.language,
         "url": article.url,
+        **({"fetched_at": article.fetched_at} if article.fetched_at else {}),
         **(extra or {}),
     }
     head = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000).strip()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.corpus import ArticleError, load_article, load_corpus
+from retrieval.corpus import ArticleError, load_article, load_corpus, to_markdown
 from tests.retrieval_fixtures import FIXTURES, SEED, make_corpus
 
 
@@ -68,3 +68,17 @@ def test_bad_files_are_skipped_with_a_named_warning(tmp_path: Path, caplog: pyte
 def test_unreadable_path_is_an_article_error(tmp_path: Path) -> None:
     with pytest.raises(ArticleError, match="cannot read"):
         load_article(tmp_path / "missing.md")
+
+
+def test_fetched_at_is_read_from_front_matter_but_not_part_of_the_content_hash(tmp_path: Path) -> None:
+    body = "Zhipu AI passed its listing hearing at the Hong Kong stock exchange on Friday."
+    quoted, bare, none = tmp_path / "quoted.md", tmp_path / "bare.md", tmp_path / "none.md"
+    quoted.write_text(f"---\ntitle: T\nfetched_at: '2026-11-25T02:00:00Z'\n---\n{body}\n", encoding="utf-8")
+    bare.write_text(f"---\ntitle: T\nfetched_at: 2026-11-25T02:00:00Z\n---\n{body}\n", encoding="utf-8")
+    none.write_text(f"---\ntitle: T\n---\n{body}\n", encoding="utf-8")
+    a, b, c = load_article(quoted), load_article(bare), load_article(none)
+    assert a.fetched_at == "2026-11-25T02:00:00Z" and b.fetched_at == "2026-11-25 02:00:00+00:00"  # YAML's own type
+    assert c.fetched_at == "" and a.content_hash == c.content_hash
+    again = tmp_path / "again.md"
+    again.write_text(to_markdown(a), encoding="utf-8")
+    assert load_article(again).fetched_at == a.fetched_at

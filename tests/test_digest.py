@@ -15,9 +15,9 @@ from bot.digest.build import build_digest
 from bot.digest.model import ArticleVectors, DatedArticle, LoggedQuestion
 from bot.digest.render import digest_message, digest_plain_text
 from bot.digest.schedule import IsoWeek, slot_for_week, week_of_slot, week_window
-from bot.digest.sources import date_article, fetched_at, index_vectors, parse_timestamp
+from bot.digest.sources import date_article, index_vectors, parse_timestamp
 from bot.render import FALLBACK_TEXT_LIMIT, MAX_BLOCKS, MESSAGE_TEXT_BUDGET, SECTION_TEXT_LIMIT
-from retrieval.corpus import Article
+from retrieval.corpus import Article, load_article
 from retrieval.text import detect_language
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -201,14 +201,14 @@ def test_fetched_at_then_published_then_mtime(tmp_path: Path) -> None:
     body = "Some text that is long enough to be an article body for this test."
     fetched = tmp_path / "fetched.md"
     fetched.write_text(f"---\ntitle: T\npublished: '2026-01-02'\nfetched_at: '2026-11-25T02:00:00Z'\n---\n{body}\n")
-    assert fetched_at(fetched) == "2026-11-25T02:00:00Z"
-    a = article("fetched.md", body, published="2026-01-02")
-    d = date_article(a, file=fetched, tz=SHANGHAI, fetched=fetched_at(fetched))
+    a = load_article(fetched)
+    assert a.fetched_at == "2026-11-25T02:00:00Z"
+    d = date_article(a, file=fetched, tz=SHANGHAI)
     assert d.added_at == datetime(2026, 11, 25, 2, tzinfo=UTC) and d.published_at is not None
     plain = tmp_path / "plain.md"
     plain.write_text(body)
     os.utime(plain, (1_764_000_000, 1_764_000_000))
-    assert fetched_at(plain) == ""
+    assert load_article(plain).fetched_at == ""
     d = date_article(article("plain.md", body, published="not a date"), file=plain, tz=SHANGHAI)
     assert d.added_at == datetime.fromtimestamp(1_764_000_000, tz=UTC) and d.published_at is None
     d = date_article(article("p.md", body, published="2026-11-24"), file=plain, tz=SHANGHAI)

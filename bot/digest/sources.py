@@ -27,8 +27,6 @@ from retrieval.settings import RetrievalSettings
 logger = logging.getLogger(__name__)
 
 _YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
-_FRONT = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---", re.S)
-_FETCHED = re.compile(r"^fetched_at:[ \t]*[\"']?([^\"'\n#]*)", re.M)
 
 
 def parse_timestamp(value: str, tz: tzinfo) -> datetime | None:
@@ -55,23 +53,11 @@ def parse_timestamp(value: str, tz: tzinfo) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
 
 
-def fetched_at(file: Path) -> str:
-    """The ``fetched_at`` front-matter value the URL ingester writes, or ""."""
-    try:
-        with file.open("r", encoding="utf-8-sig", errors="replace") as fh:
-            head = fh.read(8192)
-    except OSError:
-        return ""
-    front = _FRONT.match(head)
-    found = _FETCHED.search(front.group(1)) if front else None
-    return found.group(1).strip() if found else ""
-
-
-def date_article(article: Article, *, file: Path, tz: tzinfo, fetched: str = "") -> DatedArticle:
+def date_article(article: Article, *, file: Path, tz: tzinfo) -> DatedArticle:
     """When an article counts as new: when it was fetched into the corpus, else when it was
     published, else the file's modification time."""
     published = parse_timestamp(article.published, tz)
-    added = parse_timestamp(fetched or str(getattr(article, "fetched_at", "") or ""), tz) or published
+    added = parse_timestamp(article.fetched_at, tz) or published
     if added is None:
         try:
             added = datetime.fromtimestamp(file.stat().st_mtime, tz=UTC)
@@ -82,11 +68,7 @@ def date_article(article: Article, *, file: Path, tz: tzinfo, fetched: str = "")
 
 def load_dated_articles(corpus_dir: Path, tz: tzinfo) -> list[DatedArticle]:
     articles, _ = load_corpus(corpus_dir, warn=False)
-    dated = []
-    for article in articles:
-        file = corpus_dir / article.path
-        dated.append(date_article(article, file=file, tz=tz, fetched=fetched_at(file)))
-    return dated
+    return [date_article(article, file=corpus_dir / article.path, tz=tz) for article in articles]
 
 
 def index_vectors(index: Any, paths: Iterable[str]) -> dict[str, ArticleVectors]:
