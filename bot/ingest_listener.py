@@ -21,6 +21,9 @@ from bot.listeners import is_ignored, strip_mention
 from bot.render import Message, escape_mrkdwn, notice_message
 from bot.state.protocols import EventClaims
 from bot.state.records import message_key
+from bot.texts import t
+from retrieval.logsafe import loggable
+from retrieval.text import detect_language
 
 if TYPE_CHECKING:
     from retrieval.ingest import IngestResult, Outcome
@@ -52,21 +55,27 @@ def add_command_urls(text: str) -> list[str] | None:
     return urls or None
 
 
-def reply_text(result: IngestResult) -> str:
+def reply_text(result: IngestResult, language: str = "en") -> str:
     lines = []
     for o in result.outcomes:
-        lines.append(_line(o))
-    return "\n".join(lines) or "Nothing was added."
+        lines.append(_line(o, language))
+    return "\n".join(lines) or t("add_nothing", language)
 
 
-def _line(o: Outcome) -> str:
+def request_language(text: str) -> str:
+    """The language of the words around the links (``add <url>`` alone is English)."""
+    return detect_language(_BARE_URL.sub(" ", _SLACK_LINK.sub(" ", text)))
+
+
+def _line(o: Outcome, language: str) -> str:
     url = escape_mrkdwn(o.url)
     if o.status == "added":
         when = f" ({escape_mrkdwn(o.published)})" if o.published else ""
-        return f":white_check_mark: Added *<{url}|{escape_mrkdwn(o.title)}>*{when} to the corpus. Ask away."
+        return t("add_added", language, url=url, title=escape_mrkdwn(o.title), when=when)
     if o.status in ("duplicate", "alias"):
-        return f":information_source: Already in the corpus: {url} ({escape_mrkdwn(o.reason)})."
-    return f":warning: Could not add {url}: {escape_mrkdwn(o.reason)}."
+        return t("add_known", language, url=url, reason=escape_mrkdwn(o.reason))
+    reason = t(f"add_reason_{o.code}", language) if o.code else escape_mrkdwn(o.reason)
+    return t("add_failed", language, url=url, reason=reason)
 
 
 class IngestHandler:
@@ -80,25 +89,26 @@ class IngestHandler:
     def may_add(self, user: str) -> bool:
         return not self.allowed_users or user in self.allowed_users
 
-    def run(self, urls: list[str], user: str, post: Callable[[Message], None]) -> None:
+    def run(self, urls: list[str], user: str, post: Callable[[Message], None], language: str = "en") -> None:
         """Every path ends in a reply: added, already there, refused, or why it failed."""
         try:
             if not self.may_add(user):
-                post(notice_message("Sorry, you are not on the list of people who may add articles (ADD_ALLOWED_USERS)."))
+                post(notice_message(t("add_not_allowed", language)))
                 return
             if len(urls) > MAX_URLS:
-                post(notice_message(f"Please add at most {MAX_URLS} links at a time."))
+                post(notice_message(t("add_too_many", language, limit=MAX_URLS)))
                 return
-            post(notice_message(reply_text(self.ingest(urls))))
+            post(notice_message(reply_text(self.ingest(urls), language)))
         except Exception:
-            logger.exception("adding %s failed", urls)
-            _post_safely(post, notice_message("Sorry, adding the article failed. It has been logged; please try again later."))
+            logger.exception("adding %s failed", loggable(urls))
+            _post_safely(post, notice_message(t("add_error", language)))
 
     def on_message(self, event: Mapping[str, Any], context: BoltContext, client: WebClient) -> None:
         team, channel, ts = context.team_id or "", str(event.get("channel", "")), str(event.get("ts", ""))
         if not self.store.claim(message_key(team, channel, ts)):
             return  # redelivered, or seen as both app_mention and message
-        urls = add_command_urls(strip_mention(str(event.get("text") or ""), context.bot_user_id)) or []
+        text = strip_mention(str(event.get("text") or ""), context.bot_user_id)
+        urls, language = add_command_urls(text) or [], request_language(text)
         thread_ts = str(event.get("thread_ts") or ts)
 
         def post(message: Message) -> None:
@@ -110,7 +120,7 @@ class IngestHandler:
             # the working indicator: an add can wait for a feed round that holds the index lock
             working = self.may_add(user) and _react(client, "reactions_add", channel, ts)
             try:
-                self.run(urls, user, post)
+                self.run(urls, user, post, language)
             finally:
                 if working:
                     _react(client, "reactions_remove", channel, ts)
@@ -135,15 +145,16 @@ def register_ingest(app: App, handler: IngestHandler) -> None:
     @app.shortcut(ADD_SHORTCUT)
     def on_shortcut(ack: Ack, shortcut: dict[str, Any], respond: Respond) -> None:
         ack()
-        urls = links_in(str((shortcut.get("message") or {}).get("text") or ""))
+        text = str((shortcut.get("message") or {}).get("text") or "")
+        urls, language = links_in(text), request_language(text)
 
         def post(message: Message) -> None:
             respond(response_type="ephemeral", replace_original=False, **message.to_kwargs())
 
         if not urls:
-            _post_safely(post, notice_message("That message has no link to add."))
+            _post_safely(post, notice_message(t("add_no_link", language)))
             return
-        handler.pool.submit(handler.run, urls, str((shortcut.get("user") or {}).get("id", "")), post)
+        handler.pool.submit(handler.run, urls, str((shortcut.get("user") or {}).get("id", "")), post, language)
 
 
 def _react(client: WebClient, method: str, channel: str, ts: str) -> bool:

@@ -6,6 +6,7 @@ Anything that is not an article (an image, JSON, a paywall teaser, an empty PDF)
 
 from __future__ import annotations
 
+import codecs
 import io
 import logging
 import re
@@ -72,7 +73,7 @@ def _from_html(fetched: Fetched) -> Extracted:
     import trafilatura
 
     doc = trafilatura.bare_extraction(
-        fetched.body, url=fetched.final_url, with_metadata=True, favor_precision=True,
+        _html_text(fetched), url=fetched.final_url, with_metadata=True, favor_precision=True,
         include_comments=False, include_tables=False, include_images=False,
     )
     text = _paragraphs(getattr(doc, "text", None) or "")
@@ -88,6 +89,19 @@ def _from_html(fetched: Fetched) -> Extracted:
         canonical_url=_canonical(getattr(doc, "url", None), fetched.final_url),
         text=_drop_leading_title(text, title),
     )
+
+
+def _html_text(fetched: Fetched) -> str | bytes:
+    """The page decoded with the charset its HTTP header names (which wins over a <meta> tag and
+    over guessing, as in browsers; a byte order mark wins over both); the bytes themselves, for
+    trafilatura to sniff, when the header names none or one that does not decode them."""
+    body = fetched.body
+    if not fetched.charset or body.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return body
+    try:
+        return body.decode(fetched.charset)
+    except (LookupError, UnicodeDecodeError):
+        return body
 
 
 def _from_pdf(fetched: Fetched) -> Extracted:

@@ -1,34 +1,49 @@
-"""HTTP for ingestion: one polite client with a timeout, a size cap, a clear User-Agent, robots.txt
+"""HTTP for ingestion: one polite client with a deadline, a size cap, a clear User-Agent, robots.txt
 and conditional requests. Every failure is a ``FetchError`` whose message is one line for a person.
+
+Only public addresses are fetched, at every redirect hop and for robots.txt too, and FETCH_TIMEOUT_S
+bounds a whole ``get`` (robots.txt, redirects, headers and body): see ``retrieval.netguard``.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 import urllib.robotparser
 from dataclasses import dataclass
+from email.message import Message
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from .errors import RetrievalError
+from .logsafe import loggable
+from .netguard import (
+    AddressPolicy,
+    AddressRefused,
+    GuardedTransport,
+    Resolver,
+    fetch_deadline,
+    system_resolver,
+)
 from .settings import IngestSettings
 
 logger = logging.getLogger(__name__)
 
-MAX_REDIRECTS = 5
+MAX_REDIRECTS = 5  # for pages, and for robots.txt (RFC 9309 asks crawlers to follow at least five)
 ROBOTS_MAX_BYTES = 500_000
+PRIVATE_ADDRESS = "private_address"  # FetchError.code of a refused internal address
 _REDIRECTS = {301, 302, 303, 307, 308}
 
 
 class FetchError(RetrievalError):
-    """A URL that could not be fetched; ``transient`` failures (timeouts, 5xx) may succeed later."""
+    """A URL that could not be fetched; ``transient`` failures (timeouts, 5xx) may succeed later.
+    ``code`` names the reasons a user interface words itself (e.g. PRIVATE_ADDRESS)."""
 
-    def __init__(self, reason: str, *, transient: bool = False) -> None:
+    def __init__(self, reason: str, *, transient: bool = False, code: str = "") -> None:
         super().__init__(reason)
         self.transient = transient
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,7 @@ class Fetched:
     body: bytes
     etag: str = ""
     last_modified: str = ""
+    charset: str = ""  # from the Content-Type header, lower case; "" when the header names none
 
     @property
     def not_modified(self) -> bool:
@@ -52,18 +68,24 @@ def check_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise FetchError(f"not an http(s) URL: {url[:200]!r}")
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL as err:
+        raise FetchError(f"not a valid URL ({_short(err)})") from None
     return url
 
 
 class Fetcher:
-    """Fetches pages and feeds for one ingestion run (robots.txt is cached per host for its life)."""
+    """Fetches pages and feeds for one ingestion run (robots.txt is cached per host for its life).
+    ``resolve`` replaces DNS (tests)."""
 
-    def __init__(self, settings: IngestSettings, *, client: httpx.Client | None = None) -> None:
+    def __init__(self, settings: IngestSettings, *, resolve: Resolver = system_resolver) -> None:
         self.settings = settings
         self.timeout_s = settings.fetch_timeout_s
         self.max_bytes = settings.fetch_max_bytes
         self.agent_token = settings.user_agent.split("/", 1)[0].split()[0]
-        self._client = client or httpx.Client(
+        self._client = httpx.Client(
+            transport=GuardedTransport(AddressPolicy.allowing(settings.fetch_allow_hosts), resolve=resolve),
             timeout=httpx.Timeout(settings.fetch_timeout_s),
             headers={"User-Agent": settings.user_agent},
             follow_redirects=False,  # followed by hand: robots.txt is checked at every hop
@@ -82,25 +104,25 @@ class Fetcher:
     def get(self, url: str, *, etag: str = "", last_modified: str = "", accept: str = "*/*") -> Fetched:
         """GET ``url`` following up to MAX_REDIRECTS redirects; 304 is returned, other non-2xx raise."""
         start = check_url(url)
-        current = start
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        deadline = time.monotonic() + self.timeout_s
-        for _ in range(MAX_REDIRECTS + 1):
-            self.require_allowed(current)
-            status, resp_headers, body = self._request(current, headers, deadline)
-            if status in _REDIRECTS and resp_headers.get("location"):
-                current = check_url(urljoin(current, resp_headers["location"]))
-                continue
-            if status == 304:
-                return Fetched(start, current, status, "", b"", etag, last_modified)
-            _raise_for_status(status)
-            media = resp_headers.get("content-type", "").split(";", 1)[0].strip().lower()
-            return Fetched(start, current, status, media, body, resp_headers.get("etag", ""),
-                           resp_headers.get("last-modified", ""))
+        with fetch_deadline(self.timeout_s):
+            current = start
+            for _ in range(MAX_REDIRECTS + 1):
+                self.require_allowed(current)
+                status, resp_headers, body = self._request(current, headers)
+                if status in _REDIRECTS and resp_headers.get("location"):
+                    current = check_url(urljoin(current, resp_headers["location"]))
+                    continue
+                if status == 304:
+                    return Fetched(start, current, status, "", b"", etag, last_modified)
+                _raise_for_status(status)
+                media, charset = _content_type(resp_headers.get("content-type", ""))
+                return Fetched(start, current, status, media, body, resp_headers.get("etag", ""),
+                               resp_headers.get("last-modified", ""), charset)
         raise FetchError(f"more than {MAX_REDIRECTS} redirects")
 
     def require_allowed(self, url: str) -> None:
@@ -115,21 +137,29 @@ class Fetcher:
             raise FetchError(f"robots.txt of {parts.netloc} disallows fetching {parts.path or '/'}")
 
     def _load_robots(self, host: str) -> urllib.robotparser.RobotFileParser | None:
+        """The rules for ``host`` (RFC 9309): redirects are followed, up to MAX_REDIRECTS, through the
+        same address check as pages; 4xx or too many redirects mean no rules, 5xx means none can be read."""
         rules = urllib.robotparser.RobotFileParser(host + "/robots.txt")
+        url = host + "/robots.txt"
         # a connection failure or timeout propagates (and is not cached): the page would fail alike
-        status, _, body = self._request(host + "/robots.txt", {"Accept": "text/plain"},
-                                        time.monotonic() + self.timeout_s, limit=ROBOTS_MAX_BYTES)
-        if 400 <= status < 500 or status in _REDIRECTS:  # no robots.txt: everything is allowed
+        for _ in range(MAX_REDIRECTS + 1):
+            status, headers, body = self._request(url, {"Accept": "text/plain"}, limit=ROBOTS_MAX_BYTES)
+            if status in _REDIRECTS and headers.get("location"):
+                url = check_url(urljoin(url, headers["location"]))
+                continue
+            break
+        else:
+            status = 404  # "unavailable" (RFC 9309, 2.3.1.2)
+        if 300 <= status < 500:  # unavailable: everything is allowed
             rules.parse([])
         elif status >= 500:
-            logger.warning("robots.txt of %s: HTTP %d", host, status)
+            logger.warning("robots.txt of %s: HTTP %d", loggable(host), status)
             return None
         else:
             rules.parse(body.decode("utf-8", errors="replace").splitlines())
         return rules
 
-    def _request(self, url: str, headers: dict[str, str], deadline: float,
-                 limit: int | None = None) -> tuple[int, dict[str, str], bytes]:
+    def _request(self, url: str, headers: dict[str, str], limit: int | None = None) -> tuple[int, dict[str, str], bytes]:
         cap = limit or self.max_bytes
         try:
             with self._client.stream("GET", url, headers=headers) as resp:
@@ -141,16 +171,27 @@ class Fetcher:
                     size += len(chunk)
                     if size > cap:
                         raise FetchError(_too_big(cap))
-                    if time.monotonic() > deadline:
-                        raise httpx.ReadTimeout("total time exceeded")
                     chunks.append(chunk)
                 return resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, b"".join(chunks)
+        except AddressRefused as err:
+            logger.warning("refused to fetch %s: %s", loggable(url), loggable(err))
+            raise FetchError("refused: that address is on a private or local network, which is not fetched "
+                             "(FETCH_ALLOW_HOSTS can allow an intranet host)", code=PRIVATE_ADDRESS) from None
         except httpx.TimeoutException:
             raise FetchError(f"timed out after {self.timeout_s:g} s", transient=True) from None
         except httpx.ConnectError as err:
             raise FetchError(f"could not connect to {urlsplit(url).netloc} ({_short(err)})", transient=True) from None
         except httpx.HTTPError as err:
             raise FetchError(f"network error ({type(err).__name__}: {_short(err)})", transient=True) from None
+
+
+def _content_type(header: str) -> tuple[str, str]:
+    """The media type and the charset parameter of a Content-Type header, both lower case."""
+    message = Message()
+    message["content-type"] = header
+    charset = message.get_param("charset")
+    media = header.split(";", 1)[0].strip().lower()
+    return media, charset.strip().lower() if isinstance(charset, str) else ""
 
 
 def _raise_for_status(status: int) -> None:

@@ -21,10 +21,11 @@ from urllib.parse import unquote, urlsplit
 
 from .catalog import Catalog, normalise_url, record_aliases, write_atomically
 from .corpus import Article, load_corpus, to_markdown
-from .errors import RetrievalError
+from .errors import EmbeddingError, RetrievalError
 from .extract import Extracted, extract
 from .fetch import Fetcher, FetchError
 from .index import IndexReport, build_index_from_articles, writer_lock
+from .logsafe import loggable
 from .settings import RetrievalSettings
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class Outcome:
     title: str = ""
     published: str = ""
     transient: bool = False  # a failure worth retrying later (timeout, 5xx)
+    code: str = ""  # a reason a user interface words itself (FetchError.code)
 
     @property
     def ok(self) -> bool:
@@ -109,7 +111,7 @@ def ingest_urls(settings: RetrievalSettings, urls: Iterable[str], *, fetcher: Fe
     order = {url: n for n, url in enumerate(wanted)}
     result.outcomes = sorted([*result.outcomes, *outcomes], key=lambda o: order.get(o.url, len(order)))
     for o in result.outcomes:
-        (logger.warning if o.status == "failed" else logger.info)("%s", o.line())
+        (logger.warning if o.status == "failed" else logger.info)("%s", loggable(o.line()))
     return result
 
 
@@ -120,7 +122,9 @@ def fetch_candidate(fetcher: Fetcher, url: str, *, via: str = "") -> Candidate:
 
 
 def failure(url: str, err: Exception) -> Outcome:
-    return Outcome(url, "failed", str(err), transient=isinstance(err, FetchError) and err.transient)
+    fetch_error = err if isinstance(err, FetchError) else None
+    return Outcome(url, "failed", str(err), transient=bool(fetch_error and fetch_error.transient),
+                   code=fetch_error.code if fetch_error else "")
 
 
 def commit(settings: RetrievalSettings, candidates: list[Candidate], *,
@@ -180,11 +184,23 @@ def _write_and_index(settings: RetrievalSettings, pending: dict[str, tuple[Artic
     except Exception as err:
         for tmp in temps.values():
             tmp.unlink(missing_ok=True)
-        if not isinstance(err, RetrievalError | OSError):
+        if isinstance(err, RetrievalError | OSError):  # expected: its message names files, so it stays in the log
+            logger.warning("indexing new articles failed: %s", loggable(err))
+        else:
             logger.exception("indexing new articles failed")
-        reason = f"not added: indexing failed: {' '.join(str(err).split())[:200] or type(err).__name__}"
+        reason = f"not added: indexing failed ({_failure_kind(err)}); the details are in the server log"
         return [Outcome(o.url, "failed", reason) if o.status == "added" else o for o in outcomes], None
     return outcomes, report
+
+
+def _failure_kind(err: BaseException) -> str:
+    """What went wrong, without the server paths that the messages of OS and index errors name."""
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror.lower()
+        cause = cause.__cause__
+    return "the embedding model failed" if isinstance(err, EmbeddingError) else type(err).__name__
 
 
 def _alias(corpus_dir: Path, target: str, urls: list[str],
@@ -201,7 +217,7 @@ def _alias(corpus_dir: Path, target: str, urls: list[str],
     try:
         return record_aliases(corpus_dir / target, urls)
     except (OSError, RetrievalError, ValueError) as err:
-        logger.warning("could not record aliases in %s: %s", target, err)
+        logger.warning("could not record aliases in %s: %s", target, loggable(err))
         return []
 
 

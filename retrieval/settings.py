@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -84,7 +85,30 @@ class IngestSettings:
     feed_poll_minutes: int = 60
     fetch_timeout_s: float = 15.0
     fetch_max_bytes: int = 5_000_000
+    # hosts and networks fetched although not public (an intranet wiki); empty = public addresses only
+    fetch_allow_hosts: tuple[str, ...] = ()
     user_agent: str = "industry-qa/0.1 (news Q&A bot; set USER_AGENT to add a contact URL)"
+
+
+_HOST_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*")
+
+
+def parse_allow_hosts(raw: str, errors: list[str]) -> tuple[str, ...]:
+    """``FETCH_ALLOW_HOSTS``: host names, addresses or networks (CIDR), separated by commas, ``;`` or
+    spaces; names are lower-cased without a trailing dot, ``[v6]`` loses its brackets."""
+    entries = []
+    for word in re.split(r"[\s,;]+", raw.strip()):
+        entry = word.strip().lower().rstrip(".").removeprefix("[").removesuffix("]")
+        if not entry:
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            if not _HOST_NAME.fullmatch(entry) or re.fullmatch(r"[\d./]+", entry):
+                errors.append(f"FETCH_ALLOW_HOSTS: {word!r} is not a host name, address or network")
+                continue
+        entries.append(entry)
+    return tuple(entries)
 
 
 def parse_feeds(raw: str) -> tuple[FeedSpec, ...]:
@@ -164,6 +188,7 @@ class RetrievalSettings:
             feed_poll_minutes=_int("FEED_POLL_MINUTES", 60, 1),
             fetch_timeout_s=_float("FETCH_TIMEOUT_S", 15.0),
             fetch_max_bytes=_int("FETCH_MAX_BYTES", 5_000_000, 10_000),
+            fetch_allow_hosts=parse_allow_hosts(env.get("FETCH_ALLOW_HOSTS", ""), errors),
             user_agent=env.get("USER_AGENT", "").strip() or IngestSettings.user_agent,
         )
         settings = cls(

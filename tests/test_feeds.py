@@ -13,7 +13,7 @@ from retrieval.feeds import poll_feeds
 from retrieval.index import current_generation, read_manifest
 from retrieval.settings import FeedSpec, IngestSettings, RetrievalSettings, parse_feeds
 from tests.retrieval_fixtures import HashEmbeddings
-from tests.web_fixtures import FixtureWeb, Page, rss, serve_standard_site
+from tests.web_fixtures import LOOPBACK_ALLOWED, FixtureWeb, Page, rss, serve_standard_site
 
 RSS = "application/rss+xml; charset=utf-8"
 
@@ -39,7 +39,8 @@ def fixture_items(site: FixtureWeb) -> list[tuple[str, str, str]]:
 def settings(tmp_path: Path) -> RetrievalSettings:
     (tmp_path / "corpus" / "articles").mkdir(parents=True)
     return RetrievalSettings(corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data", embeddings="test/hash-64",
-                             ingest=IngestSettings(fetch_timeout_s=1.0, fetch_max_bytes=20_000))
+                             ingest=IngestSettings(fetch_timeout_s=1.0, fetch_max_bytes=20_000,
+                                                   fetch_allow_hosts=LOOPBACK_ALLOWED))
 
 
 def feed(web: FixtureWeb, *keywords: str) -> tuple[FeedSpec, ...]:
@@ -115,6 +116,7 @@ def test_cli_feeds_poll(web: FixtureWeb, settings: RetrievalSettings, capsys: py
                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEEDS", f"{web.url('/feed.xml')} | 融资")
     monkeypatch.setenv("FETCH_TIMEOUT_S", "1")
+    monkeypatch.setenv("FETCH_ALLOW_HOSTS", ",".join(LOOPBACK_ALLOWED))
     status = main(["feeds", "poll", "--corpus", str(settings.corpus_dir), "--data", str(settings.data_dir)])
     out = capsys.readouterr().out
     assert status == 0

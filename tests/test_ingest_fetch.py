@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from collections.abc import Iterator
 
@@ -10,9 +13,10 @@ import pytest
 from retrieval.extract import ExtractError, extract
 from retrieval.fetch import Fetcher, FetchError
 from retrieval.settings import IngestSettings
-from tests.web_fixtures import FixtureWeb, Page, serve_standard_site
+from tests.web_fixtures import LOOPBACK_ALLOWED, FixtureWeb, Page, article_html, serve_standard_site
 
-LIMITS = IngestSettings(fetch_timeout_s=1.0, fetch_max_bytes=20_000, user_agent="industry-qa-test/1.0 (fixture)")
+LIMITS = IngestSettings(fetch_timeout_s=1.0, fetch_max_bytes=20_000, user_agent="industry-qa-test/1.0 (fixture)",
+                        fetch_allow_hosts=LOOPBACK_ALLOWED)
 
 
 @pytest.fixture
@@ -111,3 +115,72 @@ def test_unreadable_robots_txt_means_not_fetched(web: FixtureWeb, fetcher: Fetch
 def test_missing_robots_txt_allows_everything(web: FixtureWeb, fetcher: Fetcher) -> None:
     del web.pages["/robots.txt"]  # 404
     assert fetcher.get(web.url("/private/memo")).status == 200
+
+
+class TrickleServer:
+    """Answers every connection with a status line one byte at a time, each byte well inside the
+    per-read timeout: only a deadline on the whole fetch stops it."""
+
+    def __init__(self, *, every_s: float = 0.25, total_s: float = 8.0) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.every_s, self.total_s = every_s, total_s
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = self.sock.accept()
+                threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+
+    def _trickle(self, conn: socket.socket) -> None:
+        line = b"HTTP/1.1 200 OK" + b" " * 200
+        with conn, contextlib.suppress(OSError):
+            for byte in line[: int(self.total_s / self.every_s)]:
+                conn.sendall(bytes([byte]))
+                time.sleep(self.every_s)
+
+
+@pytest.fixture
+def trickle() -> Iterator[TrickleServer]:
+    server = TrickleServer()
+    server.thread.start()
+    yield server
+    server.sock.close()
+
+
+def test_a_trickled_status_line_is_cut_at_the_deadline(trickle: TrickleServer, fetcher: Fetcher) -> None:
+    t0 = time.monotonic()
+    with pytest.raises(FetchError, match=r"^timed out after 1 s$") as err:
+        fetcher.get(trickle.url + "/news/slow-headers")
+    assert err.value.transient and time.monotonic() - t0 < 2.0  # FETCH_TIMEOUT_S is 1 s: the whole fetch
+
+
+def test_robots_txt_behind_a_redirect_is_followed(web: FixtureWeb, fetcher: Fetcher) -> None:
+    web.add("/robots.txt", Page(b"", status=301, headers={"Location": "/meta/robots-v2.txt"}))
+    web.add("/meta/robots-v2.txt", Page(b"User-agent: *\nDisallow: /news/\n", content_type="text/plain"))
+    with pytest.raises(FetchError, match=r"disallows fetching /news/zhipu-hearing-fixture$"):
+        fetcher.get(web.url("/news/zhipu-hearing-fixture"))
+    assert web.hits("/news/zhipu-hearing-fixture") == []
+
+
+def test_robots_txt_redirecting_to_an_internal_address_is_refused(web: FixtureWeb, fetcher: Fetcher) -> None:
+    web.add("/robots.txt", Page(b"", status=302, headers={"Location": "http://169.254.169.254/robots.txt"}))
+    with pytest.raises(FetchError) as err:
+        fetcher.get(web.url("/news/zhipu-hearing-fixture"))
+    assert err.value.code == "private_address" and web.hits("/news/zhipu-hearing-fixture") == []
+
+
+def test_charset_named_only_in_the_http_header_decodes_the_page(web: FixtureWeb, fetcher: Fetcher) -> None:
+    title = "Zhipu : la société obtient le feu vert à Hong Kong"
+    page = article_html(title, [  # windows-1252, which byte-sniffing takes for Baltic cp1257 here
+        "Cette page est un exemple de test pour industry-qa ; ce n’est pas une vraie dépêche.",
+        "Le développeur chinois de grands modèles de langage Zhipu a été autorisé à coter ses actions à Hong Kong, "
+        "a annoncé vendredi la société. Les négociations étaient déjà très avancées, selon des banquiers.",
+    ]).decode().replace('<meta charset="utf-8">', "")
+    web.add("/news/cp1252", Page(page.encode("cp1252"), content_type="text/html; charset=windows-1252"))
+    got = extract(fetcher.get(web.url("/news/cp1252")))
+    assert got.title == title and "autorisé à coter ses actions à Hong Kong" in got.text

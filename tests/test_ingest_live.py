@@ -18,7 +18,7 @@ from retrieval.service import QAService
 from retrieval.settings import IngestSettings, RetrievalSettings
 from tests.bot_fixtures import TINY_CORPUS
 from tests.retrieval_fixtures import HashEmbeddings
-from tests.web_fixtures import FixtureWeb, serve_standard_site
+from tests.web_fixtures import LOOPBACK_ALLOWED, FixtureWeb, serve_standard_site
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,7 +33,7 @@ def hashed(tmp_path: Path) -> tuple[RetrievalSettings, HashEmbeddings]:
     (tmp_path / "corpus" / "articles").mkdir(parents=True)
     (tmp_path / "corpus" / "articles" / "minimax-listing.md").write_text(TINY_CORPUS["minimax-listing.md"], encoding="utf-8")
     settings = RetrievalSettings(corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data", embeddings="test/hash-64",
-                                 ingest=IngestSettings(fetch_timeout_s=2.0))
+                                 ingest=IngestSettings(fetch_timeout_s=2.0, fetch_allow_hosts=LOOPBACK_ALLOWED))
     emb = HashEmbeddings()
     from retrieval.index import build_index
 
@@ -95,7 +95,8 @@ def test_industry_qa_add_in_another_process_is_seen_by_the_next_answer(web: Fixt
     build_index(settings)
     service = QAService(settings)
     assert service.ask("Under which code would Zhipu's shares trade?").refused
-    env = {**os.environ, "CORPUS_DIR": str(settings.corpus_dir), "DATA_DIR": str(settings.data_dir), "FETCH_TIMEOUT_S": "5"}
+    env = {**os.environ, "CORPUS_DIR": str(settings.corpus_dir), "DATA_DIR": str(settings.data_dir), "FETCH_TIMEOUT_S": "5",
+           "FETCH_ALLOW_HOSTS": ",".join(LOOPBACK_ALLOWED)}
     done = subprocess.run([sys.executable, "-m", "bot.cli", "add", web.url("/news/zhipu-hearing-fixture")],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

@@ -19,6 +19,8 @@ from xml.sax.saxutils import escape
 
 WEB = Path(__file__).resolve().parent / "fixtures" / "web"
 ROBOTS = "User-agent: *\nDisallow: /private/\n"
+# The fixture site is on loopback, which the fetcher refuses unless FETCH_ALLOW_HOSTS opens it.
+LOOPBACK_ALLOWED = ("127.0.0.1",)
 
 
 @dataclass
