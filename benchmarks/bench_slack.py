@@ -120,7 +120,7 @@ def serve_bot(settings: Settings, ports: Queue, instant: bool) -> None:  # type:
         service = InstantAnswerer(service.ask(QUESTIONS[0]))
     store = open_store(settings.state_db_path)
     app = create_app(settings, client=build_web_client(settings), answerer=service, store=store)
-    with ServerThread(BotASGI(app)) as server:
+    with ServerThread(BotASGI(app, signing_secret=settings.slack_signing_secret)) as server:
         ports.put(server.port)
         threading.Event().wait()
 

@@ -19,15 +19,21 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.config import Settings
+from bot.http_gate import (
+    MAX_BODY_BYTES,
+    BodyTooLarge,
+    Refusal,
+    RefusalLog,
+    check_request,
+    header_map,
+    read_body,
+)
 
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 DISPATCH_THREADS = 16
-# Slack's payloads are a few KB (a block_actions payload carries the whole message, still far below
-# this); anything larger is refused before it is buffered and before the signature check.
-MAX_BODY_BYTES = 1 << 20
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -50,10 +56,13 @@ class ThreadedSlackRequestHandler(SlackRequestHandler):
 
 
 class BotASGI:
-    """The whole HTTP surface: Slack's endpoint plus a health check for load balancers."""
+    """The whole HTTP surface: Slack's endpoint plus a health check for load balancers. Requests to
+    the endpoint pass ``bot.http_gate`` (size, signature, body) before Bolt sees them."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, *, signing_secret: str) -> None:
         self.slack = ThreadedSlackRequestHandler(app)
+        self.signing_secret = signing_secret
+        self.refusals = RefusalLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == HEALTH_PATH and scope["method"] in ("GET", "HEAD"):
@@ -62,32 +71,43 @@ class BotASGI:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body if scope["method"] == "GET" else b""})
             return
-        if scope["type"] == "http" and _declared_length(scope) > MAX_BODY_BYTES:
-            await _plain(send, 413, b"Request body too large")
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == EVENTS_PATH:
+            await self._events(scope, receive, send)
             return
-        await self.slack(scope, _capped(receive), send)  # type: ignore[arg-type]
+        await self.slack(scope, receive, send)  # type: ignore[arg-type]
+
+    async def _events(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = header_map(scope)
+        client = str((scope.get("client") or ("unknown",))[0])
+        declared = headers.get("content-length", "0")
+        refusal: Refusal | None = None
+        if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+            refusal = Refusal(413, f"declared body larger than {MAX_BODY_BYTES:,} bytes")
+        else:
+            try:
+                raw = await read_body(receive)
+            except BodyTooLarge as err:
+                refusal = Refusal(413, str(err))
+            else:
+                if raw is None:  # the client went away
+                    return
+                refusal = check_request(raw, headers, secret=self.signing_secret)
+        if refusal is not None:
+            self.refusals.note(refusal, client)
+            await _plain(send, refusal.status, _STATUS_TEXT[refusal.status])
+            return
+        await self.slack(scope, _replay(raw), send)  # type: ignore[arg-type]
 
 
-def _declared_length(scope: Scope) -> int:
-    for name, value in scope.get("headers", []):
-        if name.lower() == b"content-length":
-            return int(value) if value.isdigit() else MAX_BODY_BYTES + 1
-    return 0
+_STATUS_TEXT = {400: b"Malformed request", 401: b"Invalid request signature", 413: b"Request body too large"}
 
 
-def _capped(receive: Receive) -> Receive:
-    """``receive`` that fails once a (chunked) body grows past MAX_BODY_BYTES."""
-    seen = 0
+def _replay(body: bytes) -> Receive:
+    """``receive`` for Bolt's adapter: the body that was already read and checked, in one message."""
+    async def receive() -> MutableMapping[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
 
-    async def capped() -> MutableMapping[str, Any]:
-        nonlocal seen
-        message = await receive()
-        seen += len(message.get("body", b""))
-        if seen > MAX_BODY_BYTES:
-            raise ValueError("request body too large")
-        return message
-
-    return capped
+    return receive
 
 
 async def _plain(send: Send, status: int, body: bytes) -> None:
@@ -141,4 +161,4 @@ def serve(settings: Settings, app: App) -> None:
         SocketModeHandler(app, settings.slack_app_token).start()
         return
     logger.info("serving Slack events at http://%s:%d%s", settings.host, settings.port, EVENTS_PATH)
-    uvicorn_server(BotASGI(app), host=settings.host, port=settings.port, log_level=settings.log_level).run()
+    uvicorn_server(BotASGI(app, signing_secret=settings.slack_signing_secret), host=settings.host, port=settings.port, log_level=settings.log_level).run()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from .logsafe import loggable
 from .text import detect_language
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def load_corpus(corpus_dir: Path, *, warn: bool = True) -> tuple[list[Article], 
             message = f"skipped {rel}: {err}"
             warnings.append(message)
             if warn:
-                logger.warning(message)
+                logger.warning("%s", loggable(message))
     return articles, warnings
 
 

@@ -23,6 +23,7 @@ from .catalog import Catalog, write_atomically
 from .errors import RetrievalError
 from .fetch import Fetcher
 from .ingest import Candidate, IngestResult, Outcome, commit, failure, fetch_candidate
+from .logsafe import loggable
 from .settings import FeedSpec, RetrievalSettings
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class PollResult:
     def say(self, line: str, *, warn: bool = False, feed_failed: bool = False) -> None:
         self.lines.append(line)
         self.feed_failures += feed_failed
-        (logger.warning if warn or feed_failed else logger.info)("%s", line)
+        (logger.warning if warn or feed_failed else logger.info)("%s", loggable(line))
 
 
 @dataclass

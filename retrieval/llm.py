@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .chunking import count_tokens
+from .logsafe import loggable
 from .settings import LLMSettings
 from .types import Citation
 
@@ -182,7 +183,7 @@ class LLMAnswerer:
             text = self._generate(messages, on_partial)
         except Exception as err:  # timeouts, 429/5xx, malformed responses, connection errors
             result.fallback_reason = describe_failure(err)
-            logger.warning("LLM answer failed, falling back to extractive: %s (%s)", result.fallback_reason, err)
+            logger.warning("LLM answer failed, falling back to extractive: %s (%s)", result.fallback_reason, loggable(err))
             return result
         finally:
             result.model_ms = (time.perf_counter() - t0) * 1000

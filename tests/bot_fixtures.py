@@ -187,7 +187,7 @@ def make_bot(bot_settings: Settings, fake_slack: FakeSlack) -> Iterator[Any]:
         settings = replace(bot_settings, **overrides)
         store = store_class(settings.state_db_path)
         app = create_app(settings, client=build_web_client(settings), answerer=answerer, store=store, limiter=limiter)
-        server = ServerThread(BotASGI(app)).__enter__()
+        server = ServerThread(BotASGI(app, signing_secret=settings.slack_signing_secret)).__enter__()
         started.append((server, store))
         fake_slack.wait_count("auth.test", 1)
         fake_slack.reset()  # tests look at what happens after start-up
