@@ -19,17 +19,33 @@ from slack_sdk.errors import SlackApiError
 from bot.config import DEFAULT_WORKERS
 from bot.progress import Progress
 from bot.ratelimit import UserRateLimiter
-from bot.render import Message, answer_message, escape_mrkdwn, notice_message
+from bot.render import Message, answer_message, notice_message
 from bot.state.protocols import EventClaims, QuestionLog, ThreadTurns
 from bot.state.records import QuestionRecord, message_key
 from bot.texts import t
-from retrieval.errors import EmptyQuestionError, RetrievalError
+from retrieval.errors import (
+    EmbeddingError,
+    EmptyQuestionError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+    RetrievalError,
+)
+from retrieval.logsafe import loggable
 from retrieval.text import clip_question, detect_language
 from retrieval.types import Answer
 
 logger = logging.getLogger(__name__)
 
 WORKING_REACTION = "hourglass_flowing_sand"
+# What a person is told for each kind of retrieval failure (bot/texts.py); the error's own message,
+# which may name server paths, goes to the log only.
+_REASON_KEYS: tuple[tuple[type[RetrievalError], str], ...] = (
+    (IndexMissingError, "error_index_missing"),
+    (IndexMismatchError, "error_index_broken"),
+    (IndexCorruptError, "error_index_broken"),
+    (EmbeddingError, "error_embedding"),
+)
 REACTION_WAIT_S = 30.0  # upper bound on waiting for the "add" before removing the reaction
 Respond = Callable[..., Any]  # Bolt's ``respond`` (posts to the interaction's response_url)
 
@@ -233,9 +249,10 @@ class QuestionHandler:
 
     @staticmethod
     def _error_text(err: Exception, lang: str) -> str:
-        if isinstance(err, RetrievalError):
-            logger.warning("retrieval failed: %s: %s", type(err).__name__, err)
-            return t("error_retrieval", lang, reason=escape_mrkdwn(str(err)))
+        if isinstance(err, RetrievalError):  # its message may name server paths: the log gets it, Slack a reason
+            logger.warning("retrieval failed: %s: %s", type(err).__name__, loggable(err))
+            key = next((k for kind, k in _REASON_KEYS if isinstance(err, kind)), "error_search")
+            return t("error_retrieval", lang, reason=t(key, lang))
         logger.error("answering failed", exc_info=err)
         return t("error_generic", lang)
 

@@ -38,6 +38,19 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Sorry, I couldn't answer that: {reason}",
         "zh": "抱歉，无法回答：{reason}",
     },
+    # the reason in "error_retrieval" for each kind of retrieval failure (bot/handler.py); the
+    # operator's version, with paths, is in the log
+    "error_index_missing": {
+        "en": "the index has not been built yet (whoever runs the bot needs to run `industry-qa index`).",
+        "zh": "索引尚未建立（请运行机器人的人执行 `industry-qa index`）。",
+    },
+    "error_index_broken": {
+        "en": "the index needs to be rebuilt (whoever runs the bot needs to run `industry-qa index --rebuild`).",
+        "zh": "索引需要重建（请运行机器人的人执行 `industry-qa index --rebuild`）。",
+    },
+    "error_embedding": {"en": "the embedding model failed; please try again in a little while.",
+                        "zh": "向量模型出错，请稍后再试。"},
+    "error_search": {"en": "the search failed; it has been logged.", "zh": "检索出错，已记录到日志。"},
     "error_generic": {
         "en": "Sorry, something went wrong while answering. It has been logged; please try again in a little while.",
         "zh": "抱歉，回答时出了问题，已记录到日志。请稍后再试。",

@@ -50,7 +50,7 @@ class Catalog:
     @classmethod
     def load(cls, corpus_dir: Path) -> Catalog:
         catalog = cls(corpus_dir)
-        for file in iter_article_files(corpus_dir / "articles"):
+        for file in iter_article_files(corpus_dir):
             rel = file.relative_to(corpus_dir).as_posix()
             catalog.names.add(file.name.lower())
             try:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .corpus import ArticleError, load_article
+from .corpus import ArticleError, check_article_name, load_article
 from .ingest_cli import add_urls, is_url, register_feeds
 from .settings import RetrievalSettings
 
@@ -99,6 +99,7 @@ def add_files(settings: RetrievalSettings, files: list[Path]) -> int:
         copied: list[tuple[Path, str]] = []
         for src in files:
             try:
+                check_article_name(src.name)
                 article = load_article(src)
             except ArticleError as err:
                 print(f"error: {src}: {err}; not added", file=sys.stderr)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -55,27 +54,60 @@ def load_corpus(corpus_dir: Path, *, warn: bool = True) -> tuple[list[Article], 
     """Every usable article under ``corpus_dir/articles`` (sorted by path) and the skip warnings."""
     articles: list[Article] = []
     warnings: list[str] = []
-    root = corpus_dir / "articles"
-    for file in iter_article_files(root):
+    outside: list[str] = []
+    files = iter_article_files(corpus_dir, outside=outside)
+    for rel in outside:
+        warnings.append(f"skipped {rel}: a link to a file outside the corpus")
+    for file in files:
         rel = file.relative_to(corpus_dir).as_posix()
         try:
             articles.append(load_article(file, rel_path=rel))
         except ArticleError as err:
-            message = f"skipped {rel}: {err}"
-            warnings.append(message)
-            if warn:
-                logger.warning("%s", loggable(message))
+            warnings.append(f"skipped {rel}: {err}")
+    if warn:
+        for message in warnings:
+            logger.warning("%s", loggable(message))
     return articles, warnings
 
 
-def iter_article_files(root: Path) -> Iterable[Path]:
+def article_name_problem(name: str) -> str | None:
+    """Why the corpus loader passes over a file of this name, or None when it reads it: the one rule
+    for the loader and for ``industry-qa add``, which must not say "added" about a file never loaded."""
+    if name.lower() == "readme.md":
+        return "README.md is the corpus's own notes, not an article"
+    if name.startswith((".", "_")):
+        return "names starting with '_' or '.' are not loaded"
+    if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+        return f"not a corpus file type ({', '.join(SUPPORTED_SUFFIXES)})"
+    return None
+
+
+def check_article_name(name: str) -> None:
+    """``ArticleError`` saying why, when the loader would pass over a file of this name."""
+    problem = article_name_problem(name)
+    if problem:
+        raise ArticleError(problem)
+
+
+def iter_article_files(corpus_dir: Path, *, outside: list[str] | None = None) -> list[Path]:
+    """The files under ``corpus_dir/articles`` that the loader reads, sorted: names that
+    ``article_name_problem`` accepts, and only files that stay inside the corpus once links are
+    resolved. A link to a file elsewhere (``/etc/passwd``) is not followed: its corpus path is
+    appended to ``outside``. Linked folders are not descended into."""
+    root = corpus_dir / "articles"
     if not root.is_dir():
         return []
-    return sorted(
-        p for p in root.rglob("*")
-        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith((".", "_"))
-        and p.name.lower() != "readme.md"
-    )
+    homes = (corpus_dir.resolve(), root.resolve())  # the articles folder may itself live elsewhere
+    files = []
+    for path in sorted(root.rglob("*")):
+        if article_name_problem(path.name) is not None or not path.is_file():
+            continue
+        if not any(path.resolve().is_relative_to(home) for home in homes):
+            if outside is not None:
+                outside.append(path.relative_to(corpus_dir).as_posix())
+            continue
+        files.append(path)
+    return files
 
 
 def load_article(file: Path, *, rel_path: str | None = None) -> Article:

@@ -50,7 +50,8 @@ def test_connection_error_is_retried_and_the_answer_posted_once(bot: BotHarness,
 @pytest.mark.parametrize(
     ("error", "visible", "hidden"),
     [
-        (IndexMissingError("no index yet: run `industry-qa index`"), "no index yet", None),
+        (IndexMissingError("no index in /srv/iqa/data yet; build it with `industry-qa index`"),
+         "the index has not been built yet", "/srv/iqa"),
         (RuntimeError("db password is hunter2"), "something went wrong", "hunter2"),
     ],
     ids=["retrieval-error", "unexpected-error"],
