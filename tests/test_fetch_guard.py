@@ -3,7 +3,9 @@ the address that was checked. Loopback servers are reached only through FETCH_AL
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,7 @@ from retrieval.settings import IngestSettings, RetrievalSettings, SettingsError
 from tests.web_fixtures import FixtureWeb, Page, serve_standard_site
 
 ARTICLE = "/news/zhipu-hearing-fixture"
+TLS = Path(__file__).resolve().parent / "fixtures" / "tls"
 
 
 @pytest.fixture
@@ -120,3 +123,29 @@ def test_fetch_allow_hosts_setting() -> None:
         RetrievalSettings.from_env({"FETCH_ALLOW_HOSTS": "http://x"})
     with pytest.raises(SettingsError, match=r"FETCH_ALLOW_HOSTS: '10\.0\.0\.0/33' is not a host name"):
         RetrievalSettings.from_env({"FETCH_ALLOW_HOSTS": "10.0.0.0/33"})
+
+
+def test_tls_checks_the_name_while_connecting_to_the_checked_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connecting to an address, not a name, must not weaken TLS: SNI and the certificate check use
+    the host name (the certificate is for news.example, served from 127.0.0.1)."""
+    site = FixtureWeb()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(TLS / "server.pem", TLS / "server.key")
+    site.server.socket = context.wrap_socket(site.server.socket, server_side=True)
+    site.add("/news/tls", Page(b"<html><body><p>served over TLS</p></body></html>"))
+    site.start()
+    monkeypatch.setenv("SSL_CERT_FILE", str(TLS / "ca.pem"))  # the test CA, and only it
+    port = site.server.server_address[1]
+
+    def dns(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    try:
+        with Fetcher(limits("127.0.0.1"), resolve=dns) as fetcher:
+            got = fetcher.get(f"https://news.example:{port}/news/tls")
+            assert got.status == 200 and b"served over TLS" in got.body
+            assert site.hits("/news/tls")[0].headers["host"] == f"news.example:{port}"
+            with pytest.raises(FetchError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+                fetcher.get(f"https://other.example:{port}/news/tls")  # same address, a name the certificate lacks
+    finally:
+        site.stop()
