@@ -44,6 +44,8 @@ class FlippingResolver:
     "http://[::1]:{port}" + ARTICLE,
     "http://2130706433:{port}" + ARTICLE,  # 127.0.0.1 as one decimal number
     "http://0x7f.1:{port}" + ARTICLE,  # hexadecimal, short form
+    "http://0x7f000001:{port}" + ARTICLE,  # hexadecimal, one number
+    "http://017700000001:{port}" + ARTICLE,  # octal, one number
     "http://127.1:{port}" + ARTICLE,
     "http://[::ffff:127.0.0.1]:{port}" + ARTICLE,  # IPv4-mapped IPv6
     "http://0.0.0.0:{port}" + ARTICLE,  # reaches this machine on Linux
