@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from retrieval.ingest import ingest_urls
 from retrieval.service import QAService
 from retrieval.settings import IngestSettings, RetrievalSettings
 from tests.retrieval_fixtures import HashEmbeddings
-from tests.web_fixtures import LOOPBACK_ALLOWED, FixtureWeb, serve_standard_site
+from tests.web_fixtures import LOOPBACK_ALLOWED, FixtureWeb, serve_standard_site, serve_trickle
 
 
 @pytest.fixture
@@ -130,6 +132,19 @@ def test_failures_leave_corpus_and_index_untouched(web: FixtureWeb, settings: Re
     (out,) = result.outcomes
     assert out.line() == f"failed {web.url(path)}: {reason.format(port=web.server.server_address[1])}"
     assert corpus_files(settings) == files and current_generation(settings.index_dir) == generation
+
+
+def test_a_trickling_server_holds_a_batch_no_longer_than_the_fetch_timeout(web: FixtureWeb,
+                                                                          settings: RetrievalSettings) -> None:
+    """Adds and feed rounds run one at a time: one stuck fetch would hold every later one."""
+    with contextlib.ExitStack() as stack:
+        trickle = stack.enter_context(contextlib.contextmanager(serve_trickle)())
+        t0 = time.monotonic()
+        result = ingest_urls(settings, [trickle.url + "/news/stuck", web.url("/news/moonshot-funding-fixture")],
+                             embeddings=HashEmbeddings())
+    assert time.monotonic() - t0 < 1.0 + 2.0  # FETCH_TIMEOUT_S is 1 s; the rest is extraction and indexing
+    assert [o.status for o in result.outcomes] == ["failed", "added"]
+    assert result.outcomes[0].reason == "timed out after 1 s"
 
 
 class BrokenEmbeddings(HashEmbeddings):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
@@ -13,7 +10,15 @@ import pytest
 from retrieval.extract import ExtractError, extract
 from retrieval.fetch import Fetcher, FetchError
 from retrieval.settings import IngestSettings
-from tests.web_fixtures import LOOPBACK_ALLOWED, FixtureWeb, Page, article_html, serve_standard_site
+from tests.web_fixtures import (
+    LOOPBACK_ALLOWED,
+    FixtureWeb,
+    Page,
+    TrickleServer,
+    article_html,
+    serve_standard_site,
+    serve_trickle,
+)
 
 LIMITS = IngestSettings(fetch_timeout_s=1.0, fetch_max_bytes=20_000, user_agent="industry-qa-test/1.0 (fixture)",
                         fetch_allow_hosts=LOOPBACK_ALLOWED)
@@ -117,39 +122,9 @@ def test_missing_robots_txt_allows_everything(web: FixtureWeb, fetcher: Fetcher)
     assert fetcher.get(web.url("/private/memo")).status == 200
 
 
-class TrickleServer:
-    """Answers every connection with a status line one byte at a time, each byte well inside the
-    per-read timeout: only a deadline on the whole fetch stops it."""
-
-    def __init__(self, *, every_s: float = 0.25, total_s: float = 8.0) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.every_s, self.total_s = every_s, total_s
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-
-    def _serve(self) -> None:
-        with contextlib.suppress(OSError):
-            while True:
-                conn, _ = self.sock.accept()
-                threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
-
-    def _trickle(self, conn: socket.socket) -> None:
-        line = b"HTTP/1.1 200 OK" + b" " * 200
-        with conn, contextlib.suppress(OSError):
-            for byte in line[: int(self.total_s / self.every_s)]:
-                conn.sendall(bytes([byte]))
-                time.sleep(self.every_s)
-
-
 @pytest.fixture
 def trickle() -> Iterator[TrickleServer]:
-    server = TrickleServer()
-    server.thread.start()
-    yield server
-    server.sock.close()
+    yield from serve_trickle()
 
 
 def test_a_trickled_status_line_is_cut_at_the_deadline(trickle: TrickleServer, fetcher: Fetcher) -> None:

@@ -6,6 +6,8 @@ Everything it serves was written for the tests and says so; nothing leaves 127.0
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -218,3 +220,40 @@ def serve_standard_site() -> Iterator[FixtureWeb]:
         yield site
     finally:
         site.stop()
+
+
+class TrickleServer:
+    """Answers every connection with a status line one byte at a time, each byte well inside the
+    per-read timeout: only a deadline on the whole fetch stops it."""
+
+    def __init__(self, *, every_s: float = 0.25, total_s: float = 8.0) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.every_s, self.total_s = every_s, total_s
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = self.sock.accept()
+                threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+
+    def _trickle(self, conn: socket.socket) -> None:
+        line = b"HTTP/1.1 200 OK" + b" " * 200
+        with conn, contextlib.suppress(OSError):
+            for byte in line[: int(self.total_s / self.every_s)]:
+                conn.sendall(bytes([byte]))
+                time.sleep(self.every_s)
+
+
+def serve_trickle() -> Iterator[TrickleServer]:
+    """Body of a ``trickle`` fixture: ``yield from serve_trickle()``."""
+    server = TrickleServer()
+    server.thread.start()
+    try:
+        yield server
+    finally:
+        server.sock.close()
