@@ -68,5 +68,6 @@ def create_app(
     # before the question listeners (Bolt runs the first that matches): "@bot add <url>" is not a question
     register_ingest(app, IngestHandler(ingest=ingest, store=store, allowed_users=settings.add_allowed_users))
     register_listeners(app, handler, store)
-    register_digest_command(app, preview if preview is not None else digest_preview(settings, store))
+    register_digest_command(app, preview if preview is not None else digest_preview(settings, store),
+                            language=settings.digest.language)
     return app

@@ -182,12 +182,12 @@ def test_glossary_expands_questions_into_the_other_language(tmp_path: Path) -> N
 
 def _example_questions() -> list[str]:
     """The questions the README, docs/slack.md and the bot's help suggest to users."""
-    from bot.texts import _TEXTS
+    from bot.texts import TEXTS
 
     docs = [(ROOT / p).read_text(encoding="utf-8") for p in ("README.md", "docs/slack.md")]
     found = [q for d in docs for q in re.findall(r'industry-qa ask "([^"]+)"', d)]
     found += [q for d in docs for q in re.findall(r"`@industry-qa ((?!add )[^`]+)`", d)]
-    found += [q for text in _TEXTS["help"].values() for q in re.findall(r"\*@\{bot\} (.+?)\*", text)]
+    found += [q for text in TEXTS["help"].values() for q in re.findall(r"\*@\{bot\} (.+?)\*", text)]
     return sorted(set(found))
 
 

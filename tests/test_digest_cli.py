@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.digest.command import bad_week_text
+from bot.digest.schedule import IsoWeek, WeekError
 from bot.state import open_store
 from bot.state.records import QuestionRecord
 from retrieval.settings import RetrievalSettings
@@ -130,3 +132,15 @@ def test_private_questions_stay_out_of_the_public_digest(tmp_path: Path) -> None
     asked = [q.question for q in load_questions(store, now - timedelta(days=1), now + timedelta(days=1))]
     assert asked == ["public mention", "public follow-up"]
     store.close()
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    ("soon", "en", "Sorry, week must look like 2026-W48 (got 'soon'). Try `/digest` or `/digest 2026-W48`."),
+    ("2026-W54", "en", "Sorry, 2026 has no ISO week 54. Try `/digest` or `/digest 2026-W48`."),
+    ("soon", "zh", "抱歉，周次的格式应为 2026-W48（收到的是 'soon'）。请试试 `/digest` 或 `/digest 2026-W48`。"),
+    ("<soon>", "en", "Sorry, week must look like 2026-W48 (got '&lt;soon&gt;'). Try `/digest` or `/digest 2026-W48`."),
+])
+def test_slash_digest_says_what_is_wrong_with_a_week_in_the_digest_language(text: str, language: str, expected: str) -> None:
+    with pytest.raises(WeekError) as caught:
+        IsoWeek.parse(text)
+    assert bad_week_text(caught.value, language) == expected

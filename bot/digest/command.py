@@ -10,10 +10,11 @@ from slack_bolt import Ack, App
 
 from bot.config import WEEKDAYS, Settings
 from bot.digest.render import digest_message
-from bot.digest.schedule import IsoWeek
+from bot.digest.schedule import IsoWeek, WeekError
 from bot.handler import Respond
 from bot.render import Message, escape_mrkdwn, notice_message
 from bot.state.protocols import QuestionLog
+from bot.texts import t
 
 logger = logging.getLogger(__name__)
 
@@ -25,13 +26,9 @@ def preview_note(settings: Settings) -> str:
     """Under the preview's title: who sees it, and where and when the real post goes."""
     ds = settings.digest
     when = f"{WEEKDAYS[ds.weekday].capitalize()} {ds.at:%H:%M} ({ds.timezone})"
-    where = escape_mrkdwn(", ".join(ds.channels))
-    if ds.language == "zh":
-        return (f"预览，仅你可见。每周 {when} 发布到 {where}。" if ds.enabled
-                else f"预览，仅你可见。未设置 DIGEST_CHANNEL，不会自动发布（计划时间 {when}）。")
     if not ds.enabled:
-        return f"Preview, visible only to you. Not posted automatically: DIGEST_CHANNEL is not set (would post {when})."
-    return f"Preview, visible only to you. Posted every {when} to {where}."
+        return t("digest_preview_not_posted", ds.language, when=when)
+    return t("digest_preview_posted", ds.language, when=when, where=escape_mrkdwn(", ".join(ds.channels)))
 
 
 def digest_preview(settings: Settings, log: QuestionLog) -> Preview:
@@ -47,19 +44,27 @@ def digest_preview(settings: Settings, log: QuestionLog) -> Preview:
     return preview
 
 
-def register_digest_command(app: App, preview: Preview) -> None:
+def register_digest_command(app: App, preview: Preview, *, language: str = "en") -> None:
+    """``language``: the digest's (DIGEST_LANGUAGE); the command's text is a week, with no words to go by."""
+
     @app.command(DIGEST_COMMAND)
     def on_digest(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
-        ack(text="Building the digest preview…")  # building can take a few seconds: ack first
+        ack(text=t("digest_building", language))  # building can take a few seconds: ack first
         text = str(command.get("text") or "")
         try:
             message = preview(text)
-        except ValueError as err:  # a malformed week
-            message = notice_message(f"Sorry, {escape_mrkdwn(str(err))}. Try `/digest` or `/digest 2026-W48`.")
+        except WeekError as err:
+            message = notice_message(bad_week_text(err, language))
         except Exception:
             logger.exception("digest preview failed")
-            message = notice_message("Sorry, the digest could not be built. It has been logged; please try again later.")
+            message = notice_message(t("digest_failed", language))
         try:
             respond(response_type="ephemeral", replace_original=False, **message.to_kwargs())
         except Exception:
             logger.exception("could not deliver the digest preview")
+
+
+def bad_week_text(err: WeekError, language: str) -> str:
+    if err.year:
+        return t("digest_no_such_week", language, year=err.year, week=err.week)
+    return t("digest_bad_week", language, text=escape_mrkdwn(repr(err.text)))

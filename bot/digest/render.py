@@ -7,7 +7,6 @@ shown. Citation numbers link to the article, so they stay clickable even when it
 
 from __future__ import annotations
 
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -34,40 +33,16 @@ from bot.render import (
     link,
     truncate,
 )
+from bot.texts import t
 
 HEADER_LIMIT = 150  # characters of a header block's plain text
 ARTICLE_SENTENCE_LIMIT = 300  # escaped characters of an article's quoted sentence
 KEY_POINT_LIMIT = 400  # escaped characters of one key development
 QUESTION_LIMIT = 200  # characters of one question shown
 
-_TEXTS: dict[str, dict[str, str]] = {
-    "title": {"en": "Week {week}, {year}", "zh": "{year}年第{week}周"},
-    "summary": {
-        "en": "Weekly digest · {start} – {end} ({tz}) · new articles: {articles} · questions asked: {questions}",
-        "zh": "每周摘要 · {start} – {end}（{tz}）· 新文章 {articles} 篇 · 提问 {questions} 个",
-    },
-    "new": {"en": "New this week", "zh": "本周新增"},
-    "no_new": {"en": "No new articles this week.", "zh": "本周没有新文章。"},
-    "more_articles": {"en": "…and {count} more new articles not shown.", "zh": "……另有 {count} 篇新文章未显示。"},
-    "key": {"en": "Key developments", "zh": "要点"},
-    "asked": {"en": "What people asked", "zh": "大家问了什么"},
-    "no_questions": {"en": "No questions were asked this week.", "zh": "本周没有人提问。"},
-    "unanswered": {
-        "en": "Could not answer (worth adding to the corpus)",
-        "zh": "未能回答（建议补充到语料中）",
-    },
-    "all_answered": {"en": "Every question found an answer.", "zh": "所有问题都找到了答案。"},
-    "times": {"en": "×{count}", "zh": "×{count}"},
-}
-
-
-def dt(key: str, language: str, **values: Any) -> str:
-    template = _TEXTS[key].get(language) or _TEXTS[key]["en"]
-    return template.format(**values) if values else template
-
 
 def digest_title(digest: Digest) -> str:
-    return dt("title", digest.language, week=digest.week.week, year=digest.week.year)
+    return t("digest_title", digest.language, week=digest.week.week, year=digest.week.year)
 
 
 def _section(mrkdwn: str) -> SectionBlock:
@@ -96,7 +71,7 @@ def _key_points(digest: Digest) -> str | None:
     if not digest.key_points:
         return None
     by_n = {a.n: a for a in digest.articles}
-    lines = [f"*{dt('key', digest.language)}*"]
+    lines = [f"*{t('digest_key', digest.language)}*"]
     for point in digest.key_points:
         refs = "".join(_ref(by_n[n]) for n in point.refs if n in by_n)
         lines.append(f"• {cut_escaped(' '.join(point.text.split()), KEY_POINT_LIMIT)} {refs}")
@@ -105,17 +80,17 @@ def _key_points(digest: Digest) -> str | None:
 
 def _questions(digest: Digest) -> str:
     lang = digest.language
-    lines = [f"*{dt('asked', lang)}*"]
+    lines = [f"*{t('digest_asked', lang)}*"]
     if not digest.n_questions:
-        lines.append(dt("no_questions", lang))
+        lines.append(t("digest_no_questions", lang))
         return "\n".join(lines)
     for i, q in enumerate(digest.top_questions, start=1):
-        lines.append(f"{i}. {cut_escaped(q.text, QUESTION_LIMIT)} ({dt('times', lang, count=q.count)})")
-    lines.append(f"\n*{dt('unanswered', lang)}*")
+        lines.append(f"{i}. {cut_escaped(q.text, QUESTION_LIMIT)} ({t('digest_times', lang, count=q.count)})")
+    lines.append(f"\n*{t('digest_unanswered', lang)}*")
     if digest.unanswered:
-        lines += [f"• {cut_escaped(q.text, QUESTION_LIMIT)} ({dt('times', lang, count=q.count)})" for q in digest.unanswered]
+        lines += [f"• {cut_escaped(q.text, QUESTION_LIMIT)} ({t('digest_times', lang, count=q.count)})" for q in digest.unanswered]
     else:
-        lines.append(dt("all_answered", lang))
+        lines.append(t("digest_all_answered", lang))
     return "\n".join(lines)
 
 
@@ -128,7 +103,7 @@ def digest_message(digest: Digest, *, note: str = "") -> Message:
     """The whole digest within every Slack limit; ``note`` (escaped mrkdwn) goes under the title."""
     lang = digest.language
     start, end = _local_range(digest)
-    summary = dt("summary", lang, start=start, end=end, tz=digest.timezone, articles=len(digest.articles),
+    summary = t("digest_summary", lang, start=start, end=end, tz=digest.timezone, articles=len(digest.articles),
                  questions=digest.n_questions)
     head: list[Block] = [HeaderBlock(text=truncate(digest_title(digest), HEADER_LIMIT)), _context(escape_mrkdwn(summary))]
     if note:
@@ -136,10 +111,10 @@ def digest_message(digest: Digest, *, note: str = "") -> Message:
     key = _key_points(digest)
     tail: list[Block] = ([DividerBlock(), _section(key)] if key else []) + [DividerBlock(), _section(_questions(digest))]
     used = len(summary) + len(note) + (len(key) if key else 0) + len(_questions(digest))
-    new_title = f"*{dt('new', lang)}*"
+    new_title = f"*{t('digest_new', lang)}*"
     body: list[Block] = []
     if not digest.articles:
-        body.append(_section(f"{new_title}\n{dt('no_new', lang)}"))
+        body.append(_section(f"{new_title}\n{t('digest_no_new', lang)}"))
     else:
         room = MAX_BLOCKS - len(head) - len(tail) - 1  # one block kept for the "more articles" line
         current = new_title
@@ -159,7 +134,7 @@ def digest_message(digest: Digest, *, note: str = "") -> Message:
             shown += 1
         body.append(_section(current))
         if shown < len(digest.articles):
-            body.append(_context(escape_mrkdwn(dt("more_articles", lang, count=len(digest.articles) - shown))))
+            body.append(_context(escape_mrkdwn(t("digest_more_articles", lang, count=len(digest.articles) - shown))))
     return Message(text=fallback_text(digest), blocks=head + body + tail)
 
 
@@ -167,10 +142,10 @@ def fallback_text(digest: Digest) -> str:
     """Notification text: title, counts and the key developments, at most FALLBACK_TEXT_LIMIT chars."""
     lang = digest.language
     start, end = _local_range(digest)
-    parts = [digest_title(digest), dt("summary", lang, start=start, end=end, tz=digest.timezone,
+    parts = [digest_title(digest), t("digest_summary", lang, start=start, end=end, tz=digest.timezone,
                                       articles=len(digest.articles), questions=digest.n_questions)]
     if digest.key_points:
-        parts.append(f"{dt('key', lang)}: " + " ".join(f"• {' '.join(p.text.split())}" for p in digest.key_points))
+        parts.append(f"{t('digest_key', lang)}: " + " ".join(f"• {' '.join(p.text.split())}" for p in digest.key_points))
     return truncate(escape_mrkdwn("\n".join(parts)), FALLBACK_TEXT_LIMIT)
 
 
@@ -179,22 +154,22 @@ def digest_plain_text(digest: Digest) -> str:
     lang = digest.language
     start, end = _local_range(digest)
     out = [digest_title(digest), "=" * len(digest_title(digest)),
-           dt("summary", lang, start=start, end=end, tz=digest.timezone, articles=len(digest.articles),
-              questions=digest.n_questions), "", f"## {dt('new', lang)}"]
+           t("digest_summary", lang, start=start, end=end, tz=digest.timezone, articles=len(digest.articles),
+              questions=digest.n_questions), "", f"## {t('digest_new', lang)}"]
     if not digest.articles:
-        out.append(dt("no_new", lang))
+        out.append(t("digest_no_new", lang))
     for a in digest.articles:
         out.append(f"[{a.n}] {a.title} ({', '.join(x for x in (a.outlet, a.date) if x)}) {a.url}".rstrip())
         if a.sentence:
             out.append(f"    > {' '.join(a.sentence.split())}")
     if digest.key_points:
-        out += ["", f"## {dt('key', lang)} ({digest.method})"]
+        out += ["", f"## {t('digest_key', lang)} ({digest.method})"]
         out += [f"- {' '.join(p.text.split())} {''.join(f'[{n}]' for n in p.refs)}" for p in digest.key_points]
-    out += ["", f"## {dt('asked', lang)}"]
+    out += ["", f"## {t('digest_asked', lang)}"]
     if not digest.n_questions:
-        out.append(dt("no_questions", lang))
-    out += [f"{i}. {q.text} ({dt('times', lang, count=q.count)})" for i, q in enumerate(digest.top_questions, 1)]
+        out.append(t("digest_no_questions", lang))
+    out += [f"{i}. {q.text} ({t('digest_times', lang, count=q.count)})" for i, q in enumerate(digest.top_questions, 1)]
     if digest.n_questions:
-        out += ["", f"## {dt('unanswered', lang)}"]
-        out += [f"- {q.text} ({dt('times', lang, count=q.count)})" for q in digest.unanswered] or [dt("all_answered", lang)]
+        out += ["", f"## {t('digest_unanswered', lang)}"]
+        out += [f"- {q.text} ({t('digest_times', lang, count=q.count)})" for q in digest.unanswered] or [t("digest_all_answered", lang)]
     return "\n".join(out)

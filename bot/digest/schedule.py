@@ -19,6 +19,17 @@ _HALF_WEEK = timedelta(days=3, hours=12)
 _WEEK_RE = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.I)
 
 
+class WeekError(ValueError):
+    """A week that cannot be read: ``year`` and ``week`` are set when the form was right but the
+    year has no such ISO week (the words around it differ)."""
+
+    def __init__(self, message: str, *, text: str, year: int = 0, week: int = 0) -> None:
+        super().__init__(message)
+        self.text = text
+        self.year = year
+        self.week = week
+
+
 @dataclass(frozen=True, order=True)
 class IsoWeek:
     year: int
@@ -26,15 +37,15 @@ class IsoWeek:
 
     @classmethod
     def parse(cls, text: str) -> IsoWeek:
-        """``2026-W48`` (or ``2026W48``); ValueError naming the expected form otherwise."""
+        """``2026-W48`` (or ``2026W48``); a ``WeekError`` naming the expected form otherwise."""
         m = _WEEK_RE.match(text.strip())
         if not m:
-            raise ValueError(f"week must look like 2026-W48 (got {text!r})")
+            raise WeekError(f"week must look like 2026-W48 (got {text!r})", text=text)
         year, week = int(m.group(1)), int(m.group(2))
         try:
             date.fromisocalendar(year, week, 1)
         except ValueError:
-            raise ValueError(f"{year} has no ISO week {week}") from None
+            raise WeekError(f"{year} has no ISO week {week}", text=text, year=year, week=week) from None
         return cls(year, week)
 
     @classmethod

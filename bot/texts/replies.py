@@ -1,10 +1,8 @@
-"""User-facing strings in English and Chinese; ``t(key, language)`` picks one ("en" is the fallback)."""
+"""Replies to questions, feedback and adds in Slack, in English and Chinese (``bot.texts.t`` reads them)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-_TEXTS: dict[str, dict[str, str]] = {
+TEXTS: dict[str, dict[str, str]] = {
     "help": {
         "en": (
             "Ask me about the industry news corpus, e.g. *@{bot} which AI company will be first to list in Hong Kong?*\n"
@@ -97,12 +95,3 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "add_no_link": {"en": "That message has no link to add.", "zh": "这条消息里没有可添加的链接。"},
 }
-
-LANGUAGES = ("en", "zh")
-
-
-def t(key: str, language: str = "en", **values: Any) -> str:
-    """The string ``key`` in ``language`` (falling back to English), formatted with ``values``."""
-    variants = _TEXTS[key]
-    template = variants.get(language) or variants["en"]
-    return template.format(**values) if values else template
