@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.texts import answer_text
 from retrieval.answer import RefusalModel, default_refusal_model
 from retrieval.evaluate import run_eval
 from retrieval.index import build_index
@@ -34,7 +35,7 @@ def ensure_shipped_index() -> None:
 def seed_eval(model: RefusalModel | None = None, eval_dir: Path = DEFAULT_EVAL_DIR) -> dict:
     ensure_shipped_index()
     svc = QAService(shipped_settings(), embeddings=common.embedder(), refusal_model=model or default_refusal_model())
-    res = run_eval(svc, eval_dir / "seed_qa.jsonl")
+    res = run_eval(svc, eval_dir / "seed_qa.jsonl", word=answer_text)
     feats = []
     for line in (eval_dir / "seed_qa.jsonl").read_text("utf-8").splitlines():
         if line.strip():

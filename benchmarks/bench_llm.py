@@ -37,6 +37,7 @@ from pathlib import Path
 from benchmarks.machine import machine_line
 from benchmarks.metrics import percentile
 from bot.render import answer_message
+from bot.texts import fallback_note
 from retrieval.index import build_index
 from retrieval.service import QAService
 from retrieval.settings import LLMSettings, RetrievalSettings
@@ -68,7 +69,8 @@ def timed(service: QAService, question: str, on_partial: Callable[[str], None] |
     t0 = time.perf_counter()
     ans = service.ask(question, on_partial=on_partial)
     t1 = time.perf_counter()
-    answer_message(ans, question_id=1, notes=[ans.note] if ans.note else []).to_kwargs()
+    note = fallback_note(ans)
+    answer_message(ans, question_id=1, notes=[note] if note else []).to_kwargs()
     t2 = time.perf_counter()
     return ans, (t2 - t0) * 1000, (t2 - t1) * 1000
 

@@ -1,7 +1,7 @@
 """The ``industry-qa`` command: the one place that puts the command line together.
 
-Each layer registers its own commands (``retrieval.cli``: index, ask, add, eval, feeds;
-``bot.serve_cli``: serve; ``bot.digest.cli``: digest); this module adds the shared options and
+Each layer registers its own commands (``retrieval.cli``: index, add, feeds; ``bot.ask_cli``: ask,
+eval; ``bot.serve_cli``: serve; ``bot.digest.cli``: digest); this module adds the shared options and
 turns expected failures into one ``error:`` line with exit status 2, never a traceback.
 """
 
@@ -13,10 +13,12 @@ import os
 import sys
 from collections.abc import Sequence
 
+from bot.ask_cli import register_ask, register_eval
 from bot.digest.cli import register_digest
 from bot.serve_cli import register_serve
 from retrieval import cli as retrieval_cli
 from retrieval.errors import RetrievalError
+from retrieval.ingest_cli import register_feeds
 from retrieval.settings import SettingsError
 
 
@@ -29,7 +31,11 @@ def common_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="industry-qa", description="Cited answers from an industry news corpus.")
     sub = parser.add_subparsers(dest="command", required=True)
-    retrieval_cli.register(sub, common_options)
+    retrieval_cli.register_index(sub, common_options)
+    register_ask(sub, common_options)
+    retrieval_cli.register_add(sub, common_options)
+    register_eval(sub, common_options)
+    register_feeds(sub, common_options, retrieval_cli.settings_from)
     register_serve(sub, common_options)
     register_digest(sub, common_options)
     return parser

@@ -22,7 +22,7 @@ from bot.ratelimit import UserRateLimiter
 from bot.render import Message, answer_message, notice_message
 from bot.state.protocols import EventClaims, QuestionLog, ThreadTurns
 from bot.state.records import QuestionRecord, message_key
-from bot.texts import t
+from bot.texts import fallback_note, t
 from retrieval.errors import (
     EmbeddingError,
     EmptyQuestionError,
@@ -230,7 +230,8 @@ class QuestionHandler:
                 answer = self.answerer.ask(question, history=history)
             question_id = self._log(record, question, answer, received)
             logged = True
-            shown_notes = [*notes, answer.note] if answer.note else notes  # e.g. why the model was not used
+            note = fallback_note(answer)  # why the model was not used, if it was asked
+            shown_notes = [*notes, note] if note else notes
             post(answer_message(answer, question_id=question_id, notes=shown_notes))
         except EmptyQuestionError as err:  # e.g. "@bot ???": nothing to search for, so show the help
             self._log(record, question, None, received, error=err)
@@ -273,7 +274,7 @@ class QuestionHandler:
                     mode=answer.mode if answer else None,
                     prompt_tokens=answer.usage.get("prompt_tokens") if answer else None,
                     completion_tokens=answer.usage.get("completion_tokens") if answer else None,
-                    note=answer.note if answer else "",
+                    note=fallback_note(answer) if answer else "",
                 )
             )
         except Exception:  # the log must never cost the user their answer

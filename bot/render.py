@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.texts import t
+from bot.texts import answer_text, t
 from retrieval.types import Answer, Citation
 
 SECTION_TEXT_LIMIT = 3000  # characters of mrkdwn per section block
@@ -153,7 +153,7 @@ def feedback_block(question_id: int, language: str) -> ActionsBlock:
 def answer_message(answer: Answer, *, question_id: int | None = None, notes: Sequence[str] = ()) -> Message:
     """The answer, any notes, numbered sources and feedback buttons, within every Slack limit."""
     lang = answer.language
-    body = answer.answer.strip() or t("nothing_found", lang)
+    body = answer_text(answer).strip() or t("nothing_found", lang)
     answer_pieces = split_escaped(truncate(body, ANSWER_TEXT_LIMIT, "\n" + t("answer_cut", lang)), SECTION_TEXT_LIMIT)
     blocks: list[Block] = [_section(p) for p in answer_pieces]
     if notes:
@@ -181,7 +181,7 @@ def answer_message(answer: Answer, *, question_id: int | None = None, notes: Seq
 def fallback_text(answer: Answer, *, notes: Sequence[str] = ()) -> str:
     """Plain summary for notifications and clients without blocks, at most FALLBACK_TEXT_LIMIT chars."""
     lang = answer.language
-    parts = [escape_mrkdwn(answer.answer.strip() or t("nothing_found", lang)), *map(escape_mrkdwn, notes)]
+    parts = [escape_mrkdwn(answer_text(answer).strip() or t("nothing_found", lang)), *map(escape_mrkdwn, notes)]
     if answer.citations and not answer.refused:
         sources = [
             f"[{c.n}] {escape_mrkdwn(c.title)} ({escape_mrkdwn(', '.join(x for x in (c.outlet, c.published) if x))})"

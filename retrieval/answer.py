@@ -16,10 +16,7 @@ import numpy as np
 from .index import LoadedIndex
 from .search import Hit
 from .text import content_terms
-from .types import (
-    Answer,  # noqa: F401  (re-exported for callers)
-    Citation,
-)
+from .types import Answer, Citation
 
 MAX_CITATIONS = 3
 MIN_SENTENCE_WORDS = 6  # shorter lines are headings or bylines, not answers
@@ -146,33 +143,7 @@ def _adjacent(index: LoadedIndex, prev_sid: int, sid: int) -> bool:
     return sid == prev_sid + 1 and index.sentence(sid).doc == index.sentence(prev_sid).doc
 
 
-FRAMES = {
-    "en": {
-        "lead": "According to {source}: ",
-        "refuse": "I could not find this in the corpus ({n}). Nothing in it answers the question, so I am not citing anything. "
-                  "If the corpus should cover it, try naming the company, market or event.",
-        "empty_corpus": "The corpus is empty, so there is nothing to answer from. Add articles and run `industry-qa index`.",
-    },
-    "zh": {
-        "lead": "据{source}：",
-        "refuse": "语料库（共 {n} 篇文章）中没有找到能回答这个问题的内容，因此不引用任何文章。如果语料应当涉及此事，可以写明公司、市场或事件再问。",
-        "empty_corpus": "语料库为空，无法回答。请先添加文章并运行 `industry-qa index`。",
-    },
-}
-
-
-def compose(question: str, language: str, citations: list[Citation]) -> str:
-    """One line: where it comes from, then the best excerpt itself, marked [1]."""
-    c = citations[0]
-    date = c.published[:10]
-    source = ", ".join(x for x in (c.outlet, date) if x) or c.title
-    sentence = " ".join(c.excerpt.split())
-    more = "".join(f" [{x.n}]" for x in citations[1:])
-    return FRAMES[language]["lead"].format(source=source) + sentence + " [1]" + more
-
-
 def refusal(question: str, language: str, n_docs: int, *, features: dict[str, float] | None = None) -> Answer:
-    key = "refuse" if n_docs else "empty_corpus"
-    n = n_docs if language == "zh" else (f"{n_docs} article" + ("" if n_docs == 1 else "s"))
-    return Answer(question=question, answer=FRAMES[language][key].format(n=n), refused=True,
-                  language=language, citations=[], scores=features or {})
+    """No answer: nothing in the ``n_docs`` articles answers, or there are none."""
+    return Answer(question=question, refused=True, language=language, citations=[], scores=features or {},
+                  refusal="no_evidence" if n_docs else "empty_corpus", corpus_articles=n_docs)

@@ -1,47 +1,38 @@
-"""The retrieval commands of ``industry-qa``: index, ask, add, eval and feeds.
+"""The retrieval commands of ``industry-qa``: index, add and feeds (their lines are for whoever runs
+the corpus, in English like the log).
 
-``register`` adds them to the command line that ``bot.cli`` composes; retrieval never imports the bot.
+``bot.cli`` composes the command line from these and the bot's own (``ask`` and ``eval`` show answers,
+whose words are the bot's); retrieval never imports the bot.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from .corpus import ArticleError, check_article_name, load_article
-from .ingest_cli import add_urls, is_url, register_feeds
+from .ingest_cli import add_urls, is_url
 from .settings import RetrievalSettings
 
+Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
+Common = Callable[[argparse.ArgumentParser], None]  # adds the shared options (--corpus, --data, -v)
 
-def register(
-    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
-    common: Callable[[argparse.ArgumentParser], None],
-) -> None:
-    """Add the retrieval commands; ``common`` adds the shared options (``--corpus``, ``--data``, ``-v``)."""
+
+def register_index(sub: Subparsers, common: Common) -> None:
     p = sub.add_parser("index", help="(re)build the index; only new or changed articles are embedded")
     p.add_argument("--rebuild", action="store_true", help="ignore the existing index (fixes a corrupt or mismatched one)")
     common(p)
     p.set_defaults(func=cmd_index)
-    p = sub.add_parser("ask", help="answer a question with cited excerpts")
-    p.add_argument("question")
-    p.add_argument("--json", action="store_true", help="print the stable JSON schema (see README)")
-    p.add_argument("-k", type=int, default=None, help="number of chunks to retrieve")
-    common(p)
-    p.set_defaults(func=cmd_ask)
+
+
+def register_add(sub: Subparsers, common: Common) -> None:
     p = sub.add_parser("add", help="add articles by URL (fetched) or file (copied) to the corpus and index them")
     p.add_argument("files", nargs="+", metavar="URL_OR_FILE")
     common(p)
     p.set_defaults(func=cmd_add)
-    p = sub.add_parser("eval", help="accuracy, refusals and citation validity on a seed_qa-style JSONL file")
-    p.add_argument("file")
-    p.add_argument("--json", action="store_true")
-    common(p)
-    p.set_defaults(func=cmd_eval)
-    register_feeds(sub, common, settings_from)
 
 
 def settings_from(args: argparse.Namespace) -> RetrievalSettings:
@@ -56,26 +47,6 @@ def cmd_index(args: argparse.Namespace) -> int:
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"indexed {settings.corpus_dir} -> {settings.index_dir}: {report.summary()}")
-    return 0
-
-
-def cmd_ask(args: argparse.Namespace) -> int:
-    from .service import QAService
-
-    answer = QAService(settings_from(args)).ask(args.question, k=args.k)
-    if args.json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
-        return 0
-    print(answer.answer)
-    for c in answer.citations:
-        meta = " · ".join(x for x in (c.outlet, c.published, c.url) if x)
-        print(f"\n[{c.n}] {c.title}\n    {meta}\n    \"{c.excerpt}\"\n    ({c.path}:{c.start}-{c.end})")
-    if args.verbose:
-        print("\n" + ", ".join(f"{k}={v:.1f}" for k, v in answer.timings_ms.items()), file=sys.stderr)
-        tokens = ", ".join(f"{k}={v}" for k, v in answer.usage.items())
-        print(f"mode={answer.mode}" + (f", {tokens}" if tokens else ""), file=sys.stderr)
-        if answer.note:
-            print(answer.note, file=sys.stderr)
     return 0
 
 
@@ -127,21 +98,3 @@ def add_files(settings: RetrievalSettings, files: list[Path]) -> int:
         print(f"added {dest.relative_to(settings.corpus_dir)} ({title})")
     print(f"indexed: {report.summary()}")
     return failed
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import run_eval
-    from .service import QAService
-
-    result = run_eval(QAService(settings_from(args)), Path(args.file))
-    metrics = result.metrics()
-    if args.json:
-        print(json.dumps({"metrics": metrics, "rows": result.rows}, ensure_ascii=False, indent=2))
-        return 0
-    for r in result.rows:
-        mark = "ok  " if r["correct"] else "FAIL"
-        print(f"{mark} {r['id']:>5} {'refused ' if r['refused'] else 'answered'} {r['question'][:70]}")
-    print()
-    for k, v in metrics.items():
-        print(f"{k:>20}: {v}")
-    return 0

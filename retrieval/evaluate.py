@@ -1,9 +1,11 @@
 """``industry-qa eval``: answer accuracy, refusal precision/recall and citation validity on a
-JSONL question file in the ``seed_qa.jsonl`` format."""
+JSONL question file in the ``seed_qa.jsonl`` format. An answer is judged on how it reads to its user
+(``word``: the bot's ``answer_text``) and on its excerpts."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,18 +52,19 @@ def verbatim(corpus_dir: Path, citation: dict[str, Any]) -> bool:
     return bool(citation["excerpt"]) and text[citation["start"]:citation["end"]] == citation["excerpt"]
 
 
-def judge(item: dict[str, Any], answer: Answer) -> bool:
+def judge(item: dict[str, Any], answer: Answer, text: str) -> bool:
+    """``text``: the answer as its user reads it."""
     if item.get("refuse"):
         return answer.refused
     if answer.refused:
         return False
-    haystack = (answer.answer + "\n" + "\n".join(c.excerpt for c in answer.citations)).lower()
+    haystack = (text + "\n" + "\n".join(c.excerpt for c in answer.citations)).lower()
     ok_all = all(s.lower() in haystack for s in item.get("expect_all", []))
     anys = item.get("expect_any", [])
     return ok_all and (not anys or any(s.lower() in haystack for s in anys))
 
 
-def run_eval(service: QAService, path: Path) -> EvalResult:
+def run_eval(service: QAService, path: Path, *, word: Callable[[Answer], str]) -> EvalResult:
     result = EvalResult()
     for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -71,15 +74,16 @@ def run_eval(service: QAService, path: Path) -> EvalResult:
         except ValueError as err:
             raise ValueError(f"{path}:{line_no}: not JSON ({err})") from None
         answer = service.ask(item["question"])
-        cits = answer.to_dict()["citations"]
+        text = word(answer)
+        cits = answer.citation_dicts()
         result.rows.append({
             "id": item.get("id", str(line_no)),
             "question": item["question"],
             "expect_refuse": bool(item.get("refuse")),
             "refused": answer.refused,
-            "correct": judge(item, answer),
+            "correct": judge(item, answer, text),
             "excerpts": len(cits),
             "valid_excerpts": sum(verbatim(service.settings.corpus_dir, c) for c in cits),
-            "answer": answer.answer,
+            "answer": text,
         })
     return result

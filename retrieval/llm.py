@@ -2,8 +2,9 @@
 
 The model only words the answer. It sees numbered excerpts (delimited, marked untrusted), must cite
 them as [n], and its output is checked: an answer that cites nothing, cites an excerpt it was not
-given, leaks the instructions, times out, or fails in any way falls back to the extractive answer
-with a short note. The citations shown are always the corpus excerpts, never model text.
+given, leaks the instructions, times out, or fails in any way falls back to the extractive answer;
+``Fallback`` names why with a code that the bot words. The citations shown are always the corpus
+excerpts, never model text.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from .chunking import count_tokens
 from .logsafe import loggable
 from .settings import LLMSettings
-from .types import Citation
+from .types import Citation, Fallback
 
 logger = logging.getLogger(__name__)
 
@@ -48,14 +49,10 @@ Last message: {question}"""
 class LLMResult:
     text: str = ""
     citations: list[Citation] = field(default_factory=list)
-    fallback_reason: str = ""  # empty when the model's answer was used
+    fallback: Fallback | None = None  # None when the model's answer was used
     prompt_tokens: int = 0
     completion_tokens: int = 0
     model_ms: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return not self.fallback_reason
 
 
 def make_chat_model(settings: LLMSettings) -> Any:
@@ -127,22 +124,22 @@ def cited_numbers(text: str) -> list[int]:
     return out
 
 
-def validate(text: str, n_excerpts: int) -> str:
-    """Why the model's answer cannot be used ('' if it can)."""
+def validate(text: str, n_excerpts: int) -> Fallback | None:
+    """Why the model's answer cannot be used (None if it can)."""
     body = text.strip()
     if not body:
-        return "the model returned an empty answer"
+        return Fallback("empty")
     if body.strip(" .") == NOT_IN_CORPUS:
-        return "the model found no answer in the excerpts"
+        return Fallback("not_in_corpus")
     nums = cited_numbers(body)
     if not nums:
-        return "the model's answer cited no excerpt"
+        return Fallback("no_citation")
     bad = [n for n in nums if not 1 <= n <= n_excerpts]
     if bad:
-        return f"the model cited excerpt [{bad[0]}] of {n_excerpts}"
+        return Fallback("bad_citation", cited=bad[0], excerpts=n_excerpts)
     if _leaks_prompt(body):
-        return "the model's answer repeated its instructions"
-    return ""
+        return Fallback("prompt_leak")
+    return None
 
 
 def _leaks_prompt(text: str) -> bool:
@@ -167,7 +164,7 @@ def renumber(text: str, excerpts: Sequence[Citation]) -> tuple[str, list[Citatio
 
 
 class LLMAnswerer:
-    """Words a cited answer with a chat model; every failure becomes ``fallback_reason``."""
+    """Words a cited answer with a chat model; every failure becomes ``fallback``."""
 
     def __init__(self, chat_model: Any, settings: LLMSettings) -> None:
         self.chat = chat_model
@@ -182,16 +179,15 @@ class LLMAnswerer:
         try:
             text = self._generate(messages, on_partial)
         except Exception as err:  # timeouts, 429/5xx, malformed responses, connection errors
-            result.fallback_reason = describe_failure(err)
-            logger.warning("LLM answer failed, falling back to extractive: %s (%s)", result.fallback_reason, loggable(err))
+            result.fallback = failure(err)
+            logger.warning("LLM answer failed, falling back to extractive: %s (%s)", result.fallback, loggable(err))
             return result
         finally:
             result.model_ms = (time.perf_counter() - t0) * 1000
         result.completion_tokens = count_tokens(text)
-        reason = validate(text, len(excerpts))
-        if reason:
-            result.fallback_reason = reason
-            logger.warning("LLM answer rejected, falling back to extractive: %s", reason)
+        result.fallback = validate(text, len(excerpts))
+        if result.fallback is not None:
+            logger.warning("LLM answer rejected, falling back to extractive: %s", result.fallback)
             return result
         result.text, result.citations = renumber(text, excerpts)
         return result
@@ -219,7 +215,7 @@ class LLMAnswerer:
         try:
             text = _content(self.chat.invoke([("user", prompt)])).strip()
         except Exception as err:
-            logger.warning("LLM rewrite failed, joining the thread instead: %s", describe_failure(err))
+            logger.warning("LLM rewrite failed, joining the thread instead: %s", failure(err).code)
             return joined
         if not text or len(text) > 4 * len(joined) + 200:
             return joined
@@ -235,18 +231,18 @@ def _content(msg: Any) -> str:
     return content
 
 
-def describe_failure(err: BaseException) -> str:
-    """A short, secret-free reason for the log and the user note."""
+def failure(err: BaseException) -> Fallback:
+    """What kind of failure ``err`` is, without its message (which may carry secrets or addresses)."""
     name = type(err).__name__
     status = getattr(err, "status_code", None) or getattr(getattr(err, "response", None), "status_code", None)
     if status == 429 or "RateLimit" in name:
-        return "the language model is rate-limited (429)"
+        return Fallback("rate_limited", status=429)
     if isinstance(status, int) and status >= 500:
-        return f"the language model service failed ({status})"
+        return Fallback("server_error", status=status)
     if "Timeout" in name or isinstance(err, TimeoutError):
-        return "the language model timed out"
+        return Fallback("timeout")
     if "Connection" in name:
-        return "the language model could not be reached"
+        return Fallback("unreachable")
     if isinstance(status, int) and status >= 400:
-        return f"the language model refused the request ({status})"
-    return f"the language model returned an unusable response ({name})"
+        return Fallback("request_refused", status=status)
+    return Fallback("bad_response", error=name)

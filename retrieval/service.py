@@ -16,7 +16,6 @@ from .answer import (
     RefusalModel,
     candidate_sentences,
     cite,
-    compose,
     coverage,
     default_refusal_model,
     pick_sentences,
@@ -39,10 +38,6 @@ logger = logging.getLogger(__name__)
 
 MAX_HISTORY = 3  # earlier questions of a thread joined to a follow-up
 LLM_EXCERPTS = 6  # sentences offered to the language model
-FALLBACK_NOTE = {
-    "en": "(The language model was not used: {reason}. Showing the quoted excerpts instead.)",
-    "zh": "（未使用语言模型：{reason}。以下为原文摘录。）",
-}
 
 
 class QAService:
@@ -146,8 +141,8 @@ class QAService:
                 ans = refusal(text, language, len(index.docs), features=features)
             else:
                 citations = cite(index, picked)
-                ans = Answer(question=text, answer=compose(text, language, citations), refused=False,
-                             language=language, citations=citations, scores=features)
+                ans = Answer(question=text, refused=False, language=language, citations=citations,
+                             scores=features, corpus_articles=len(index.docs))
                 timings["answer_ms"] = (time.perf_counter() - t) * 1000
                 if self.llm is not None:
                     self._word_with_llm(ans, standalone, cite(index, ranked[:LLM_EXCERPTS]), on_partial, timings)
@@ -168,10 +163,10 @@ class QAService:
         result = self.llm.answer(question, ans.language, excerpts, on_partial=on_partial)
         timings["llm_ms"] = result.model_ms
         ans.usage = {"prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens}
-        if result.ok:
-            ans.answer, ans.citations, ans.mode = result.text, result.citations, "llm"
+        if result.fallback is None:
+            ans.model_text, ans.citations, ans.mode = result.text, result.citations, "llm"
         else:
-            ans.note = FALLBACK_NOTE[ans.language].format(reason=result.fallback_reason)
+            ans.fallback = result.fallback
 
     def _sentence_vectors(self, index: LoadedIndex, sids: list[int]) -> dict[int, np.ndarray]:
         if index.sentence_vectors is not None:

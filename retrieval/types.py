@@ -21,35 +21,63 @@ class Citation:
     end: int
 
 
+@dataclass(frozen=True)
+class Fallback:
+    """Why the language model's answer was not used: ``code`` names the reason (a user interface
+    words it), the other fields hold what its words name."""
+
+    code: str  # timeout | rate_limited | server_error | unreachable | request_refused | bad_response
+    #            | empty | not_in_corpus | no_citation | bad_citation | prompt_leak
+    status: int = 0  # HTTP status (server_error, request_refused)
+    cited: int = 0  # the excerpt number the model cited (bad_citation)
+    excerpts: int = 0  # how many excerpts it was given (bad_citation)
+    error: str = ""  # the exception's class name (bad_response)
+
+    def __str__(self) -> str:  # for the log: the code and what it names
+        named = ", ".join(f"{k}={v}" for k, v in (("status", self.status), ("cited", self.cited),
+                                                   ("excerpts", self.excerpts), ("error", self.error)) if v)
+        return f"{self.code} ({named})" if named else self.code
+
+
 @dataclass
 class Answer:
-    """A cited answer, or a refusal (``refused=True`` and no citations).
+    """A cited answer, or a refusal (``refused=True`` and no citations), as parts, not prose: the
+    reader's words are made from them above retrieval (the citations, the refusal's reason, the
+    model's own text, the fallback's reason).
 
-    ``to_dict()`` is the stable ``--json`` schema documented in the README.
+    ``to_dict(text)`` is the stable ``--json`` schema documented in the README.
     """
 
     question: str
-    answer: str
     refused: bool
     language: str
     citations: list[Citation] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     # Not part of the JSON schema: diagnostic scores used by eval/calibration.
     scores: dict[str, float] = field(default_factory=dict)
-    # "extractive" or "llm"; ``note`` explains a fallback from the model to the extractive answer.
+    # why it was refused: "no_evidence" (nothing in the corpus answers) or "empty_corpus"
+    refusal: str = ""
+    corpus_articles: int = 0  # articles in the index searched (a refusal says how many)
+    # "extractive" or "llm"; ``model_text`` is the model's answer (its [n] number ``citations``);
+    # ``fallback`` says why a model's answer was not used
     mode: str = "extractive"
-    note: str = ""
+    model_text: str = ""
+    fallback: Fallback | None = None
     # prompt_tokens / completion_tokens of the language model (empty without one)
     usage: dict[str, int] = field(default_factory=dict)
     # the standalone question used for retrieval (a follow-up joined with or rewritten from its thread)
     search_question: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def citation_dicts(self) -> list[dict[str, Any]]:
+        return [asdict(c) for c in self.citations]
+
+    def to_dict(self, text: str) -> dict[str, Any]:
+        """The ``--json`` schema; ``text`` is the answer as worded for its reader."""
         return {
             "question": self.question,
-            "answer": self.answer,
+            "answer": text,
             "refused": self.refused,
             "language": self.language,
-            "citations": [asdict(c) for c in self.citations],
+            "citations": self.citation_dicts(),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }

@@ -218,6 +218,6 @@ class ScriptedAnswerer:
         if self.inner is not None:
             return self.inner.ask(question, history=history)  # type: ignore[no-any-return]
         return Answer(
-            question=question, answer=f"About {question}: see [1].", refused=False, language="en",
+            question=question, refused=False, language="en", mode="llm", model_text=f"About {question}: see [1].",
             citations=[Citation(1, "A title", "Outlet", "2025-01-01", "https://example.com/a", "An excerpt.", "a.md", 0, 11)],
         )

@@ -85,7 +85,9 @@ def _citation(n: int, *, excerpt: str = "MiniMax is expected to list first.", ur
 
 
 def _answer(text: str, *, language: str = "en", citations: list[Citation] | None = None, refused: bool = False) -> Answer:
-    return Answer("q", text, refused, language, citations if citations is not None else [_citation(1)])
+    """An answer reading ``text`` (worded by a model, or a refusal without a known reason when empty)."""
+    return Answer("q", refused, language, citations if citations is not None else [_citation(1)],
+                  mode="extractive" if refused else "llm", model_text=text)
 
 
 CASES = {
@@ -95,7 +97,7 @@ CASES = {
     "emoji": _answer("🚀 Listing soon 👍🏽 [1]"),
     "specials": _answer("R&D <spend> > 5% & rising [1]"),
     "10k-answer": _answer("Long answer sentence. " * 460),
-    "refused": _answer("I could not find this in the corpus.", refused=True, citations=[]),
+    "refused": Answer("q", True, "en", [], refusal="no_evidence", corpus_articles=3),
     "empty-refusal": _answer("", refused=True, citations=[]),
     "many-long-citations": _answer("See sources.", citations=[_citation(i, excerpt="x & y " * 400) for i in range(1, 61)]),
 }

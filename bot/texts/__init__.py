@@ -2,12 +2,14 @@
 
 Lower layers hand over codes and data (a refusal's reason, why a model's answer was not used, why
 an article could not be added); the words for them are chosen here. ``t(key, language)`` looks one
-up ("en" when a language lacks it); the tables are per surface: ``replies`` (answers in Slack,
-feedback, adds) and ``digest`` (the weekly post and ``/digest``).
+up ("en" when a language lacks it); the tables are per surface: ``replies`` (Slack's notices,
+feedback, adds), ``answers`` (an answer's framing, refusals, model fallbacks) and ``digest`` (the
+weekly post and ``/digest``). ``wording`` makes words from structured results (``answer_text``).
 """
 
 from __future__ import annotations
 
 from bot.texts.catalog import LANGUAGES, TEXTS, t
+from bot.texts.wording import answer_text, fallback_note, refusal_text
 
-__all__ = ["LANGUAGES", "TEXTS", "t"]
+__all__ = ["LANGUAGES", "TEXTS", "answer_text", "fallback_note", "refusal_text", "t"]

@@ -1,0 +1,72 @@
+"""``industry-qa ask`` and ``industry-qa eval``: the commands that show answers, worded by ``bot.texts``.
+
+``ask`` prints the answer and its numbered excerpts (or, with ``--json``, the stable schema in the
+README); ``eval`` judges a seed_qa-style file by the same words a user reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bot.texts import answer_text, fallback_note
+from retrieval.cli import Common, Subparsers, settings_from
+
+
+def register_ask(sub: Subparsers, common: Common) -> None:
+    p = sub.add_parser("ask", help="answer a question with cited excerpts")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the stable JSON schema (see README)")
+    p.add_argument("-k", type=int, default=None, help="number of chunks to retrieve")
+    common(p)
+    p.set_defaults(func=cmd_ask)
+
+
+def register_eval(sub: Subparsers, common: Common) -> None:
+    p = sub.add_parser("eval", help="accuracy, refusals and citation validity on a seed_qa-style JSONL file")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    common(p)
+    p.set_defaults(func=cmd_eval)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from retrieval.service import QAService
+
+    answer = QAService(settings_from(args)).ask(args.question, k=args.k)
+    text = answer_text(answer)
+    if args.json:
+        print(json.dumps(answer.to_dict(text), ensure_ascii=False, indent=2))
+        return 0
+    print(text)
+    for c in answer.citations:
+        meta = " · ".join(x for x in (c.outlet, c.published, c.url) if x)
+        print(f"\n[{c.n}] {c.title}\n    {meta}\n    \"{c.excerpt}\"\n    ({c.path}:{c.start}-{c.end})")
+    if args.verbose:
+        print("\n" + ", ".join(f"{k}={v:.1f}" for k, v in answer.timings_ms.items()), file=sys.stderr)
+        tokens = ", ".join(f"{k}={v}" for k, v in answer.usage.items())
+        print(f"mode={answer.mode}" + (f", {tokens}" if tokens else ""), file=sys.stderr)
+        note = fallback_note(answer)
+        if note:
+            print(note, file=sys.stderr)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from retrieval.evaluate import run_eval
+    from retrieval.service import QAService
+
+    result = run_eval(QAService(settings_from(args)), Path(args.file), word=answer_text)
+    metrics = result.metrics()
+    if args.json:
+        print(json.dumps({"metrics": metrics, "rows": result.rows}, ensure_ascii=False, indent=2))
+        return 0
+    for r in result.rows:
+        mark = "ok  " if r["correct"] else "FAIL"
+        print(f"{mark} {r['id']:>5} {'refused ' if r['refused'] else 'answered'} {r['question'][:70]}")
+    print()
+    for k, v in metrics.items():
+        print(f"{k:>20}: {v}")
+    return 0
