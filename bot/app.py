@@ -48,7 +48,6 @@ def create_app(
         answerer=answerer,
         store=store,
         limiter=limiter if limiter is not None else UserRateLimiter(settings.user_questions_per_minute),
-        max_question_chars=settings.retrieval.max_question_chars,
         workers=settings.workers,
     )
     app = App(

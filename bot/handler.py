@@ -10,7 +10,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
@@ -23,6 +22,7 @@ from bot.render import Message, answer_message, notice_message
 from bot.state.protocols import EventClaims, QuestionLog, ThreadTurns
 from bot.state.records import QuestionRecord, message_key
 from bot.texts import fallback_note, t
+from bot.turn import Incoming, Turn
 from retrieval.errors import (
     EmbeddingError,
     EmptyQuestionError,
@@ -32,7 +32,6 @@ from retrieval.errors import (
     RetrievalError,
 )
 from retrieval.logsafe import loggable
-from retrieval.text import clip_question, detect_language
 from retrieval.types import Answer
 
 logger = logging.getLogger(__name__)
@@ -62,21 +61,6 @@ class QuestionState(EventClaims, ThreadTurns, QuestionLog, Protocol):
     """The state answering reads and writes: the claim, the thread's turns, the log and the votes."""
 
 
-@dataclass(frozen=True)
-class Incoming:
-    """A message addressed to the bot; ``thread_ts`` is where the reply goes."""
-
-    team: str
-    channel: str
-    user: str
-    ts: str
-    thread_ts: str
-    text: str  # bot mention already removed
-    has_files: bool
-    source: str  # mention | dm | thread
-    bot_user_id: str = ""
-
-
 class QuestionHandler:
     def __init__(
         self,
@@ -84,13 +68,11 @@ class QuestionHandler:
         answerer: Answerer,
         store: QuestionState,
         limiter: UserRateLimiter,
-        max_question_chars: int,
         workers: int = DEFAULT_WORKERS,
     ) -> None:
         self.answerer = answerer
         self.store = store
         self.limiter = limiter
-        self.max_question_chars = max_question_chars
         # Questions answered in parallel (BOT_WORKERS); separate from Bolt's listener threads.
         self._answering = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bot-answer")
         self._reactions = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bot-reactions")
@@ -114,83 +96,67 @@ class QuestionHandler:
         The claim is taken here; the answering runs on this handler's own pool, so Bolt's listener
         threads stay free to ack slash commands and button clicks within Slack's 3 s.
         """
-        received = time.perf_counter()
-        lang = detect_language(msg.text) if msg.text else "en"
+        turn = Turn.of_message(msg)
 
         def post(message: Message) -> None:
-            client.chat_postMessage(channel=msg.channel, thread_ts=msg.thread_ts, **message.to_kwargs())
+            client.chat_postMessage(channel=turn.channel, thread_ts=turn.thread_ts, **message.to_kwargs())
 
         try:
-            if not self.store.claim(message_key(msg.team, msg.channel, msg.ts)):
-                logger.info("message %s/%s already handled; not answering twice", msg.channel, msg.ts)
+            if not self.store.claim(message_key(turn.team, turn.channel, turn.ts)):
+                logger.info("message %s/%s already handled; not answering twice", turn.channel, turn.ts)
                 return
         except Exception as err:  # the state database failing: say so rather than risk a double reply
-            self._post_safely(post, notice_message(self._error_text(err, lang)))
+            self._post_safely(post, notice_message(self._error_text(err, turn.language)))
             return
-        self._answering.submit(self._answer_message, msg, client, post, lang, received)
+        self._answering.submit(self._answer_message, turn, client, post)
 
-    def _answer_message(
-        self, msg: Incoming, client: WebClient, post: Callable[[Message], None], lang: str, received: float
-    ) -> None:
+    def _answer_message(self, turn: Turn, client: WebClient, post: Callable[[Message], None]) -> None:
         try:
-            self._handle_claimed(msg, client, post, lang, received)
+            self._handle_claimed(turn, client, post)
         except Exception as err:  # e.g. the state database failing: still say so in the thread
-            self._post_safely(post, notice_message(self._error_text(err, lang)))
+            self._post_safely(post, notice_message(self._error_text(err, turn.language)))
 
-    def _handle_claimed(
-        self, msg: Incoming, client: WebClient, post: Callable[[Message], None], lang: str, received: float
-    ) -> None:
-        if not msg.text:
-            key = "files_only" if msg.has_files else "help"
-            self._post_safely(post, notice_message(t(key, lang, bot=f"<@{msg.bot_user_id}>")))
+    def _handle_claimed(self, turn: Turn, client: WebClient, post: Callable[[Message], None]) -> None:
+        if not turn.text:
+            key = "files_only" if turn.has_files else "help"
+            self._post_safely(post, notice_message(t(key, turn.language, bot=turn.mention)))
             return
-        if not self.limiter.allow(msg.user):
-            self._post_safely(post, notice_message(t("rate_limited", lang, limit=self.limiter.per_minute)))
+        if not self._allowed(turn, post):
             return
-
-        question, notes = self._prepare(msg.text, lang, has_files=msg.has_files)
-        history = self.store.thread_history(team=msg.team, channel=msg.channel, thread_ts=msg.thread_ts, before_ts=msg.ts)
-        self.store.add_turn(
-            team=msg.team, channel=msg.channel, thread_ts=msg.thread_ts, ts=msg.ts, user=msg.user, question=question
-        )
+        history = self.store.thread_history(team=turn.team, channel=turn.channel, thread_ts=turn.thread_ts,
+                                            before_ts=turn.ts)
+        self.store.add_turn(team=turn.team, channel=turn.channel, thread_ts=turn.thread_ts, ts=turn.ts, user=turn.user,
+                            question=turn.text)
         # The reaction is added in the background so its round trip to Slack is not on the answer's
         # critical path; it is removed only after the add finished (else the remove could overtake it).
-        added = self._reactions.submit(self._reaction, client, "add", msg)
-        record = dict(team=msg.team, channel=msg.channel, thread_ts=msg.thread_ts, user=msg.user, source=msg.source)
+        added = self._reactions.submit(self._reaction, client, "add", turn)
         on_partial = None
         if self.streams:
-            progress = Progress(client, channel=msg.channel, thread_ts=msg.thread_ts, language=lang,
+            progress = Progress(client, channel=turn.channel, thread_ts=turn.thread_ts, language=turn.language,
                                 pool=self._progress, post=post)
             progress.start()
             post, on_partial = progress.finish, progress.partial
         try:
-            help_text = t("help", lang, bot=f"<@{msg.bot_user_id}>")
-            self._answer(question, history or [], notes, record, received, post, lang, help_text, on_partial)
+            self._answer(turn, history=history or [], post=post, on_partial=on_partial)
         finally:
             wait([added], timeout=REACTION_WAIT_S)
-            self._reaction(client, "remove", msg)
+            self._reaction(client, "remove", turn)
 
     # -- /ask ---------------------------------------------------------------------------------------
 
-    def handle_command(self, *, team: str, channel: str, user: str, text: str, respond: Respond) -> None:
+    def handle_command(self, turn: Turn, respond: Respond) -> None:
         """Answer a slash command privately through its response_url (the listener has acked)."""
-        self._answering.submit(self._answer_command, team, channel, user, text, respond, time.perf_counter())
+        self._answering.submit(self._answer_command, turn, respond)
 
-    def _answer_command(self, team: str, channel: str, user: str, text: str, respond: Respond, received: float) -> None:
+    def _answer_command(self, turn: Turn, respond: Respond) -> None:
         def post(message: Message) -> None:
             respond(response_type="ephemeral", replace_original=False, **message.to_kwargs())
 
-        text = text.strip()
-        lang = detect_language(text) if text else "en"
-        if not text:
-            self._post_safely(post, notice_message(t("help", lang, bot="industry-qa")))
+        if not turn.text:
+            self._post_safely(post, notice_message(t("help", turn.language, bot=turn.mention)))
             return
-        if not self.limiter.allow(user):
-            self._post_safely(post, notice_message(t("rate_limited", lang, limit=self.limiter.per_minute)))
-            return
-        question, notes = self._prepare(text, lang, has_files=False)
-        record = dict(team=team, channel=channel, thread_ts="", user=user, source="command")
-        self._answer(question, [], notes, record, received, post, lang, t("help", lang, bot="industry-qa"))
+        if self._allowed(turn, post):
+            self._answer(turn, history=[], post=post)
 
     # -- 👍 / 👎 ------------------------------------------------------------------------------------
 
@@ -210,43 +176,40 @@ class QuestionHandler:
 
     # -- helpers ------------------------------------------------------------------------------------
 
-    def _answer(
-        self,
-        question: str,
-        history: Sequence[str],
-        notes: list[str],
-        record: dict[str, str],
-        received: float,
-        post: Callable[[Message], None],
-        lang: str,
-        help_text: str,
-        on_partial: Callable[[str], None] | None = None,
-    ) -> None:
+    def _allowed(self, turn: Turn, post: Callable[[Message], None]) -> bool:
+        """The per-user limit; when it is reached the person is told so."""
+        if self.limiter.allow(turn.user):
+            return True
+        self._post_safely(post, notice_message(t("rate_limited", turn.language, limit=self.limiter.per_minute)))
+        return False
+
+    def _answer(self, turn: Turn, *, history: Sequence[str], post: Callable[[Message], None],
+                on_partial: Callable[[str], None] | None = None) -> None:
         logged = False
         try:
             if on_partial is not None:
-                answer = self.answerer.ask(question, history=history, on_partial=on_partial)
+                answer = self.answerer.ask(turn.text, history=history, on_partial=on_partial)
             else:
-                answer = self.answerer.ask(question, history=history)
-            question_id = self._log(record, question, answer, received)
+                answer = self.answerer.ask(turn.text, history=history)
+            question_id = self._log(turn, answer)
             logged = True
-            note = fallback_note(answer)  # why the model was not used, if it was asked
-            shown_notes = [*notes, note] if note else notes
-            post(answer_message(answer, question_id=question_id, notes=shown_notes))
+            post(answer_message(answer, question_id=question_id, notes=self._notes(turn, answer)))
         except EmptyQuestionError as err:  # e.g. "@bot ???": nothing to search for, so show the help
-            self._log(record, question, None, received, error=err)
-            self._post_safely(post, notice_message(help_text))
+            self._log(turn, None, error=err)
+            self._post_safely(post, notice_message(t("help", turn.language, bot=turn.mention)))
         except Exception as err:  # every failure still ends in a visible reply
             if not logged:
-                self._log(record, question, None, received, error=err)
-            self._post_safely(post, notice_message(self._error_text(err, lang)))
+                self._log(turn, None, error=err)
+            self._post_safely(post, notice_message(self._error_text(err, turn.language)))
 
-    def _prepare(self, text: str, lang: str, *, has_files: bool) -> tuple[str, list[str]]:
-        question, was_cut = clip_question(text, self.max_question_chars)
-        notes = [t("question_cut", lang, limit=self.max_question_chars)] if was_cut else []
-        if has_files:
-            notes.append(t("files_ignored", lang))
-        return question, notes
+    @staticmethod
+    def _notes(turn: Turn, answer: Answer) -> list[str]:
+        """Under the answer: what of the message was not used, and why a model's answer was not."""
+        notes = [t("question_cut", answer.language, limit=answer.clipped_to)] if answer.clipped_to else []
+        if turn.has_files:
+            notes.append(t("files_ignored", answer.language))
+        note = fallback_note(answer)
+        return [*notes, note] if note else notes
 
     @staticmethod
     def _error_text(err: Exception, lang: str) -> str:
@@ -257,18 +220,20 @@ class QuestionHandler:
         logger.error("answering failed", exc_info=err)
         return t("error_generic", lang)
 
-    def _log(
-        self, record: dict[str, str], question: str, answer: Answer | None, received: float, *, error: Exception | None = None
-    ) -> int | None:
+    def _log(self, turn: Turn, answer: Answer | None, *, error: Exception | None = None) -> int | None:
         try:
             return self.store.log_question(
                 QuestionRecord(
-                    **record,
-                    question=question,
-                    language=answer.language if answer else detect_language(question),
+                    team=turn.team,
+                    channel=turn.channel,
+                    thread_ts=turn.thread_ts,
+                    user=turn.user,
+                    source=turn.source,
+                    question=answer.question if answer else turn.text,
+                    language=answer.language if answer else turn.language,
                     refused=answer.refused if answer else False,
                     n_citations=len(answer.citations) if answer else 0,
-                    latency_ms=(time.perf_counter() - received) * 1000,
+                    latency_ms=(time.perf_counter() - turn.received) * 1000,
                     timings_ms=dict(answer.timings_ms) if answer else {},
                     error=type(error).__name__ if error else None,
                     mode=answer.mode if answer else None,
@@ -289,13 +254,13 @@ class QuestionHandler:
             logger.exception("could not deliver a reply to Slack")
 
     @staticmethod
-    def _reaction(client: WebClient, action: str, msg: Incoming) -> None:
+    def _reaction(client: WebClient, action: str, turn: Turn) -> None:
         """The working indicator; a failure here (e.g. a missing scope) must not stop the answer."""
         try:
             if action == "add":
-                client.reactions_add(channel=msg.channel, timestamp=msg.ts, name=WORKING_REACTION)
+                client.reactions_add(channel=turn.channel, timestamp=turn.ts, name=WORKING_REACTION)
             else:
-                client.reactions_remove(channel=msg.channel, timestamp=msg.ts, name=WORKING_REACTION)
+                client.reactions_remove(channel=turn.channel, timestamp=turn.ts, name=WORKING_REACTION)
         except SlackApiError as err:
             logger.warning("reactions.%s failed: %s", action, err.response.get("error"))
         except Exception:

@@ -14,11 +14,12 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 
-from bot.handler import Incoming, QuestionHandler, Respond
+from bot.handler import QuestionHandler, Respond
 from bot.render import FEEDBACK_DOWN, FEEDBACK_UP
 from bot.state.protocols import EventClaims
 from bot.state.records import event_key
 from bot.texts import t
+from bot.turn import Incoming, Turn
 from retrieval.text import detect_language
 
 logger = logging.getLogger(__name__)
@@ -108,15 +109,11 @@ def register_listeners(app: App, handler: QuestionHandler, store: EventClaims) -
 
     @app.command(SLASH_COMMAND)
     def on_ask(ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext) -> None:
-        text = str(command.get("text") or "")
-        ack(text=t("working", detect_language(text) if text.strip() else "en"))
-        handler.handle_command(
-            team=context.team_id or "",
-            channel=str(command.get("channel_id", "")),
-            user=str(command.get("user_id", "")),
-            text=text,
-            respond=respond,
-        )
+        turn = Turn.of_command(team=context.team_id or "", channel=str(command.get("channel_id", "")),
+                               user=str(command.get("user_id", "")), text=str(command.get("text") or ""),
+                               mention="industry-qa")
+        ack(text=t("working", turn.language))
+        handler.handle_command(turn, respond)
 
     def on_feedback(value: int) -> Callable[..., None]:
         def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:

@@ -1,5 +1,6 @@
 """Progress while a language model writes: a placeholder message in the thread, updated with the
 partial answer at most once per ``interval_s`` (chat.update), then replaced by the final message.
+The partial text arrives already filtered by the language-model layer (``retrieval.llm.shown_partial``).
 
 Slack calls for the placeholder and the partial updates run on a background pool, so a slow or
 rate-limited Slack never holds up reading the model's stream. The final message waits for any
@@ -10,7 +11,6 @@ posted or the final chat.update fails, the final message is posted as a new repl
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -21,25 +21,15 @@ from slack_sdk import WebClient
 
 from bot.render import SECTION_TEXT_LIMIT, Message, cut_escaped, notice_message
 from bot.texts import t
-from retrieval.llm import NOT_IN_CORPUS, SYSTEM_PROMPT
 
 logger = logging.getLogger(__name__)
 
 UPDATE_INTERVAL_S = 1.0  # at most one partial chat.update per second
 SLACK_WAIT_S = 30.0  # upper bound on waiting for the placeholder / an in-flight update
-_CITE_MARK = re.compile(r"\s*\[\d{1,3}(?:\s*[,，]\s*\d{1,3})*\]")
-# Partials are not validated yet: never show text that starts repeating the instructions.
-_RULE_HEADS = [line.strip("- ").strip()[:30] for line in SYSTEM_PROMPT.splitlines() if len(line) > 40]
 
 
-def partial_text(raw: str) -> str | None:
-    """What a partial update shows: the model's text without its (not yet renumbered) [n] marks,
-    escaped and cut to one section; None when nothing should be shown."""
-    text = _CITE_MARK.sub("", raw).strip()
-    if not text or NOT_IN_CORPUS.startswith(text) or text.startswith(NOT_IN_CORPUS):
-        return None
-    if any(head in text for head in _RULE_HEADS):
-        return None
+def partial_text(text: str) -> str:
+    """What a partial update shows: the text so far, escaped and cut to one section, marked as unfinished."""
     return cut_escaped(text, SECTION_TEXT_LIMIT - 2) + " …"
 
 
@@ -62,7 +52,6 @@ class Progress:
         self._inflight: Future[None] | None = None
         self._last_done = float("-inf")  # when the last partial update finished
         self._finished = False
-        self._skip_partials = False
 
     def start(self) -> None:
         self._placeholder = self.pool.submit(self._post_placeholder)
@@ -80,23 +69,18 @@ class Progress:
         fut = self._placeholder
         return fut.result() if fut is not None and fut.done() else None
 
-    def partial(self, raw: str) -> None:
+    def partial(self, text: str) -> None:
         """``on_partial``: starts a chat.update unless one ran less than ``interval_s`` ago (or is
         still running); partials in between are skipped, the final message replaces them anyway."""
         ts = self._ts_if_ready()
         if ts is None:
             return
         with self._lock:
-            if self._finished or self._skip_partials or self._inflight is not None:
+            if self._finished or self._inflight is not None:
                 return
             if self.clock() - self._last_done < self.interval_s:
                 return
-            shown = partial_text(raw)
-            if shown is None:
-                if any(head in raw for head in _RULE_HEADS):
-                    self._skip_partials = True
-                return
-            self._inflight = self.pool.submit(self._update_partial, ts, shown)
+            self._inflight = self.pool.submit(self._update_partial, ts, partial_text(text))
 
     def _update_partial(self, ts: str, shown: str) -> None:
         try:

@@ -4,7 +4,8 @@ The model only words the answer. It sees numbered excerpts (delimited, marked un
 them as [n], and its output is checked: an answer that cites nothing, cites an excerpt it was not
 given, leaks the instructions, times out, or fails in any way falls back to the extractive answer;
 ``Fallback`` names why with a code that the bot words. The citations shown are always the corpus
-excerpts, never model text.
+excerpts, never model text. While the model writes, ``on_partial`` sees only what is safe to show
+(``shown_partial``): a partial answer cannot be validated yet.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 NOT_IN_CORPUS = "NOT_IN_CORPUS"
 LANGUAGE_NAMES = {"en": "English", "zh": "Simplified Chinese"}
 _CITE = re.compile(r"\[(\d{1,3}(?:\s*[,，]\s*\d{1,3})*)\]")
+_CITE_MARK = re.compile(r"\s*\[\d{1,3}(?:\s*[,，]\s*\d{1,3})*\]")
 
 SYSTEM_PROMPT = """You answer questions about industry news for analysts, using ONLY the numbered excerpts you are given.
 Rules:
@@ -142,9 +144,23 @@ def validate(text: str, n_excerpts: int) -> Fallback | None:
     return None
 
 
+_RULES = [line.strip("- ").strip() for line in SYSTEM_PROMPT.splitlines() if len(line) > 40]
+
+
 def _leaks_prompt(text: str) -> bool:
-    rules = [line.strip("- ").strip() for line in SYSTEM_PROMPT.splitlines() if len(line) > 40]
-    return any(rule[:60] in text for rule in rules)
+    return any(rule[:60] in text for rule in _RULES)
+
+
+def shown_partial(raw: str) -> str | None:
+    """What a partial answer may show: its text without the [n] marks (not renumbered yet); None
+    while it may still become NOT_IN_CORPUS, and from the moment it starts repeating a rule (the
+    shorter head of each rule: a partial may stop mid-rule)."""
+    text = _CITE_MARK.sub("", raw).strip()
+    if not text or NOT_IN_CORPUS.startswith(text) or text.startswith(NOT_IN_CORPUS):
+        return None
+    if any(rule[:30] in text or rule[:30] in raw for rule in _RULES):
+        return None
+    return text
 
 
 def renumber(text: str, excerpts: Sequence[Citation]) -> tuple[str, list[Citation]]:
@@ -202,7 +218,9 @@ class LLMAnswerer:
             parts.append(_content(chunk))
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no complete answer within {self.settings.timeout_s:g}s")
-            on_partial("".join(parts))
+            shown = shown_partial("".join(parts))
+            if shown is not None:
+                on_partial(shown)
         return "".join(parts)
 
     def rewrite(self, question: str, history: Sequence[str]) -> str:

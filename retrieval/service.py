@@ -99,10 +99,15 @@ class QAService:
     def ask(self, question: str, *, history: Sequence[str] = (), k: int | None = None,
             on_partial: Callable[[str], None] | None = None, asked_on: date | None = None) -> Answer:
         """Answer with cited excerpts (or refuse). ``history``: the thread's earlier questions, oldest
-        first. ``on_partial`` receives the growing model answer while a language model writes.
-        ``asked_on`` (default: today, UTC) weighs recent articles slightly higher."""
+        first. ``on_partial`` receives the growing model answer, as far as it is safe to show, while a
+        language model writes. ``asked_on`` (default: today, UTC) weighs recent articles slightly higher.
+
+        The question is read here and only here: whitespace normalised, cut to MAX_QUESTION_CHARS
+        (the thread's earlier questions too), its language detected; the answer says what was done."""
         t0 = time.perf_counter()
-        text, _ = clip_question(question, self.settings.max_question_chars)
+        limit = self.settings.max_question_chars
+        text, clipped = clip_question(question, limit)
+        history = [clip_question(h, limit)[0] for h in history]
         if not content_terms(text) and not any(ch.isalnum() for ch in text):
             raise EmptyQuestionError("the question is empty")
         language = detect_language(text)
@@ -150,6 +155,7 @@ class QAService:
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         ans.timings_ms = timings
         ans.search_question = standalone
+        ans.clipped_to = limit if clipped else 0
         return ans
 
     def _standalone(self, question: str, history: Sequence[str]) -> str:

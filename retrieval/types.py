@@ -48,9 +48,9 @@ class Answer:
     ``to_dict(text)`` is the stable ``--json`` schema documented in the README.
     """
 
-    question: str
+    question: str  # as answered: whitespace normalised, cut to ``clipped_to`` characters when too long
     refused: bool
-    language: str
+    language: str  # the question's
     citations: list[Citation] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     # Not part of the JSON schema: diagnostic scores used by eval/calibration.
@@ -67,6 +67,7 @@ class Answer:
     usage: dict[str, int] = field(default_factory=dict)
     # the standalone question used for retrieval (a follow-up joined with or rewritten from its thread)
     search_question: str = ""
+    clipped_to: int = 0  # the question was longer than this many characters and was cut (0: it was not)
 
     def citation_dicts(self) -> list[dict[str, Any]]:
         return [asdict(c) for c in self.citations]

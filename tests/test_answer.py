@@ -101,6 +101,21 @@ def test_follow_up_uses_thread_history(qa: QAService) -> None:
     assert not ans.refused and "MiniMax" in " ".join(c.excerpt for c in ans.citations)
 
 
+def test_the_question_and_its_thread_are_read_once_by_the_service(qa: QAService) -> None:
+    """Whitespace normalised and cut to MAX_QUESTION_CHARS, the thread's earlier questions too; the
+    answer says so (``clipped_to``) and carries the question's language."""
+    from dataclasses import replace
+
+    short = QAService(replace(qa.settings, max_question_chars=60), embeddings=qa.embeddings)
+    long_question = "When could   MiniMax list its shares?\n" + "x" * 200
+    ans = short.ask(long_question)
+    assert ans.clipped_to == 60 and len(ans.question) <= 60 and ans.question.startswith("When could MiniMax list")
+    assert ans.language == "en" and qa.ask("When could MiniMax list its shares?").clipped_to == 0
+    follow = short.ask("and when?", history=["What is MiniMax planning in Hong Kong? " + "y" * 500])
+    assert follow.search_question == ("What is MiniMax planning in Hong Kong? " + "y" * 500)[:60] + " and when?"
+    assert follow.clipped_to == 0
+
+
 def test_ask_json_schema_via_cli(multilingual_index: RetrievalSettings, capsys: pytest.CaptureFixture[str]) -> None:
     s = multilingual_index
     assert main(["ask", "谁会成为大模型第一股？", "--json", "--corpus", str(s.corpus_dir), "--data", str(s.data_dir)]) == 0

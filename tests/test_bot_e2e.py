@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.ratelimit import UserRateLimiter
+from retrieval.service import QAService
 from tests.bot_fakes import BOT_USER_ID, FakeSlack, ScriptedAnswerer
 from tests.bot_fixtures import (
     FIRST_IN_THREAD,
@@ -239,12 +240,13 @@ def test_notices_for_empty_and_file_only_mentions(bot: BotHarness, fake_slack: F
 
 
 def test_over_long_question_is_cut_with_a_note(make_bot: Any, qa_service: Any, fake_slack: FakeSlack) -> None:
-    recorder = ScriptedAnswerer(inner=qa_service)
-    bot = make_bot(answerer=recorder, retrieval=replace(qa_service.settings, max_question_chars=60))
-    limit = 60
+    limit = 60  # the answerer cuts the question (MAX_QUESTION_CHARS) and says so on the answer
+    service = QAService(replace(qa_service.settings, max_question_chars=limit), embeddings=qa_service.embeddings)
+    bot = make_bot(answerer=service)
     bot.post_event(mention(QUESTION + " " + "x" * (limit + 500), ts="1700000007.000300"))
     [post] = wait_answered(fake_slack)
-    assert len(recorder.asked[0][0]) <= limit
+    [logged] = bot.store.questions()
+    assert len(logged.record.question) <= limit and logged.record.question.startswith(QUESTION[:40])
     assert f"first {limit:,} characters" in texts_of(post)
 
 

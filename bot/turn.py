@@ -1,0 +1,59 @@
+"""A question's records on its way through the bot: the message as a listener received it
+(``Incoming``) and the turn the handler carries from the claim to the logged reply (``Turn``)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from retrieval.text import detect_language
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A message addressed to the bot; ``thread_ts`` is where the reply goes."""
+
+    team: str
+    channel: str
+    user: str
+    ts: str
+    thread_ts: str
+    text: str  # bot mention already removed
+    has_files: bool
+    source: str  # mention | dm | thread
+    bot_user_id: str = ""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question from arrival to logged reply. ``text`` is as the person wrote it: the answerer
+    reads it (cuts it to length, detects its language) and says so on the answer; ``language`` is
+    the text's, for the notices the bot gives before an answer exists (help, limits, errors)."""
+
+    team: str
+    channel: str
+    user: str
+    source: str  # mention | dm | thread | command
+    text: str
+    language: str
+    mention: str  # how the help names the bot: "<@U123>" in a channel, its name for /ask
+    ts: str = ""  # the message's; "" for /ask
+    thread_ts: str = ""  # where the reply goes; "" for /ask, which replies privately
+    has_files: bool = False
+    received: float = field(default_factory=time.perf_counter)
+
+    @classmethod
+    def of_message(cls, msg: Incoming) -> Turn:
+        return cls(team=msg.team, channel=msg.channel, user=msg.user, source=msg.source, text=msg.text,
+                   language=_language(msg.text), mention=f"<@{msg.bot_user_id}>", ts=msg.ts,
+                   thread_ts=msg.thread_ts, has_files=msg.has_files)
+
+    @classmethod
+    def of_command(cls, *, team: str, channel: str, user: str, text: str, mention: str) -> Turn:
+        text = text.strip()
+        return cls(team=team, channel=channel, user=user, source="command", text=text, language=_language(text),
+                   mention=mention)
+
+
+def _language(text: str) -> str:
+    return detect_language(text) if text else "en"
