@@ -21,7 +21,7 @@ from bot.listeners import is_ignored, strip_mention
 from bot.render import Message, escape_mrkdwn, notice_message
 from bot.state.protocols import EventClaims
 from bot.state.records import message_key
-from bot.texts import t
+from bot.texts import TEXTS, t
 from retrieval.logsafe import loggable
 from retrieval.text import detect_language
 
@@ -72,10 +72,19 @@ def _line(o: Outcome, language: str) -> str:
     if o.status == "added":
         when = f" ({escape_mrkdwn(o.published)})" if o.published else ""
         return t("add_added", language, url=url, title=escape_mrkdwn(o.title), when=when)
-    if o.status in ("duplicate", "alias"):
-        return t("add_known", language, url=url, reason=escape_mrkdwn(o.reason))
-    reason = t(f"add_reason_{o.code}", language) if o.code else escape_mrkdwn(o.reason)
-    return t("add_failed", language, url=url, reason=reason)
+    key = "add_known" if o.status in ("duplicate", "alias") else "add_failed"
+    return t(key, language, url=url, reason=outcome_reason(o, language))
+
+
+def outcome_reason(o: Outcome, language: str) -> str:
+    """Why ``o`` was not added, from its code and values (escaped for mrkdwn)."""
+    key = f"add_reason_{o.code}"
+    if key not in TEXTS:
+        logger.warning("no words for the add outcome code %r", o.code)
+        key = "add_reason_unknown"
+    values = {k: escape_mrkdwn(v) if isinstance(v, str) else v for k, v in o.values.items()}
+    reason = t(key, language, path=escape_mrkdwn(o.path), **values)
+    return reason + t("add_alias_recorded", language) if o.alias_recorded else reason
 
 
 class IngestHandler:

@@ -1,5 +1,9 @@
 """Expected failures, each with a message fit to show a person (no traceback needed)."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+
 
 class RetrievalError(Exception):
     """Base class: ``str(err)`` is a short, user-facing explanation."""
@@ -23,3 +27,13 @@ class EmbeddingError(RetrievalError):
 
 class EmptyQuestionError(RetrievalError):
     """The question has no words in it."""
+
+
+class ReasonedError(RetrievalError):
+    """A failure a user interface words itself: ``code`` names the reason and ``values`` hold what
+    its words name; ``str(err)`` is the English line for the log and the operator's command line."""
+
+    def __init__(self, message: str, *, code: str, values: Mapping[str, str | int] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.values = dict(values or {})

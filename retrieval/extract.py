@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .errors import RetrievalError
+from .errors import ReasonedError
 from .fetch import Fetched
 from .text import detect_language
 
@@ -27,8 +27,8 @@ MIN_ARTICLE_WORDS = 40
 _WORDS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W\u3400-\u9fff\uf900-\ufaff]+")
 
 
-class ExtractError(RetrievalError):
-    """The response is not a usable article; the message says why."""
+class ExtractError(ReasonedError):
+    """The response is not a usable article; the message and the code say why."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,8 @@ def extract(fetched: Fetched) -> Extracted:
         return _from_pdf(fetched)
     if kind == "html":
         return _from_html(fetched)
-    raise ExtractError(f"not an article page (content type {fetched.media_type or 'unknown'})")
+    media = fetched.media_type or "unknown"
+    raise ExtractError(f"not an article page (content type {media})", code="not_article", values={"media_type": media})
 
 
 def word_count(text: str) -> int:
@@ -78,7 +79,7 @@ def _from_html(fetched: Fetched) -> Extracted:
     )
     text = _paragraphs(getattr(doc, "text", None) or "")
     if word_count(text) < MIN_ARTICLE_WORDS:
-        raise ExtractError("no article text found (a paywall, a login wall, or not an article page)")
+        raise ExtractError("no article text found (a paywall, a login wall, or not an article page)", code="no_text")
     title = _clean(getattr(doc, "title", None)) or _first_line(text)
     return Extracted(
         title=title,
@@ -113,10 +114,11 @@ def _from_pdf(fetched: Fetched) -> Extracted:
         pages = [page.extract_text() or "" for page in reader.pages[:MAX_PDF_PAGES]]
         meta = reader.metadata
     except (PyPdfError, ValueError, KeyError, OSError) as err:
-        raise ExtractError(f"unreadable PDF ({type(err).__name__})") from None
+        name = type(err).__name__
+        raise ExtractError(f"unreadable PDF ({name})", code="bad_pdf", values={"error": name}) from None
     text = "\n\n".join(_paragraphs(p) for p in pages if p.strip())
     if word_count(text) < MIN_ARTICLE_WORDS:
-        raise ExtractError("no text found in the PDF (scanned images, or empty)")
+        raise ExtractError("no text found in the PDF (scanned images, or empty)", code="empty_pdf")
     title = _clean(meta.title if meta else None) or _first_line(text)
     published = ""
     if meta is not None and meta.creation_date is not None:

@@ -22,7 +22,7 @@ from typing import Any
 from .catalog import Catalog, write_atomically
 from .errors import RetrievalError
 from .fetch import Fetcher
-from .ingest import Candidate, IngestResult, Outcome, commit, failure, fetch_candidate
+from .ingest import Candidate, IngestResult, commit, failure, fetch_candidate, known_outcome
 from .logsafe import loggable
 from .settings import FeedSpec, RetrievalSettings
 
@@ -94,7 +94,7 @@ def _round(settings: RetrievalSettings, feeds: tuple[FeedSpec, ...], fetch: Fetc
     for item in items:
         known = catalog.find_url(item.link)
         if known:
-            result.ingest.outcomes.append(Outcome(item.link, "duplicate", f"already in the corpus as {known}", path=known))
+            result.ingest.outcomes.append(known_outcome(item.link, known))
             done.setdefault(item.feed.url, []).append(item.item_id)
             continue
         try:

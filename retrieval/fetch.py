@@ -1,5 +1,6 @@
 """HTTP for ingestion: one polite client with a deadline, a size cap, a clear User-Agent, robots.txt
-and conditional requests. Every failure is a ``FetchError`` whose message is one line for a person.
+and conditional requests. Every failure is a ``FetchError``: a code and values that a user interface
+words, and a message that is one line for the log and the operator.
 
 Only public addresses are fetched, at every redirect hop and for robots.txt too, and FETCH_TIMEOUT_S
 bounds a whole ``get`` (robots.txt, redirects, headers and body): see ``retrieval.netguard``.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import urllib.robotparser
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import Message
 from types import TracebackType
@@ -16,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from .errors import RetrievalError
+from .errors import ReasonedError
 from .logsafe import loggable
 from .netguard import (
     AddressPolicy,
@@ -36,14 +38,13 @@ PRIVATE_ADDRESS = "private_address"  # FetchError.code of a refused internal add
 _REDIRECTS = {301, 302, 303, 307, 308}
 
 
-class FetchError(RetrievalError):
-    """A URL that could not be fetched; ``transient`` failures (timeouts, 5xx) may succeed later.
-    ``code`` names the reasons a user interface words itself (e.g. PRIVATE_ADDRESS)."""
+class FetchError(ReasonedError):
+    """A URL that could not be fetched; ``transient`` failures (timeouts, 5xx) may succeed later."""
 
-    def __init__(self, reason: str, *, transient: bool = False, code: str = "") -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str, *, code: str, values: Mapping[str, str | int] | None = None,
+                 transient: bool = False) -> None:
+        super().__init__(reason, code=code, values=values)
         self.transient = transient
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -67,11 +68,13 @@ def check_url(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise FetchError(f"not an http(s) URL: {url[:200]!r}")
+        shown = repr(url[:200])
+        raise FetchError(f"not an http(s) URL: {shown}", code="not_http", values={"url": shown})
     try:
         httpx.URL(url)
     except httpx.InvalidURL as err:
-        raise FetchError(f"not a valid URL ({_short(err)})") from None
+        detail = _short(err)
+        raise FetchError(f"not a valid URL ({detail})", code="bad_url", values={"detail": detail}) from None
     return url
 
 
@@ -123,7 +126,8 @@ class Fetcher:
                 media, charset = _content_type(resp_headers.get("content-type", ""))
                 return Fetched(start, current, status, media, body, resp_headers.get("etag", ""),
                                resp_headers.get("last-modified", ""), charset)
-        raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+        raise FetchError(f"more than {MAX_REDIRECTS} redirects", code="too_many_redirects",
+                         values={"limit": MAX_REDIRECTS})
 
     def require_allowed(self, url: str) -> None:
         parts = urlsplit(url)
@@ -132,9 +136,12 @@ class Fetcher:
             self._robots[host] = self._load_robots(host)
         rules = self._robots[host]
         if rules is None:
-            raise FetchError(f"robots.txt of {parts.netloc} could not be read, so the site is not fetched", transient=True)
+            raise FetchError(f"robots.txt of {parts.netloc} could not be read, so the site is not fetched",
+                             code="robots_unreadable", values={"host": parts.netloc}, transient=True)
         if not rules.can_fetch(self.agent_token, url):
-            raise FetchError(f"robots.txt of {parts.netloc} disallows fetching {parts.path or '/'}")
+            path = parts.path or "/"
+            raise FetchError(f"robots.txt of {parts.netloc} disallows fetching {path}", code="robots_disallowed",
+                             values={"host": parts.netloc, "path": path})
 
     def _load_robots(self, host: str) -> urllib.robotparser.RobotFileParser | None:
         """The rules for ``host`` (RFC 9309): redirects are followed, up to MAX_REDIRECTS, through the
@@ -165,12 +172,12 @@ class Fetcher:
             with self._client.stream("GET", url, headers=headers) as resp:
                 declared = resp.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > cap:
-                    raise FetchError(_too_big(cap))
+                    raise _too_big(cap)
                 chunks, size = [], 0
                 for chunk in resp.iter_bytes():
                     size += len(chunk)
                     if size > cap:
-                        raise FetchError(_too_big(cap))
+                        raise _too_big(cap)
                     chunks.append(chunk)
                 return resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, b"".join(chunks)
         except AddressRefused as err:
@@ -178,11 +185,17 @@ class Fetcher:
             raise FetchError("refused: that address is on a private or local network, which is not fetched "
                              "(FETCH_ALLOW_HOSTS can allow an intranet host)", code=PRIVATE_ADDRESS) from None
         except httpx.TimeoutException:
-            raise FetchError(f"timed out after {self.timeout_s:g} s", transient=True) from None
+            seconds = f"{self.timeout_s:g}"
+            raise FetchError(f"timed out after {seconds} s", code="timeout", values={"seconds": seconds},
+                             transient=True) from None
         except httpx.ConnectError as err:
-            raise FetchError(f"could not connect to {urlsplit(url).netloc} ({_short(err)})", transient=True) from None
+            host, detail = urlsplit(url).netloc, _short(err)
+            raise FetchError(f"could not connect to {host} ({detail})", code="connect_failed",
+                             values={"host": host, "detail": detail}, transient=True) from None
         except httpx.HTTPError as err:
-            raise FetchError(f"network error ({type(err).__name__}: {_short(err)})", transient=True) from None
+            name, detail = type(err).__name__, _short(err)
+            raise FetchError(f"network error ({name}: {detail})", code="network_error",
+                             values={"error": name, "detail": detail}, transient=True) from None
 
 
 def _content_type(header: str) -> tuple[str, str]:
@@ -195,16 +208,20 @@ def _content_type(header: str) -> tuple[str, str]:
 
 
 def _raise_for_status(status: int) -> None:
-    if status in (404, 410):
-        raise FetchError(f"{'not found' if status == 404 else 'gone'} (HTTP {status})")
+    values = {"status": status}
+    if status == 404:
+        raise FetchError(f"not found (HTTP {status})", code="not_found", values=values)
+    if status == 410:
+        raise FetchError(f"gone (HTTP {status})", code="gone", values=values)
     if status == 429 or status >= 500:
-        raise FetchError(f"the server answered HTTP {status}; try again later", transient=True)
+        raise FetchError(f"the server answered HTTP {status}; try again later", code="server_busy", values=values,
+                         transient=True)
     if not 200 <= status < 300:
-        raise FetchError(f"the server refused (HTTP {status})")
+        raise FetchError(f"the server refused (HTTP {status})", code="server_refused", values=values)
 
 
-def _too_big(cap: int) -> str:
-    return f"larger than the FETCH_MAX_BYTES limit ({cap:,} bytes)"
+def _too_big(cap: int) -> FetchError:
+    return FetchError(f"larger than the FETCH_MAX_BYTES limit ({cap:,} bytes)", code="too_big", values={"limit": cap})
 
 
 def _short(err: Exception) -> str:

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 from .catalog import Catalog, normalise_url, record_aliases, write_atomically
 from .corpus import Article, load_corpus, to_markdown
-from .errors import EmbeddingError, RetrievalError
+from .errors import EmbeddingError, ReasonedError, RetrievalError
 from .extract import Extracted, extract
 from .fetch import Fetcher, FetchError
 from .index import IndexReport, build_index_from_articles, writer_lock
@@ -36,7 +36,9 @@ MAX_SLUG = 60
 
 @dataclass
 class Outcome:
-    """What happened to one URL; ``line()`` is the one line the CLI, the log and Slack show."""
+    """What happened to one URL. ``code`` and ``values`` say why it was not added, for a user
+    interface to word (a ``ReasonedError``'s, or known_url | same_canonical_url | same_text |
+    index_failed | embedding_failed); ``reason`` and ``line()`` are the English line for the command line and the log."""
 
     url: str
     status: str  # added | duplicate | alias | failed
@@ -45,7 +47,9 @@ class Outcome:
     title: str = ""
     published: str = ""
     transient: bool = False  # a failure worth retrying later (timeout, 5xx)
-    code: str = ""  # a reason a user interface words itself (FetchError.code)
+    code: str = ""
+    values: dict[str, str | int] = field(default_factory=dict)
+    alias_recorded: bool = False  # a duplicate's URL was recorded as an alias of ``path``
 
     @property
     def ok(self) -> bool:
@@ -97,7 +101,7 @@ def ingest_urls(settings: RetrievalSettings, urls: Iterable[str], *, fetcher: Fe
         for url in wanted:
             known = catalog.find_url(url)
             if known:
-                result.outcomes.append(Outcome(url, "duplicate", f"already in the corpus as {known}", path=known))
+                result.outcomes.append(known_outcome(url, known))
                 continue
             try:
                 candidates.append(fetch_candidate(fetch, url, via=via))
@@ -121,10 +125,14 @@ def fetch_candidate(fetcher: Fetcher, url: str, *, via: str = "") -> Candidate:
     return Candidate(url=url, extracted=extract(fetched), fetched_at=fetched_at, via=via)
 
 
+def known_outcome(url: str, path: str) -> Outcome:
+    return Outcome(url, "duplicate", f"already in the corpus as {path}", path=path, code="known_url")
+
+
 def failure(url: str, err: Exception) -> Outcome:
-    fetch_error = err if isinstance(err, FetchError) else None
-    return Outcome(url, "failed", str(err), transient=bool(fetch_error and fetch_error.transient),
-                   code=fetch_error.code if fetch_error else "")
+    reasoned = err if isinstance(err, ReasonedError) else None
+    return Outcome(url, "failed", str(err), transient=isinstance(err, FetchError) and err.transient,
+                   code=reasoned.code if reasoned else "", values=dict(reasoned.values) if reasoned else {})
 
 
 def commit(settings: RetrievalSettings, candidates: list[Candidate], *,
@@ -149,7 +157,9 @@ def commit(settings: RetrievalSettings, candidates: list[Candidate], *,
                 recorded = _alias(settings.corpus_dir, target, urls, pending)
                 why = "same canonical URL as" if known else "same text as"
                 note = "; URL recorded as an alias" if recorded else ""
-                outcomes.append(Outcome(cand.url, "duplicate" if known else "alias", f"{why} {target}{note}", path=target))
+                outcomes.append(Outcome(cand.url, "duplicate" if known else "alias", f"{why} {target}{note}",
+                                        path=target, code="same_canonical_url" if known else "same_text",
+                                        alias_recorded=bool(recorded)))
                 continue
             path = f"articles/{_file_name(ex, cand, catalog)}"
             article = Article(path=path, title=ex.title, outlet=ex.outlet, published=ex.published,
@@ -188,8 +198,11 @@ def _write_and_index(settings: RetrievalSettings, pending: dict[str, tuple[Artic
             logger.warning("indexing new articles failed: %s", loggable(err))
         else:
             logger.exception("indexing new articles failed")
-        reason = f"not added: indexing failed ({_failure_kind(err)}); the details are in the server log"
-        return [Outcome(o.url, "failed", reason) if o.status == "added" else o for o in outcomes], None
+        kind = _failure_kind(err)
+        reason = f"not added: indexing failed ({kind}); the details are in the server log"
+        code = "embedding_failed" if isinstance(err, EmbeddingError) else "index_failed"
+        return [Outcome(o.url, "failed", reason, code=code, values={"detail": kind}) if o.status == "added"
+                else o for o in outcomes], None
     return outcomes, report
 
 

@@ -14,8 +14,9 @@ import pytest
 
 from bot.config import Settings, SettingsError
 from bot.feed_poller import FeedPoller, start_feed_poller
-from bot.ingest_listener import ADD_SHORTCUT, add_command_urls, links_in
+from bot.ingest_listener import ADD_SHORTCUT, add_command_urls, links_in, outcome_reason
 from retrieval.index import build_index
+from retrieval.ingest import Outcome
 from retrieval.service import QAService
 from retrieval.settings import FeedSpec, IngestSettings, RetrievalSettings
 from tests.bot_fakes import TEAM_ID, FakeSlack
@@ -45,6 +46,18 @@ def test_add_allowed_users_setting() -> None:
     assert Settings.from_env({**base, "ADD_ALLOWED_USERS": "U01AB, W02CD"}).add_allowed_users == {"U01AB", "W02CD"}
     with pytest.raises(SettingsError, match=r"ADD_ALLOWED_USERS: 'alice' is not a Slack user id"):
         Settings.from_env({**base, "ADD_ALLOWED_USERS": "U01AB,alice"})
+
+
+@pytest.mark.parametrize(("outcome", "en", "zh"), [
+    (Outcome("u", "failed", code="gone", values={"status": 410}), "gone (HTTP 410)", "页面已被删除（HTTP 410）"),
+    (Outcome("u", "failed", code="too_big", values={"limit": 5000000}),
+     "larger than the FETCH_MAX_BYTES limit (5,000,000 bytes)", "超过 FETCH_MAX_BYTES 上限（5,000,000 字节）"),
+    (Outcome("u", "alias", path="articles/a<b>.md", code="same_text", alias_recorded=True),
+     "same text as articles/a&lt;b&gt;.md; URL recorded as an alias", "与 articles/a&lt;b&gt;.md 的正文相同；已将该网址记为别名"),
+    (Outcome("u", "failed", "something new", code="no_such_code"), "the page could not be added", "无法添加该页面"),
+], ids=["gone", "too-big", "alias", "unknown-code"])
+def test_why_an_add_failed_is_worded_from_its_code_in_both_languages(outcome: Outcome, en: str, zh: str) -> None:
+    assert (outcome_reason(outcome, "en"), outcome_reason(outcome, "zh")) == (en, zh)
 
 
 def test_links_in_shortcut_message() -> None:

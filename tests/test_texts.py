@@ -45,7 +45,7 @@ _OPERATOR_CALLS = re.compile(
 # Functions whose lines are the operator's (the command line's `add` / `feeds poll` output and the
 # log); Slack words the same outcomes from their codes.
 _OPERATOR_FUNCTIONS = {
-    "retrieval/ingest.py": {"line", "ingest_urls", "commit", "_write_and_index", "_failure_kind"},
+    "retrieval/ingest.py": {"line", "known_outcome", "commit", "_write_and_index", "_failure_kind"},
     "retrieval/feeds.py": {"_round", "_read_feed"},
     "retrieval/corpus.py": {"article_name_problem"},  # why a file is skipped (a warning, or `add` refusing it)
     "retrieval/fetch.py": {"_too_big"},  # a FetchError's message
@@ -151,3 +151,19 @@ def test_fallback_note_in_both_languages() -> None:
                                  "Showing the quoted excerpts instead.)")
     assert fallback_note(zh) == "（未使用语言模型：模型引用了不存在的摘录 [9]（共 6 条）。以下为原文摘录。）"
     assert fallback_note(Answer("q", False, "en")) == ""
+
+
+def _keyword_codes(path: str) -> set[str]:
+    """Every ``code="..."`` passed to a call in a retrieval module (the reasons its errors and
+    outcomes hand over)."""
+    tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+    return {kw.value.value for node in ast.walk(tree) if isinstance(node, ast.Call) for kw in node.keywords
+            if kw.arg == "code" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)}
+
+
+def test_every_reason_an_add_can_fail_for_has_words() -> None:
+    codes = set().union(*(_keyword_codes(p) for p in ("retrieval/fetch.py", "retrieval/extract.py", "retrieval/ingest.py")))
+    codes |= {"private_address", "same_text", "index_failed", "embedding_failed"}  # passed by name or expression
+    assert {"timeout", "gone", "no_text", "known_url"} <= codes
+    missing = sorted(code for code in codes if f"add_reason_{code}" not in TEXTS)
+    assert missing == []

@@ -3,8 +3,8 @@
 Lower layers hand over codes and data (a refusal's reason, why a model's answer was not used, why
 an article could not be added); the words for them are chosen here. ``t(key, language)`` looks one
 up ("en" when a language lacks it); the tables are per surface: ``replies`` (Slack's notices,
-feedback, adds), ``answers`` (an answer's framing, refusals, model fallbacks) and ``digest`` (the
-weekly post and ``/digest``). ``wording`` makes words from structured results (``answer_text``).
+feedback), ``answers`` (an answer's framing, refusals, model fallbacks), ``ingest`` (adding articles)
+and ``digest`` (the weekly post and ``/digest``). ``wording`` makes words from structured results.
 """
 
 from __future__ import annotations

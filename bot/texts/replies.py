@@ -1,4 +1,4 @@
-"""Replies to questions, feedback and adds in Slack, in English and Chinese (``bot.texts.t`` reads them)."""
+"""Replies to questions and feedback in Slack, in English and Chinese (``bot.texts.t`` reads them)."""
 
 from __future__ import annotations
 
@@ -71,27 +71,4 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "谢谢，已记录你的 :-1:，这有助于改进答案。",
     },
     "feedback_unknown": {"en": "Sorry, I can't find that answer any more.", "zh": "抱歉，找不到这条答案了。"},
-    # adding articles (bot/ingest_listener.py); "add_reason_<code>" words a FetchError code
-    "add_added": {
-        "en": ":white_check_mark: Added *<{url}|{title}>*{when} to the corpus. Ask away.",
-        "zh": ":white_check_mark: 已将 *<{url}|{title}>*{when} 加入语料库，可以提问了。",
-    },
-    "add_known": {"en": ":information_source: Already in the corpus: {url} ({reason}).",
-                  "zh": ":information_source: 语料库中已有：{url}（{reason}）。"},
-    "add_failed": {"en": ":warning: Could not add {url}: {reason}.", "zh": ":warning: 无法添加 {url}：{reason}。"},
-    "add_reason_private_address": {
-        "en": "refused: that address is on a private or local network, and only public web sites are fetched",
-        "zh": "已拒绝：该地址位于内网或本机，只能抓取公开网站",
-    },
-    "add_nothing": {"en": "Nothing was added.", "zh": "没有添加任何内容。"},
-    "add_not_allowed": {
-        "en": "Sorry, you are not on the list of people who may add articles (ADD_ALLOWED_USERS).",
-        "zh": "抱歉，你不在可以添加文章的名单上（ADD_ALLOWED_USERS）。",
-    },
-    "add_too_many": {"en": "Please add at most {limit} links at a time.", "zh": "每次最多添加 {limit} 个链接。"},
-    "add_error": {
-        "en": "Sorry, adding the article failed. It has been logged; please try again later.",
-        "zh": "抱歉，添加文章失败，已记录到日志。请稍后再试。",
-    },
-    "add_no_link": {"en": "That message has no link to add.", "zh": "这条消息里没有可添加的链接。"},
 }
