@@ -54,7 +54,13 @@ def tfidf_matrix(texts: Sequence[str]) -> sparse.csr_matrix:
 
 
 def lexical_tokens(text: str) -> list[str]:
-    """Lowercase English words without stopwords; Chinese as overlapping character bigrams."""
+    """Lowercase English words of two letters or more without stopwords; Chinese as overlapping
+    character bigrams of each whole run.
+
+    Not retrieval's ``content_tokens``, which does another job (how much of a question evidence
+    covers): it stems English words, keeps one-character tokens (the lone digit of an amount, which
+    here would make unrelated sentences alike) and cuts Chinese at stopwords. Swapped in, it picks
+    other key points: all five differ on the synthetic week of benchmarks/bench_digest.py."""
     tokens: list[str] = []
     for piece in _PIECE.findall(text):
         if piece[0].isascii():

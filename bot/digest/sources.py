@@ -11,9 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, tzinfo
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from bot.config import DigestSettings
 from bot.digest.build import build_digest
@@ -23,6 +21,9 @@ from bot.state.protocols import QuestionLog
 from retrieval.corpus import Article, load_corpus
 from retrieval.errors import RetrievalError
 from retrieval.settings import RetrievalSettings
+
+if TYPE_CHECKING:
+    from retrieval.index import LoadedIndex
 
 logger = logging.getLogger(__name__)
 
@@ -71,32 +72,20 @@ def load_dated_articles(corpus_dir: Path, tz: tzinfo) -> list[DatedArticle]:
     return [date_article(article, file=corpus_dir / article.path, tz=tz) for article in articles]
 
 
-def index_vectors(index: Any, paths: Iterable[str]) -> dict[str, ArticleVectors]:
-    """Sentence vectors of the indexed articles at ``paths`` (a ``retrieval.search.LoadedIndex``),
-    centred on their language's mean so that the two languages share one space."""
-    vectors = getattr(index, "sentence_vectors", None)
-    if vectors is None:
-        return {}
-    wanted = set(paths)
-    rows = index.sentences
-    centroids = getattr(index, "centroids", None)
+def index_vectors(index: LoadedIndex, paths: Iterable[str]) -> dict[str, ArticleVectors]:
+    """Sentence vectors of the indexed articles at ``paths``, centred on their language's mean so
+    that the two languages share one space (articles the index lacks are left out)."""
     out: dict[str, ArticleVectors] = {}
-    for d, doc in enumerate(index.docs):
-        if doc.get("path") not in wanted:
-            continue
-        ids = np.flatnonzero(rows[:, 0] == d)
-        vecs = np.asarray(vectors[ids], dtype=np.float32)
-        if centroids is not None:
-            vecs = vecs - centroids[rows[ids, 3]]
-        spans = tuple((int(rows[i, 1]), int(rows[i, 2])) for i in ids)
-        out[str(doc["path"])] = ArticleVectors(content_hash=str(doc.get("hash", "")), spans=spans, vectors=vecs)
+    for path in dict.fromkeys(paths):
+        found = index.article_sentences(path)
+        if found is not None:
+            out[path] = ArticleVectors(content_hash=found.content_hash, spans=found.spans, vectors=found.vectors)
     return out
 
 
 def load_index_vectors(settings: RetrievalSettings, paths: Iterable[str]) -> dict[str, ArticleVectors]:
     """Vectors from the live index, or {} (TF-IDF is used) when there is no usable index."""
-    from retrieval.index import require_generation
-    from retrieval.search import LoadedIndex
+    from retrieval.index import LoadedIndex, require_generation
 
     try:
         return index_vectors(LoadedIndex(require_generation(settings)), paths)
