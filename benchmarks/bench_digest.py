@@ -115,7 +115,7 @@ def write_disk(root: Path, articles: list[DatedArticle], questions: list[LoggedQ
     with sqlite3.connect(db) as conn:  # spread the rows over the week, as real asks would be
         conn.executemany("UPDATE questions SET created_at = ? WHERE id = ?",
                          [(q.asked_at.timestamp(), i + 1) for i, q in enumerate(questions)])
-    return Settings(slack_bot_token="xoxb-bench", state_db=db, digest=SETTINGS,
+    return Settings(slack_bot_token="xoxb-bench", state_url=str(db), digest=SETTINGS,
                     retrieval=RetrievalSettings(corpus_dir=root / "corpus", data_dir=root / "data",
                                                 embedding_cache=root / "embeddings.sqlite"))
 
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                  *timed(lambda: build_digest(articles, questions, WEEK, SETTINGS, vectors=vectors), a.repeat)))
     with tempfile.TemporaryDirectory() as tmp:
         settings = write_disk(Path(tmp), articles, questions)
-        log = open_store(settings.state_db_path)
+        log = open_store(settings.state_location)
 
         def from_disk() -> Digest:
             return make_digest(WEEK, settings=settings.digest, retrieval=settings.retrieval, log=log)

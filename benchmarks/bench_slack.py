@@ -118,7 +118,7 @@ def serve_bot(settings: Settings, ports: Queue, instant: bool) -> None:  # type:
         service.ask(question)
     if instant:
         service = InstantAnswerer(service.ask(QUESTIONS[0]))
-    store = open_store(settings.state_db_path)
+    store = open_store(settings.state_location)
     app = create_app(settings, client=build_web_client(settings), answerer=service, store=store)
     with ServerThread(BotASGI(app, signing_secret=settings.slack_signing_secret)) as server:
         ports.put(server.port)
@@ -173,7 +173,7 @@ def main() -> None:
     report = build_index(retrieval)
     fake = FakeSlack().start()
     settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SECRET, slack_api_url=fake.base_url,
-                        state_db=work / "state.sqlite3", user_questions_per_minute=0, workers=args.workers,
+                        state_url=str(work / "state.sqlite3"), user_questions_per_minute=0, workers=args.workers,
                         retrieval=retrieval)
     ctx = multiprocessing.get_context("spawn")
 

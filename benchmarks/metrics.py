@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+
+from bot.stats import percentile as percentile  # the one nearest-rank percentile (`industry-qa stats` too)
 
 
 def dedup_docs(chunk_ranking: Iterable[int], chunk_doc: Sequence[int] | np.ndarray, limit: int = 10) -> list[int]:
@@ -60,12 +61,3 @@ def paired_gap(a: Sequence[Sequence], b: Sequence[Sequence], relevants: Sequence
         out[name] = {"diff": float(d.mean()), "lo": float(lo), "hi": float(hi), "wins": int((d > 0).sum()),
                      "losses": int((d < 0).sum())}
     return out
-
-
-def percentile(values: Sequence[float], p: float) -> float:
-    """The nearest-rank ``p``-th percentile: the smallest value with at least p% of the values at or
-    below it (NaN for no values)."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered), max(1, math.ceil(p / 100 * len(ordered)))) - 1]

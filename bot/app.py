@@ -47,7 +47,7 @@ def create_app(
     handler = QuestionHandler(
         answerer=answerer,
         store=store,
-        limiter=limiter if limiter is not None else UserRateLimiter(settings.user_questions_per_minute),
+        limiter=limiter if limiter is not None else UserRateLimiter(settings.user_questions_per_minute, store),
         workers=settings.workers,
     )
     app = App(

@@ -1,8 +1,8 @@
 """The ``industry-qa`` command: the one place that puts the command line together.
 
 Each layer registers its own commands (``retrieval.cli``: index, add, feeds; ``bot.ask_cli``: ask,
-eval; ``bot.serve_cli``: serve; ``bot.digest.cli``: digest); this module adds the shared options and
-turns expected failures into one ``error:`` line with exit status 2, never a traceback.
+eval; ``bot.serve_cli``: serve; ``bot.digest.cli``: digest; ``bot.ops_cli``: stats, health); this
+module adds the shared options and turns expected failures into one ``error:`` line with exit status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from bot.ask_cli import register_ask, register_eval
 from bot.digest.cli import register_digest
+from bot.ops_cli import register_ops
 from bot.serve_cli import register_serve
 from retrieval import cli as retrieval_cli
 from retrieval.errors import RetrievalError
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_feeds(sub, common_options, retrieval_cli.settings_from)
     register_serve(sub, common_options)
     register_digest(sub, common_options)
+    register_ops(sub, common_options)
     return parser
 
 

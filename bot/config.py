@@ -15,6 +15,7 @@ from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.state.location import parse_location
 from retrieval.settings import EnvReader, RetrievalSettings, SettingsError
 
 __all__ = ["DigestSettings", "Settings", "SettingsError", "load_settings"]
@@ -27,6 +28,9 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_TIME = time(9, 0)
 DIGEST_LANGUAGES = ("en", "zh")
+DEFAULT_QUESTION_LOG_DAYS = 90
+DEFAULT_HEALTH_PORT = 3001
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True)
@@ -94,11 +98,17 @@ class Settings:
     slack_api_timeout_s: int = DEFAULT_API_TIMEOUT_S
     host: str = "0.0.0.0"
     port: int = DEFAULT_PORT
-    # SQLite state (processed events, threads, question log, feedback); "" = DATA_DIR/bot_state.sqlite3
-    state_db: Path | None = None
+    # Where the state lives (claims, threads, question log, feedback, digest claims, rate limits):
+    # sqlite:///path or postgresql://...; "" = SQLite at DATA_DIR/bot_state.sqlite3. May hold a password.
+    state_url: str = ""
     user_questions_per_minute: int = DEFAULT_USER_QUESTIONS_PER_MINUTE
     workers: int = DEFAULT_WORKERS
     log_level: str = "INFO"
+    log_format: str = "text"  # text | json (one object per line, with the question id)
+    # questions, votes and thread turns older than this are deleted; 0 keeps them forever
+    question_log_days: int = DEFAULT_QUESTION_LOG_DAYS
+    # /healthz, /readyz and /metrics in Socket Mode (HTTP mode serves them on ``port``)
+    health_port: int = DEFAULT_HEALTH_PORT
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     # Slack user ids who may "@bot add <url>"; empty = anyone in the workspace
     add_allowed_users: frozenset[str] = frozenset()
@@ -110,8 +120,9 @@ class Settings:
         return bool(self.slack_app_token)
 
     @property
-    def state_db_path(self) -> Path:
-        return self.state_db if self.state_db is not None else self.retrieval.data_dir / "bot_state.sqlite3"
+    def state_location(self) -> str | Path:
+        """What ``bot.state.open_store`` opens: STATE_URL, or the SQLite file in DATA_DIR."""
+        return self.state_url or self.retrieval.data_dir / "bot_state.sqlite3"
 
     def with_paths(self, *, corpus: str | Path | None = None, data: str | Path | None = None) -> Settings:
         """Apply the CLI's ``--corpus`` / ``--data`` overrides."""
@@ -150,7 +161,16 @@ class Settings:
         log_level = (_str("LOG_LEVEL") or "INFO").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             errors.append(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR (got {log_level!r})")
-        state_db = _str("STATE_DB")
+        state_url = _str("STATE_URL")
+        try:
+            parse_location(state_url or "state.sqlite3")
+        except ValueError as err:
+            errors.append(f"STATE_URL: {err}")
+        if _str("STATE_DB"):
+            errors.append("STATE_DB is no longer read: set STATE_URL=sqlite:///<path> (or postgresql://...) instead")
+        log_format = (_str("LOG_FORMAT") or "text").lower()
+        if log_format not in LOG_FORMATS:
+            errors.append(f"LOG_FORMAT must be text or json (got {log_format!r})")
         adders = frozenset(re.split(r"[\s,]+", _str("ADD_ALLOWED_USERS"))) - {""}
         errors.extend(f"ADD_ALLOWED_USERS: {u!r} is not a Slack user id (U…)" for u in sorted(adders)
                       if not re.fullmatch(r"[UW][A-Z0-9]{2,}", u))
@@ -166,10 +186,13 @@ class Settings:
             slack_api_timeout_s=_int("SLACK_API_TIMEOUT", DEFAULT_API_TIMEOUT_S, 1, 300),
             host=_str("HOST") or "0.0.0.0",
             port=_int("PORT", DEFAULT_PORT, 0, 65535),
-            state_db=Path(state_db) if state_db else None,
+            state_url=state_url,
             user_questions_per_minute=_int("USER_QUESTIONS_PER_MINUTE", DEFAULT_USER_QUESTIONS_PER_MINUTE, 0, 10_000),
             workers=_int("BOT_WORKERS", DEFAULT_WORKERS, 1, 64),
             log_level=log_level,
+            log_format=log_format,
+            question_log_days=_int("QUESTION_LOG_DAYS", DEFAULT_QUESTION_LOG_DAYS, 0, 100_000),
+            health_port=_int("HEALTH_PORT", DEFAULT_HEALTH_PORT, 0, 65535),
             retrieval=retrieval,
             add_allowed_users=adders,
             digest=digest,
@@ -181,7 +204,7 @@ class Settings:
     def __repr__(self) -> str:  # never print secrets in logs or tracebacks
         return (
             f"Settings(mode={'socket' if self.socket_mode else 'http'}, port={self.port}, "
-            f"state_db={str(self.state_db_path)!r}, slack_api_url={self.slack_api_url!r}, "
+            f"state={str(parse_location(self.state_location))!r}, slack_api_url={self.slack_api_url!r}, "
             f"corpus_dir={str(self.retrieval.corpus_dir)!r}, data_dir={str(self.retrieval.data_dir)!r}, "
             f"embeddings={self.retrieval.embeddings!r})"
         )

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from bot.metrics import FEED_ITEMS
 from retrieval.settings import RetrievalSettings
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ class FeedPoller:
         from retrieval.feeds import poll_feeds
 
         result = poll_feeds(self.settings)  # logs one line per feed and per item
+        for outcome in result.ingest.outcomes:
+            FEED_ITEMS.labels(outcome=outcome.status).inc()
         logger.info("feed round: %d added, %d failed, %d feeds failed, %.1fs", len(result.ingest.added),
                     len(result.ingest.failed), result.feed_failures, result.seconds)
 

@@ -9,18 +9,20 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import wait
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import metrics
 from bot.config import DEFAULT_WORKERS
+from bot.logs import ContextPool, new_question_id, question_context
 from bot.progress import Progress
 from bot.ratelimit import UserRateLimiter
 from bot.render import Message, answer_message, notice_message
 from bot.state.protocols import EventClaims, QuestionLog, ThreadTurns
-from bot.state.records import QuestionRecord, message_key
+from bot.state.records import QuestionRecord, default_outcome, message_key
 from bot.texts import fallback_note, t
 from bot.turn import Incoming, Turn
 from retrieval.errors import (
@@ -73,11 +75,12 @@ class QuestionHandler:
         self.answerer = answerer
         self.store = store
         self.limiter = limiter
-        # Questions answered in parallel (BOT_WORKERS); separate from Bolt's listener threads.
-        self._answering = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bot-answer")
-        self._reactions = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bot-reactions")
+        # Questions answered in parallel (BOT_WORKERS); separate from Bolt's listener threads. The
+        # pools carry the question id into their threads (bot/logs.py).
+        self._answering = ContextPool(max_workers=workers, thread_name_prefix="bot-answer")
+        self._reactions = ContextPool(max_workers=4, thread_name_prefix="bot-reactions")
         # Placeholder and partial-answer updates while a language model writes (bot/progress.py).
-        self._progress = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bot-progress")
+        self._progress = ContextPool(max_workers=4, thread_name_prefix="bot-progress")
 
     @property
     def streams(self) -> bool:
@@ -101,14 +104,16 @@ class QuestionHandler:
         def post(message: Message) -> None:
             client.chat_postMessage(channel=turn.channel, thread_ts=turn.thread_ts, **message.to_kwargs())
 
-        try:
-            if not self.store.claim(message_key(turn.team, turn.channel, turn.ts)):
-                logger.info("message %s/%s already handled; not answering twice", turn.channel, turn.ts)
+        with question_context(new_question_id()):
+            try:
+                if not self.store.claim(message_key(turn.team, turn.channel, turn.ts)):
+                    logger.info("message %s/%s already handled; not answering twice", turn.channel, turn.ts)
+                    return
+            except Exception as err:  # the state database failing: say so rather than risk a double reply
+                self._post_safely(post, notice_message(self._error_text(err, turn.language)))
                 return
-        except Exception as err:  # the state database failing: say so rather than risk a double reply
-            self._post_safely(post, notice_message(self._error_text(err, turn.language)))
-            return
-        self._answering.submit(self._answer_message, turn, client, post)
+            logger.info("%s question in %s/%s (ts %s)", turn.source, turn.channel, turn.thread_ts, turn.ts)
+            self._answering.submit(self._answer_message, turn, client, post)
 
     def _answer_message(self, turn: Turn, client: WebClient, post: Callable[[Message], None]) -> None:
         try:
@@ -146,7 +151,9 @@ class QuestionHandler:
 
     def handle_command(self, turn: Turn, respond: Respond) -> None:
         """Answer a slash command privately through its response_url (the listener has acked)."""
-        self._answering.submit(self._answer_command, turn, respond)
+        with question_context(new_question_id()):
+            logger.info("%s question in %s", turn.source, turn.channel)
+            self._answering.submit(self._answer_command, turn, respond)
 
     def _answer_command(self, turn: Turn, respond: Respond) -> None:
         def post(message: Message) -> None:
@@ -221,8 +228,15 @@ class QuestionHandler:
         return t("error_generic", lang)
 
     def _log(self, turn: Turn, answer: Answer | None, *, error: Exception | None = None) -> int | None:
+        """Write the question log and count the question in the metrics; never raises."""
+        latency_s = time.perf_counter() - turn.received
+        refused = answer.refused if answer else False
+        # the answer's own three-way outcome where retrieval gives one (answered / closest / refused)
+        outcome = "error" if error else getattr(answer, "outcome", "") or default_outcome(refused=refused, error=None)
+        metrics.question_handled(surface=turn.source, outcome=outcome, latency_s=latency_s,
+                                 fallback=answer.fallback.code if answer and answer.fallback else "")
         try:
-            return self.store.log_question(
+            question_id: int | None = self.store.log_question(
                 QuestionRecord(
                     team=turn.team,
                     channel=turn.channel,
@@ -231,20 +245,23 @@ class QuestionHandler:
                     source=turn.source,
                     question=answer.question if answer else turn.text,
                     language=answer.language if answer else turn.language,
-                    refused=answer.refused if answer else False,
+                    refused=refused,
                     n_citations=len(answer.citations) if answer else 0,
-                    latency_ms=(time.perf_counter() - turn.received) * 1000,
+                    latency_ms=latency_s * 1000,
                     timings_ms=dict(answer.timings_ms) if answer else {},
                     error=type(error).__name__ if error else None,
                     mode=answer.mode if answer else None,
                     prompt_tokens=answer.usage.get("prompt_tokens") if answer else None,
                     completion_tokens=answer.usage.get("completion_tokens") if answer else None,
                     note=fallback_note(answer) if answer else "",
+                    outcome=outcome,
                 )
             )
         except Exception:  # the log must never cost the user their answer
             logger.exception("could not write the question log")
-            return None
+            question_id = None
+        logger.info("question %s in %.0f ms (log id %s)", outcome, latency_s * 1000, question_id)
+        return question_id
 
     @staticmethod
     def _post_safely(post: Callable[[Message], None], message: Message) -> None:

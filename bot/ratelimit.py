@@ -1,11 +1,12 @@
-"""Per-user question limit: a sliding one-minute window kept in memory (per process)."""
+"""Per-user question limit: a sliding one-minute window counted in the state store, so that every
+replica of the bot sees the same count (a user cannot double their limit by landing on two)."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable
+
+from bot.state.protocols import RateLimits
 
 WINDOW_S = 60.0
 
@@ -13,24 +14,16 @@ WINDOW_S = 60.0
 class UserRateLimiter:
     """``allow(user)`` is True while ``user`` asked fewer than ``per_minute`` questions in the last minute.
 
-    ``per_minute=0`` disables the limit. ``clock`` is injectable so tests need not sleep.
+    ``per_minute=0`` disables the limit. ``clock`` (epoch seconds: the processes sharing a store
+    share the wall clock) is injectable so tests need not sleep.
     """
 
-    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, per_minute: int, store: RateLimits, *, clock: Callable[[], float] = time.time) -> None:
         self.per_minute = per_minute
+        self._store = store
         self._clock = clock
-        self._lock = threading.Lock()
-        self._seen: defaultdict[str, deque[float]] = defaultdict(deque)
 
     def allow(self, user: str) -> bool:
         if self.per_minute <= 0:
             return True
-        now = self._clock()
-        with self._lock:
-            times = self._seen[user]
-            while times and now - times[0] >= WINDOW_S:
-                times.popleft()
-            if len(times) >= self.per_minute:
-                return False
-            times.append(now)
-            return True
+        return self._store.take_rate_slot(f"user:{user}", limit=self.per_minute, window_s=WINDOW_S, now=self._clock())

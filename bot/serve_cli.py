@@ -1,17 +1,13 @@
-"""``industry-qa serve``: the bot process's composition (one state store, the app, the digest
-scheduler, the feed poller); Slack is imported only when serving."""
+"""``industry-qa serve``: the bot process's composition (one state store, the answerer, the app, its
+readiness checks, retention, the digest scheduler, the feed poller); Slack is imported only when serving."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-
-# Slack stops redelivering an event after about 5 minutes; processed keys are kept far longer.
-PROCESSED_RETENTION_S = 30 * 24 * 3600
 
 
 def register_serve(
@@ -30,31 +26,40 @@ def register_serve(
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Exit status: 0 on a clean stop, 2 for invalid settings, 1 when Slack or the index refuse."""
+    """Exit status: 0 on a clean stop, 2 for invalid settings, 1 when Slack, the state database or
+    the index refuse."""
     from bot.config import SettingsError, load_settings
+    from bot.logs import configure_logging
 
     try:
         settings = load_settings(args.env_file).with_paths(corpus=args.corpus, data=args.data)
     except SettingsError as err:
         print(f"industry-qa serve: {err}", file=sys.stderr)
         return 2
-    level = "DEBUG" if getattr(args, "verbose", False) else settings.log_level
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(level)  # the host CLI may have configured logging already
+    configure_logging(level="DEBUG" if getattr(args, "verbose", False) else settings.log_level,
+                      fmt=settings.log_format)
 
     from slack_bolt.error import BoltError
 
     from bot.app import create_app
+    from bot.health import Readiness
+    from bot.maintenance import Pruner, prune_once
     from bot.server import serve
-    from bot.state import open_store
+    from bot.state import StateUnavailableError, open_store
     from retrieval.errors import RetrievalError
+    from retrieval.service import QAService
 
-    # The process's one store: the app and the digest scheduler share it. It is not closed when
-    # serving stops, so that answers still in flight finish and are logged while the process exits.
-    store = open_store(settings.state_db_path)
-    store.prune(older_than_s=PROCESSED_RETENTION_S)
+    # The process's one store: the app, the digest scheduler and retention share it. It is not closed
+    # when serving stops, so that answers still in flight finish and are logged while the process exits.
     try:
-        app = create_app(settings, store=store)
+        store = open_store(settings.state_location)
+    except StateUnavailableError as err:
+        print(f"industry-qa serve: {err}", file=sys.stderr)
+        return 1
+    prune_once(store, question_log_days=settings.question_log_days)
+    answerer = QAService(settings.retrieval)  # the index loads on the first question or readiness check
+    try:
+        app = create_app(settings, store=store, answerer=answerer)
     except BoltError as err:  # auth.test failed: bad or revoked token, or SLACK_API_URL unreachable
         print(f"industry-qa serve: Slack rejected SLACK_BOT_TOKEN or is unreachable: {err}", file=sys.stderr)
         return 1
@@ -64,14 +69,15 @@ def run_serve(args: argparse.Namespace) -> int:
     from bot.digest.scheduler import start_digest_scheduler
     from bot.feed_poller import start_feed_poller
 
+    readiness = Readiness(load_index=answerer.index, store=store, client=app.client)
+    pruner = Pruner(store, question_log_days=settings.question_log_days).start()
     digest = start_digest_scheduler(settings, app.client, store)  # None while DIGEST_CHANNEL is empty
     feeds = start_feed_poller(settings.retrieval)  # None while FEEDS is empty
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            serve(settings, app)
+            serve(settings, app, readiness=readiness)
     finally:
-        if digest is not None:
-            digest.stop()
-        if feeds is not None:
-            feeds.stop()
+        for worker in (digest, feeds, pruner):
+            if worker is not None:
+                worker.stop()
     return 0

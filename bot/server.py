@@ -1,9 +1,9 @@
-"""Serving the app: HTTP (ASGI under uvicorn, ``/slack/events`` + ``GET /healthz``) or Socket Mode."""
+"""Serving the app: HTTP (ASGI under uvicorn: ``/slack/events`` and the health endpoints) or Socket
+Mode (with the health endpoints on ``HEALTH_PORT``)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import socket
 import threading
@@ -19,6 +19,7 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.config import Settings
+from bot.health import HealthRoutes, Readiness
 from bot.http_gate import (
     MAX_BODY_BYTES,
     BodyTooLarge,
@@ -32,7 +33,6 @@ from bot.http_gate import (
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-HEALTH_PATH = "/healthz"
 DISPATCH_THREADS = 16
 
 Scope = MutableMapping[str, Any]
@@ -56,20 +56,19 @@ class ThreadedSlackRequestHandler(SlackRequestHandler):
 
 
 class BotASGI:
-    """The whole HTTP surface: Slack's endpoint plus a health check for load balancers. Requests to
-    the endpoint pass ``bot.http_gate`` (size, signature, body) before Bolt sees them."""
+    """The whole HTTP surface: Slack's endpoint plus ``/healthz``, ``/readyz`` and ``/metrics``
+    (bot/health.py). Requests to the endpoint pass ``bot.http_gate`` (size, signature, body) before
+    Bolt sees them."""
 
-    def __init__(self, app: App, *, signing_secret: str) -> None:
+    def __init__(self, app: App, *, signing_secret: str, readiness: Readiness | None = None) -> None:
         self.slack = ThreadedSlackRequestHandler(app)
         self.signing_secret = signing_secret
         self.refusals = RefusalLog()
+        self.health = HealthRoutes(readiness)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == HEALTH_PATH and scope["method"] in ("GET", "HEAD"):
-            body = json.dumps({"ok": True}).encode()
-            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await send({"type": "http.response.body", "body": body if scope["method"] == "GET" else b""})
+        if HealthRoutes.handles(scope):
+            await self.health(scope, receive, send)
             return
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == EVENTS_PATH:
             await self._events(scope, receive, send)
@@ -116,15 +115,20 @@ async def _plain(send: Send, status: int, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def uvicorn_server(asgi: BotASGI, *, host: str, port: int, log_level: str = "info") -> uvicorn.Server:
-    config = uvicorn.Config(asgi, host=host, port=port, log_level=log_level.lower(), lifespan="off", access_log=False)
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def uvicorn_server(asgi: ASGIApp, *, host: str, port: int, log_level: str = "info") -> uvicorn.Server:
+    # log_config=None: uvicorn's loggers go through the root handler (bot/logs.py: text or JSON)
+    config = uvicorn.Config(asgi, host=host, port=port, log_level=log_level.lower(), lifespan="off", access_log=False,
+                            log_config=None)
     return uvicorn.Server(config)
 
 
 class ServerThread:
     """uvicorn on an already-bound socket in a background thread (tests and benchmarks; port 0)."""
 
-    def __init__(self, asgi: BotASGI, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, asgi: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
@@ -152,13 +156,18 @@ class ServerThread:
         self.sock.close()
 
 
-def serve(settings: Settings, app: App) -> None:
-    """Block serving ``app``: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on PORT."""
+def serve(settings: Settings, app: App, *, readiness: Readiness | None = None) -> None:
+    """Block serving ``app``: Socket Mode when SLACK_APP_TOKEN is set (the health endpoints then on
+    HEALTH_PORT, unless it is 0), else HTTP on PORT."""
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+        if settings.health_port:
+            health = ServerThread(HealthRoutes(readiness), host=settings.host, port=settings.health_port).__enter__()
+            logger.info("health endpoints at http://%s:%d/readyz", settings.host, health.port)
         logger.info("connecting to Slack in Socket Mode")
         SocketModeHandler(app, settings.slack_app_token).start()
         return
     logger.info("serving Slack events at http://%s:%d%s", settings.host, settings.port, EVENTS_PATH)
-    uvicorn_server(BotASGI(app, signing_secret=settings.slack_signing_secret), host=settings.host, port=settings.port, log_level=settings.log_level).run()
+    asgi = BotASGI(app, signing_secret=settings.slack_signing_secret, readiness=readiness)
+    uvicorn_server(asgi, host=settings.host, port=settings.port, log_level=settings.log_level).run()

@@ -1,13 +1,18 @@
-"""The Web API client: retries on HTTP 429 (honouring ``Retry-After``) and on connection errors."""
+"""The Web API client: retries on HTTP 429 (honouring ``Retry-After``) and on connection errors,
+and counts the calls that still fail (``industry_qa_slack_api_errors``)."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.web import SlackResponse
 
 from bot.config import Settings
+from bot.metrics import SLACK_API_ERRORS
 
 RATE_LIMIT_RETRIES = 3  # Retry-After is usually a few seconds; give up after three waits
 CONNECTION_ERROR_RETRIES = 2
@@ -15,9 +20,25 @@ CONNECTION_ERROR_RETRIES = 2
 logger = logging.getLogger(__name__)
 
 
+class CountingWebClient(WebClient):
+    """Every Web API method goes through ``api_call``: a failure there is counted by method and
+    Slack's error code (or the exception's class), then raised as before."""
+
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
+        try:
+            return super().api_call(api_method, **kwargs)
+        except SlackApiError as err:
+            code = err.response.get("error") if err.response is not None else None
+            SLACK_API_ERRORS.labels(method=api_method, error=str(code or "unknown")).inc()
+            raise
+        except Exception as err:
+            SLACK_API_ERRORS.labels(method=api_method, error=type(err).__name__).inc()
+            raise
+
+
 def build_web_client(settings: Settings) -> WebClient:
     """A ``WebClient`` for the bot token; ``SLACK_API_URL`` overrides the base URL (tests, proxies)."""
-    return WebClient(
+    return CountingWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url or WebClient.BASE_URL,
         timeout=settings.slack_api_timeout_s,

@@ -98,7 +98,7 @@ def bot_settings(tmp_path: Path, fake_slack: FakeSlack, tiny_retrieval: Retrieva
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=fake_slack.base_url,
         slack_api_timeout_s=5,
-        state_db=tmp_path / "state.sqlite3",
+        state_url=str(tmp_path / "state.sqlite3"),
         retrieval=tiny_retrieval,
     )
 
@@ -185,7 +185,7 @@ def make_bot(bot_settings: Settings, fake_slack: FakeSlack) -> Iterator[Any]:
     def factory(*, answerer: Answerer | None = None, limiter: UserRateLimiter | None = None,
                 store_class: type[SQLiteStateStore] = SQLiteStateStore, **overrides: Any) -> BotHarness:
         settings = replace(bot_settings, **overrides)
-        store = store_class(settings.state_db_path)
+        store = store_class(settings.state_location)
         app = create_app(settings, client=build_web_client(settings), answerer=answerer, store=store, limiter=limiter)
         server = ServerThread(BotASGI(app, signing_secret=settings.slack_signing_secret)).__enter__()
         started.append((server, store))

@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.retrieval_fixtures", "tests.bot_fixtures", "tests.llm_fake"]
+pytest_plugins = ["tests.retrieval_fixtures", "tests.bot_fixtures", "tests.llm_fake", "tests.pg_fixtures"]

@@ -18,7 +18,8 @@ ENV_READ = re.compile(r"""(?:env\.get\(|env\[|\b_[a-z]+\()\s*["']([A-Z][A-Z0-9_]
 def test_minimal_http_settings_and_defaults() -> None:
     s = Settings.from_env(HTTP_ENV)
     assert not s.socket_mode and s.port == 3000 and s.user_questions_per_minute == 10
-    assert s.state_db_path == Path("data/bot_state.sqlite3")
+    assert s.state_location == Path("data/bot_state.sqlite3")
+    assert (s.log_format, s.question_log_days, s.health_port) == ("text", 90, 3001)
     assert s.retrieval.top_k == 5
 
 
@@ -49,12 +50,25 @@ def test_work_without_slack_needs_no_tokens_but_still_checks_them() -> None:
 
 
 def test_overrides_and_api_url() -> None:
-    s = Settings.from_env({**HTTP_ENV, "SLACK_API_URL": "http://127.0.0.1:9/api", "STATE_DB": "/tmp/x.db",
+    s = Settings.from_env({**HTTP_ENV, "SLACK_API_URL": "http://127.0.0.1:9/api", "STATE_URL": "sqlite:////tmp/x.db",
                            "USER_QUESTIONS_PER_MINUTE": "3", "LOG_LEVEL": "debug"})
-    assert s.slack_api_url == "http://127.0.0.1:9/api/" and s.state_db_path == Path("/tmp/x.db")
+    assert s.slack_api_url == "http://127.0.0.1:9/api/" and s.state_location == "sqlite:////tmp/x.db"
     assert s.user_questions_per_minute == 3 and s.log_level == "DEBUG"
     moved = s.with_paths(corpus="/c", data="/d")
     assert moved.retrieval.corpus_dir == Path("/c") and moved.retrieval.data_dir == Path("/d")
+
+
+def test_state_url_and_service_settings() -> None:
+    s = Settings.from_env({**HTTP_ENV, "STATE_URL": "postgresql://bot:pw-123@db:5432/iqa", "LOG_FORMAT": "JSON",
+                           "QUESTION_LOG_DAYS": "30", "HEALTH_PORT": "9000"})
+    assert s.state_location == "postgresql://bot:pw-123@db:5432/iqa"
+    assert (s.log_format, s.question_log_days, s.health_port) == ("json", 30, 9000)
+    assert "pw-123" not in repr(s) and "bot:***@db" in repr(s)
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env({**HTTP_ENV, "STATE_URL": "mysql://u:topsecret@h/d", "LOG_FORMAT": "xml", "STATE_DB": "/x"})
+    message = str(err.value)
+    assert "mysql:// is not supported" in message and "topsecret" not in message
+    assert "LOG_FORMAT must be text or json" in message and "STATE_URL=sqlite:///" in message
 
 
 def test_repr_never_shows_secrets() -> None:

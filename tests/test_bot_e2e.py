@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from bot.ratelimit import UserRateLimiter
 from retrieval.service import QAService
 from tests.bot_fakes import BOT_USER_ID, FakeSlack, ScriptedAnswerer
 from tests.bot_fixtures import (
@@ -267,7 +266,7 @@ def test_chinese_failure_message_is_chinese(make_bot: Any, fake_slack: FakeSlack
 
 
 def test_per_user_limit_answers_politely(make_bot: Any, qa_service: Any, fake_slack: FakeSlack) -> None:
-    bot = make_bot(answerer=qa_service, limiter=UserRateLimiter(2))
+    bot = make_bot(answerer=qa_service, user_questions_per_minute=2)
     for i in range(3):
         bot.post_event(mention(QUESTION, ts=f"1700000008.00000{i}"))
         fake_slack.wait_count("chat.postMessage", i + 1)

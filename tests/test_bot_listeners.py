@@ -72,11 +72,13 @@ def test_dedupe_middleware_drops_a_seen_event_id(tmp_path: Path) -> None:
     store.close()
 
 
-def test_user_rate_limiter_window() -> None:
-    now = [0.0]
-    limiter = UserRateLimiter(2, clock=lambda: now[0])
+def test_user_rate_limiter_window(tmp_path: Path) -> None:
+    now = [1000.0]
+    store = SQLiteStateStore(tmp_path / "s.sqlite3")
+    limiter = UserRateLimiter(2, store, clock=lambda: now[0])
     assert limiter.allow("U1") and limiter.allow("U1") and not limiter.allow("U1")
     assert limiter.allow("U2")
-    now[0] = 60.0
+    now[0] = 1060.0
     assert limiter.allow("U1")
-    assert UserRateLimiter(0).allow("U1")  # 0 disables the limit
+    assert UserRateLimiter(0, store).allow("U1")  # 0 disables the limit
+    store.close()

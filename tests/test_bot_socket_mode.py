@@ -36,7 +36,7 @@ def test_socket_mode_dispatch_answers_once_and_acks_envelopes(
 
     settings = replace(bot_settings, slack_app_token="xapp-1-test", slack_signing_secret="")
     assert settings.socket_mode
-    store = SQLiteStateStore(settings.state_db_path)
+    store = SQLiteStateStore(settings.state_location)
     app = create_app(settings, client=build_web_client(settings), answerer=qa_service, store=store)
     handler = SocketModeHandler(app, settings.slack_app_token)  # not connected: we feed it envelopes
     socket_client = EnvelopeRecorder()
@@ -64,7 +64,7 @@ def test_socket_mode_over_a_real_websocket(bot_settings: Settings, fake_slack: F
     ws = FakeSocketMode()
     fake_slack.socket_url = ws.url
     settings = replace(bot_settings, slack_app_token=APP_TOKEN, slack_signing_secret="")
-    store = SQLiteStateStore(settings.state_db_path)
+    store = SQLiteStateStore(settings.state_location)
     app = create_app(settings, client=build_web_client(settings), answerer=qa_service, store=store)
     handler = SocketModeHandler(app, settings.slack_app_token)
     try:

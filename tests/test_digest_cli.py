@@ -22,7 +22,7 @@ from tests.bot_fixtures import BotHarness
 WEEK = "2025-W51"  # Monday 09:00 Shanghai schedule: 15-22 Dec 2025, the Zhipu and Moonshot fixtures
 IN_WEEK = datetime(2025, 12, 17, 12, tzinfo=UTC).timestamp()
 ENV_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "DIGEST_CHANNEL",
-            "DIGEST_LANGUAGE", "DIGEST_TIMEZONE", "DIGEST_DAY", "DIGEST_TIME", "STATE_DB", "CORPUS_DIR", "DATA_DIR")
+            "DIGEST_LANGUAGE", "DIGEST_TIMEZONE", "DIGEST_DAY", "DIGEST_TIME", "STATE_URL", "STATE_DB", "CORPUS_DIR", "DATA_DIR")
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_retrieval: Retriev
     monkeypatch.chdir(tmp_path)
     (tmp_path / "empty.env").write_text("")
     state = tmp_path / "state.sqlite3"
-    monkeypatch.setenv("STATE_DB", str(state))
+    monkeypatch.setenv("STATE_URL", f"sqlite:///{state}")
     return {"--env-file": str(tmp_path / "empty.env"), "--corpus": str(tiny_retrieval.corpus_dir),
             "--data": str(tiny_retrieval.data_dir), "state": str(state)}
 

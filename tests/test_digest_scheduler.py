@@ -278,10 +278,10 @@ def test_serve_starts_the_scheduler_only_when_a_channel_is_set(tmp_path: Path, f
     from bot.state import open_store
     from retrieval.settings import RetrievalSettings
 
-    settings = Settings(slack_bot_token=BOT_TOKEN, slack_api_url=fake_slack.base_url, state_db=tmp_path / "s.db",
+    settings = Settings(slack_bot_token=BOT_TOKEN, slack_api_url=fake_slack.base_url, state_url=str(tmp_path / "s.db"),
                         retrieval=RetrievalSettings(corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data"))
     client = build_web_client(settings)
-    store = open_store(settings.state_db_path)
+    store = open_store(settings.state_location)
     assert start_digest_scheduler(settings, client, store) is None  # DIGEST_CHANNEL empty: no thread
     on = replace(settings, digest=DigestSettings(channels=("C_NEWS",)))
     thread = start_digest_scheduler(on, client, store)

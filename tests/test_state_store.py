@@ -1,8 +1,9 @@
 """The state store's contract, written against ``bot.state.protocols`` only: every backend runs it.
 
-``BACKENDS`` maps a backend's name to a function that, given a fresh folder, returns an opener:
-each call opens one more store on the same database (a restart, or another process). A new
-backend adds one entry; the SQLite-only details (schema, WAL, migrations) are in test_state_sqlite.py.
+``BACKENDS`` maps a backend's name to a function that, given the test's request and a fresh folder,
+returns an opener: each call opens one more store on the same database (a restart, or another
+process). A new backend adds one entry; backend-only details (schema, WAL, migrations) are in
+test_state_sqlite.py and test_state_postgres.py. PostgreSQL is a real server (tests/pg_fixtures.py).
 """
 
 from __future__ import annotations
@@ -19,16 +20,25 @@ from bot.state.protocols import StateStore
 from bot.state.records import QuestionRecord, event_key, message_key
 
 Opener = Callable[[], StateStore]
-BACKENDS: dict[str, Callable[[Path], Opener]] = {
-    "sqlite": lambda folder: lambda: open_store(folder / "state" / "bot.sqlite3"),
-}
+
+
+def _sqlite(request: pytest.FixtureRequest, folder: Path) -> Opener:
+    return lambda: open_store(f"sqlite:///{folder / 'state' / 'bot.sqlite3'}")
+
+
+def _postgres(request: pytest.FixtureRequest, folder: Path) -> Opener:
+    url = request.getfixturevalue("postgres_url")  # a new database on the session's server
+    return lambda: open_store(url)
+
+
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Opener]] = {"sqlite": _sqlite, "postgresql": _postgres}
 STALE_S = 60.0
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def open_state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
     opened: list[StateStore] = []
-    make = BACKENDS[request.param](tmp_path)
+    make = BACKENDS[request.param](request, tmp_path)
 
     def opener() -> StateStore:
         opened.append(make())
@@ -182,3 +192,44 @@ def test_two_stores_on_one_database_claim_a_digest_once(open_state: Opener) -> N
         claims = list(pool.map(lambda i: stores[i % 2].claim_digest("C", "2026-W48", owner=f"P{i}", now=100.0,
                                                                     stale_after_s=STALE_S), range(16)))
     assert sum(c is not None for c in claims) == 1
+
+
+# -- shared rate limits, retention, health ----------------------------------------------------------
+
+def test_a_rate_window_admits_limit_uses_and_slides(store: StateStore) -> None:
+    taken = [store.take_rate_slot("user:U1", limit=2, window_s=60, now=t) for t in (100.0, 110.0, 120.0)]
+    assert taken == [True, True, False]  # the refused use is not counted
+    assert store.take_rate_slot("user:U2", limit=2, window_s=60, now=120.0) is True  # per key
+    assert store.take_rate_slot("user:U1", limit=2, window_s=60, now=160.0) is True  # 100.0 left the window
+    assert store.take_rate_slot("user:U1", limit=2, window_s=60, now=161.0) is False
+
+
+def test_two_stores_share_one_rate_limit(open_state: Opener) -> None:
+    stores = [open_state(), open_state()]
+    with ThreadPoolExecutor(10) as pool:
+        taken = list(pool.map(lambda i: stores[i % 2].take_rate_slot("user:U", limit=5, window_s=60, now=1000.0 + i / 100),
+                              range(30)))
+    assert taken.count(True) == 5
+
+
+def test_prune_history_forgets_old_questions_votes_and_turns(store: StateStore) -> None:
+    qid = store.log_question(record(question="old"))
+    store.record_feedback(question_id=qid, user="U", value=1)
+    store.add_turn(team="T", channel="C", thread_ts="1.0", ts="1.0", user="U", question="old")
+    assert store.prune_history(older_than_s=3600) == 0  # nothing is an hour old yet
+    assert [q.record.question for q in store.questions()] == ["old"]
+    assert store.prune_history(older_than_s=-1) >= 3  # everything is "older" than the future
+    assert store.questions() == [] and store.feedback() == []
+    assert store.thread_history(team="T", channel="C", thread_ts="1.0", before_ts="inf") is None
+    assert store.log_question(record(question="new")) > 0  # the log goes on after pruning
+
+
+def test_outcome_is_stored_and_derived_for_records_without_one(store: StateStore) -> None:
+    store.log_question(record(outcome="closest"))
+    store.log_question(record(refused=True, n_citations=0))
+    store.log_question(record(error="RuntimeError"))
+    assert [q.record.outcome for q in store.questions()] == ["closest", "refused", "error"]
+
+
+def test_ping_answers_while_the_database_is_there(store: StateStore) -> None:
+    store.ping()

@@ -51,7 +51,7 @@ def run_digest(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level="DEBUG" if getattr(args, "verbose", False) else "WARNING", format="%(levelname)s %(name)s: %(message)s")
     now = utcnow()
-    store = open_store(settings.state_db_path)
+    store = open_store(settings.state_location)
     try:
         week = week or DigestScheduler.latest_week(now, settings.digest)
         if args.dry_run:

@@ -30,6 +30,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import DigestSettings, Settings
 from bot.digest.schedule import IsoWeek, latest_run_at_or_before, next_run_after, week_of_slot
+from bot.metrics import DIGEST_POSTS
 from bot.render import Message
 from bot.state.protocols import DigestClaims, StateStore
 from bot.state.records import DigestClaim
@@ -151,6 +152,7 @@ class DigestScheduler:
         if not self.store.skip_digest(channel, str(week), owner=self.owner, now=now.timestamp(),
                                       reason=f"missed by {_hours(late)}"):
             return []
+        DIGEST_POSTS.labels(outcome="skipped").inc()
         logger.warning(
             "weekly digest %s for %s skipped: it was due at %s and the bot was not running "
             "(%s late; runs missed by more than %s are not made up). Post it by hand with "
@@ -163,6 +165,12 @@ class DigestScheduler:
                   cache: dict[IsoWeek, Message] | None = None) -> Outcome:
         """Claim (channel, week) and post its digest; ``force`` also retakes failed/skipped claims
         (an operator's ``digest --post``), never a posted one."""
+        outcome = self._post_week(channel, week, now, force=force, cache=cache)
+        DIGEST_POSTS.labels(outcome=outcome.status).inc()
+        return outcome
+
+    def _post_week(self, channel: str, week: IsoWeek, now: datetime, *, force: bool,
+                   cache: dict[IsoWeek, Message] | None) -> Outcome:
         before = self.store.digest_claim(channel, str(week))
         claim = self.store.claim_digest(channel, str(week), owner=self.owner, now=now.timestamp(),
                                         stale_after_s=STALE_CLAIM_S, force=force)

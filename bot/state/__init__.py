@@ -1,5 +1,5 @@
 """The bot's state: protocols by concern (``protocols``), the records they exchange (``records``)
-and the backends; ``open_store`` picks the backend from where the state lives.
+and the backends; ``open_store`` picks the backend from where the state lives (``location``).
 
 A process opens one store at start-up and hands it to everything that keeps state (the app, the
 digest scheduler, the digest command). Another backend is one module implementing ``StateStore``
@@ -8,23 +8,24 @@ plus one branch here, and runs the shared suite in ``tests/test_state_store.py``
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from bot.state.protocols import StateStore
+from bot.state.location import parse_location
+from bot.state.protocols import StateStore, StateUnavailableError
 
-__all__ = ["StateStore", "open_store"]
-
-_URL = re.compile(r"^([a-z][a-z0-9+.-]*)://", re.I)
+__all__ = ["StateStore", "StateUnavailableError", "open_store"]
 
 
 def open_store(location: str | Path) -> StateStore:
-    """The store at ``location``: a file path (SQLite, created with its folder when missing).
-    A ``scheme://`` URL names a server backend; ``ValueError`` names a scheme that is not supported."""
-    url = _URL.match(str(location))
-    if url is not None:
-        # the scheme only: a server URL may carry a password
-        raise ValueError(f"state store {url.group(1)}:// is not supported (use a SQLite file path)")
+    """The store at ``location``: a SQLite file (``sqlite:///path`` or a bare path; created with its
+    folder when missing) or a PostgreSQL server (``postgresql://...``). ``ValueError`` names an
+    unsupported scheme; ``StateUnavailableError`` a server that cannot be reached."""
+    where = parse_location(location)
+    if where.backend == "postgresql":
+        from bot.state.postgres import PostgresStateStore  # the driver is imported only when used
+
+        return PostgresStateStore(where.url)
     from bot.state.sqlite import SQLiteStateStore
 
-    return SQLiteStateStore(location)
+    assert where.path is not None
+    return SQLiteStateStore(where.path)

@@ -12,6 +12,10 @@ from typing import Protocol
 from bot.state.records import DigestClaim, Feedback, QuestionRecord, StoredQuestion
 
 
+class StateUnavailableError(RuntimeError):
+    """The state database cannot be reached (the message names it, without a password)."""
+
+
 class EventClaims(Protocol):
     """Exactly-once handling of Slack deliveries (retries, and a mention arriving twice)."""
 
@@ -76,13 +80,28 @@ class DigestClaims(Protocol):
         """The claim of (channel, week) as it stands, or None when there is none."""
 
 
+class RateLimits(Protocol):
+    """Sliding-window counters shared by every process, so a per-user limit holds across replicas."""
+
+    def take_rate_slot(self, key: str, *, limit: int, window_s: float, now: float) -> bool:
+        """Record one use of ``key`` at ``now`` (epoch seconds) if fewer than ``limit`` uses fall in
+        ``(now - window_s, now]``; otherwise record nothing and return False. Atomic across processes."""
+
+
 class Maintenance(Protocol):
     def prune(self, *, older_than_s: float) -> int:
         """Forget processed-event keys older than ``older_than_s``; returns how many."""
+
+    def prune_history(self, *, older_than_s: float) -> int:
+        """Forget logged questions (with their votes), thread turns and rate-limit uses older than
+        ``older_than_s``: the retention limit on what users asked. Returns how many rows went."""
+
+    def ping(self) -> None:
+        """Raise when the database cannot be reached (what readiness checks)."""
 
     def close(self) -> None:
         """Release the connection; the store is not used afterwards."""
 
 
-class StateStore(EventClaims, ThreadTurns, QuestionLog, DigestClaims, Maintenance, Protocol):
+class StateStore(EventClaims, ThreadTurns, QuestionLog, DigestClaims, RateLimits, Maintenance, Protocol):
     """Everything a process keeps: what ``bot.state.open_store`` returns and ``serve`` passes around."""

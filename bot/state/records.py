@@ -25,6 +25,20 @@ class QuestionRecord:
     prompt_tokens: int | None = None  # None when no model was asked
     completion_tokens: int | None = None
     note: str = ""  # Answer.note: the fallback from the model to the extractive answer
+    # answered | closest | refused | error; "" is filled in from ``refused`` and ``error`` (older rows)
+    outcome: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.outcome:
+            object.__setattr__(self, "outcome", default_outcome(refused=self.refused, error=self.error))
+
+
+OUTCOMES = ("answered", "closest", "refused", "error")
+
+
+def default_outcome(*, refused: bool, error: str | None) -> str:
+    """The outcome of a question logged without one: an error, else refused or answered."""
+    return "error" if error else ("refused" if refused else "answered")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ transactions, so exactly one of them wins. The schema is ``MIGRATIONS`` (bot/sta
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
@@ -14,12 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.state.records import DigestClaim, Feedback, QuestionRecord, StoredQuestion
+from bot.state.rules import QUESTION_FIELDS, digest_takeable, earlier_turns, question_values, stored_question
 from bot.state.sqlite_schema import MIGRATIONS
 
-_QUESTION_COLUMNS = (
-    "id, created_at, team, channel, thread_ts, user, source, question, language, refused, n_citations,"
-    " latency_ms, timings_json, error, mode, prompt_tokens, completion_tokens, note"
-)
+# The question log's columns as ``QUESTION_FIELDS`` names them.
+_QUESTION_COLUMNS = ", ".join("timings_json AS timings" if f == "timings" else f for f in QUESTION_FIELDS)
+RATE_SLOT_RETENTION_S = 24 * 3600  # rate windows are a minute; older uses only take space
 
 
 class SQLiteStateStore:
@@ -69,23 +68,15 @@ class SQLiteStateStore:
                 "SELECT ts, question FROM thread_turns WHERE team = ? AND channel = ? AND thread_ts = ?",
                 (team, channel, thread_ts),
             ).fetchall()
-        if not rows:
-            return None
-        # Slack ts values are "seconds.micros" strings: compare them as decimals, not text.
-        return [q for ts, q in sorted(rows, key=lambda r: float(r[0])) if float(ts) < float(before_ts)]
+        return earlier_turns(rows, before_ts) if rows else None
 
     def log_question(self, record: QuestionRecord) -> int:
         with self._lock:
             cur = self._conn.execute(
                 "INSERT INTO questions (created_at, team, channel, thread_ts, user, source, question, language,"
                 " refused, n_citations, latency_ms, timings_json, error, mode, prompt_tokens, completion_tokens,"
-                " note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    time.time(), record.team, record.channel, record.thread_ts, record.user, record.source,
-                    record.question, record.language, int(record.refused), record.n_citations,
-                    record.latency_ms, json.dumps(record.timings_ms), record.error, record.mode,
-                    record.prompt_tokens, record.completion_tokens, record.note or None,
-                ),
+                " note, outcome) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (time.time(), *question_values(record)),
             )
             return int(cur.lastrowid or 0)
 
@@ -101,10 +92,46 @@ class SQLiteStateStore:
             )
             return True
 
+    def take_rate_slot(self, key: str, *, limit: int, window_s: float, now: float) -> bool:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")  # count and insert as one step, across processes too
+            try:
+                self._conn.execute("DELETE FROM rate_slots WHERE key = ? AND at <= ?", (key, now - window_s))
+                used = self._conn.execute("SELECT COUNT(*) FROM rate_slots WHERE key = ?", (key,)).fetchone()[0]
+                if used < limit:
+                    self._conn.execute("INSERT INTO rate_slots (key, at) VALUES (?, ?)", (key, now))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            return bool(used < limit)
+
     def prune(self, *, older_than_s: float) -> int:
         with self._lock:
             cur = self._conn.execute("DELETE FROM processed WHERE created_at < ?", (time.time() - older_than_s,))
             return cur.rowcount
+
+    def prune_history(self, *, older_than_s: float) -> int:
+        cutoff = time.time() - older_than_s
+        statements = (
+            ("DELETE FROM feedback WHERE question_id IN (SELECT id FROM questions WHERE created_at < ?)", cutoff),
+            ("DELETE FROM questions WHERE created_at < ?", cutoff),
+            ("DELETE FROM thread_turns WHERE created_at < ?", cutoff),
+            ("DELETE FROM rate_slots WHERE at < ?", time.time() - RATE_SLOT_RETENTION_S),
+        )
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                removed = sum(self._conn.execute(sql, (value,)).rowcount for sql, value in statements)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return removed
+
+    def ping(self) -> None:
+        with self._lock:
+            self._conn.execute("SELECT 1").fetchone()
 
     # Weekly digest claims: the only writers of ``digest_claims``.
     def claim_digest(self, channel: str, week: str, *, owner: str, now: float, stale_after_s: float,
@@ -124,12 +151,8 @@ class SQLiteStateStore:
                     )
                 else:
                     status, claimed_at, retry_at = row
-                    takeable = (
-                        (status == "claimed" and claimed_at < now - stale_after_s)
-                        or (status == "failed" and (force or (retry_at is not None and retry_at <= now)))
-                        or (status == "skipped" and force)
-                    )
-                    if not takeable:
+                    if not digest_takeable(status=status, claimed_at=claimed_at, retry_at=retry_at, now=now,
+                                           stale_after_s=stale_after_s, force=force):
                         self._conn.execute("COMMIT")
                         return None
                     self._conn.execute(
@@ -182,14 +205,15 @@ class SQLiteStateStore:
         return DigestClaim(**dict(rows[0])) if rows else None
 
     def questions(self) -> list[StoredQuestion]:
-        return [_stored_question(r) for r in self._select(f"SELECT {_QUESTION_COLUMNS} FROM questions ORDER BY id")]
+        return [stored_question(r) for r in self._select(f"SELECT {_QUESTION_COLUMNS} FROM questions ORDER BY id")]
 
     def questions_between(self, start: float, end: float) -> list[StoredQuestion]:
         rows = self._select(
-            f"SELECT {_QUESTION_COLUMNS} FROM questions WHERE created_at >= ? AND created_at < ? ORDER BY created_at",
+            f"SELECT {_QUESTION_COLUMNS} FROM questions WHERE created_at >= ? AND created_at < ?"
+            " ORDER BY created_at, id",
             (start, end),
         )
-        return [_stored_question(r) for r in rows]
+        return [stored_question(r) for r in rows]
 
     def feedback(self) -> list[Feedback]:
         rows = self._select("SELECT question_id, user, value, created_at FROM feedback ORDER BY question_id, user")
@@ -205,13 +229,3 @@ class SQLiteStateStore:
         with self._lock:
             self._conn.close()
 
-
-def _stored_question(row: sqlite3.Row) -> StoredQuestion:
-    record = QuestionRecord(
-        team=row["team"], channel=row["channel"], thread_ts=row["thread_ts"], user=row["user"], source=row["source"],
-        question=row["question"], language=row["language"], refused=bool(row["refused"]),
-        n_citations=int(row["n_citations"]), latency_ms=float(row["latency_ms"]),
-        timings_ms=json.loads(row["timings_json"]), error=row["error"], mode=row["mode"],
-        prompt_tokens=row["prompt_tokens"], completion_tokens=row["completion_tokens"], note=row["note"] or "",
-    )
-    return StoredQuestion(id=int(row["id"]), created_at=float(row["created_at"]), record=record)

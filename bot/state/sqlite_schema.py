@@ -64,4 +64,16 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE questions ADD COLUMN completion_tokens INTEGER;
     ALTER TABLE questions ADD COLUMN note TEXT;               -- why the model's answer was not used
     """,
+    # Retention and shared limits: the three-way outcome of a question, indexes for pruning by age,
+    # and the per-user rate-limit uses every process counts.
+    """
+    ALTER TABLE questions ADD COLUMN outcome TEXT;            -- answered | closest | refused | error
+    CREATE INDEX thread_turns_created_at ON thread_turns (created_at);
+    CREATE INDEX processed_created_at ON processed (created_at);
+    CREATE TABLE rate_slots (
+        key TEXT NOT NULL,               -- 'user:<slack user id>'
+        at REAL NOT NULL                 -- epoch seconds of one use
+    );
+    CREATE INDEX rate_slots_key_at ON rate_slots (key, at);
+    """,
 )

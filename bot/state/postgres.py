@@ -1,0 +1,213 @@
+"""``StateStore`` on a PostgreSQL server, so that several replicas of the bot share one truth.
+
+Every method borrows a connection from a pool (psycopg 3, autocommit) for one statement or one
+transaction. Exactly-once claims are single ``INSERT ... ON CONFLICT DO NOTHING`` statements; a
+digest claim locks its row (``SELECT ... FOR UPDATE``); a rate-limit window is counted under an
+advisory lock on its key. The schema is ``MIGRATIONS`` (bot/state/postgres_schema.py). The URL may
+carry a password: only ``redact(url)`` is ever put into a message.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from bot.state.location import redact
+from bot.state.postgres_schema import MIGRATION_LOCK, MIGRATIONS
+from bot.state.protocols import StateUnavailableError
+from bot.state.records import DigestClaim, Feedback, QuestionRecord, StoredQuestion
+from bot.state.rules import QUESTION_FIELDS, digest_takeable, earlier_turns, question_values, stored_question
+
+POOL_MAX = 10  # connections per process; answering threads hold one for milliseconds at a time
+CONNECT_TIMEOUT_S = 10.0  # at start-up: the server must answer within this
+WAIT_TIMEOUT_S = 10.0  # a thread waiting for a free connection gives up after this
+PING_TIMEOUT_S = 2.0
+RATE_SLOT_RETENTION_S = 24 * 3600
+_QUESTION_COLUMNS = ", ".join('user_id AS "user"' if f == "user" else f for f in QUESTION_FIELDS)
+_DIGEST_COLUMNS = "channel, week, status, owner, attempts, claimed_at, retry_at, last_error, message_ts"
+
+
+class PostgresStateStore:
+    """Thread-safe (a connection pool); several processes may share the database."""
+
+    def __init__(self, url: str, *, pool_max: int = POOL_MAX, connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+        self._url = url
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=pool_max, open=False, timeout=WAIT_TIMEOUT_S, name="industry-qa-state",
+            kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout_s))},
+            check=ConnectionPool.check_connection,  # a connection the server dropped is replaced, not used
+        )
+        try:
+            self._pool.open(wait=True, timeout=connect_timeout_s)
+            self._migrate()
+        except (PoolTimeout, psycopg.OperationalError) as err:
+            self._pool.close()
+            detail = "no connection" if isinstance(err, PoolTimeout) else type(err).__name__
+            raise StateUnavailableError(
+                f"PostgreSQL at {redact(url)} could not be reached within {connect_timeout_s:g} s ({detail})"
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"PostgresStateStore({redact(self._url)!r})"
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._select("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")[0]["v"])
+
+    def _migrate(self) -> None:
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))  # one replica at a time
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations"
+                         " (version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)")
+            row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()
+            done = int(row[0]) if row else 0
+            for number, script in enumerate(MIGRATIONS[done:], start=done + 1):
+                conn.execute(script.encode())  # several statements, no parameters
+                conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (number, time.time()))
+
+    def _execute(self, query: str, params: Sequence[Any] = ()) -> int:
+        with self._pool.connection() as conn:
+            return conn.execute(query.encode(), params).rowcount
+
+    def _select(self, query: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            return cur.execute(query.encode(), params).fetchall()
+
+    # -- claims, threads ----------------------------------------------------------------------------
+    def claim(self, key: str) -> bool:
+        return self._execute("INSERT INTO processed (key, created_at) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                             (key, time.time())) == 1
+
+    def add_turn(self, *, team: str, channel: str, thread_ts: str, ts: str, user: str, question: str) -> None:
+        self._execute("INSERT INTO thread_turns VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                      (team, channel, thread_ts, ts, user, question, time.time()))
+
+    def thread_history(self, *, team: str, channel: str, thread_ts: str, before_ts: str) -> list[str] | None:
+        rows = self._select("SELECT ts, question FROM thread_turns WHERE team = %s AND channel = %s AND thread_ts = %s",
+                            (team, channel, thread_ts))
+        return earlier_turns([(r["ts"], r["question"]) for r in rows], before_ts) if rows else None
+
+    # -- question log, feedback ---------------------------------------------------------------------
+    def log_question(self, record: QuestionRecord) -> int:
+        rows = self._select(
+            "INSERT INTO questions (created_at, team, channel, thread_ts, user_id, source, question, language, refused,"
+            " n_citations, latency_ms, timings, error, mode, prompt_tokens, completion_tokens, note, outcome)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (time.time(), *question_values(record)),
+        )
+        return int(rows[0]["id"])
+
+    def record_feedback(self, *, question_id: int, user: str, value: int) -> bool:
+        try:
+            return self._execute(
+                "INSERT INTO feedback (question_id, user_id, value, created_at)"
+                " SELECT %s, %s, %s, %s WHERE EXISTS (SELECT 1 FROM questions WHERE id = %s)"
+                " ON CONFLICT (question_id, user_id) DO UPDATE SET value = EXCLUDED.value,"
+                " created_at = EXCLUDED.created_at",
+                (question_id, user, value, time.time(), question_id),
+            ) == 1
+        except psycopg.errors.ForeignKeyViolation:  # the question was pruned meanwhile
+            return False
+
+    def questions(self) -> list[StoredQuestion]:
+        return [stored_question(r) for r in self._select(f"SELECT {_QUESTION_COLUMNS} FROM questions ORDER BY id")]
+
+    def questions_between(self, start: float, end: float) -> list[StoredQuestion]:
+        rows = self._select(f"SELECT {_QUESTION_COLUMNS} FROM questions WHERE created_at >= %s AND created_at < %s"
+                            " ORDER BY created_at, id", (start, end))
+        return [stored_question(r) for r in rows]
+
+    def feedback(self) -> list[Feedback]:
+        rows = self._select('SELECT question_id, user_id AS "user", value, created_at FROM feedback'
+                            ' ORDER BY question_id, user_id COLLATE "C"')
+        return [Feedback(**r) for r in rows]
+
+    # -- weekly digest claims -----------------------------------------------------------------------
+    def claim_digest(self, channel: str, week: str, *, owner: str, now: float, stale_after_s: float,
+                     force: bool = False) -> DigestClaim | None:
+        with self._pool.connection() as conn, conn.transaction():
+            row = conn.execute("SELECT status, claimed_at, retry_at FROM digest_claims WHERE channel = %s AND week = %s"
+                               " FOR UPDATE", (channel, week)).fetchone()
+            if row is None:
+                inserted = conn.execute(
+                    "INSERT INTO digest_claims (channel, week, status, owner, attempts, claimed_at, updated_at)"
+                    " VALUES (%s, %s, 'claimed', %s, 1, %s, %s) ON CONFLICT DO NOTHING",
+                    (channel, week, owner, now, now)).rowcount
+                if inserted != 1:  # another process inserted it first
+                    return None
+            else:
+                status, claimed_at, retry_at = row
+                if not digest_takeable(status=status, claimed_at=claimed_at, retry_at=retry_at, now=now,
+                                       stale_after_s=stale_after_s, force=force):
+                    return None
+                conn.execute("UPDATE digest_claims SET status = 'claimed', owner = %s, attempts = attempts + 1,"
+                             " claimed_at = %s, retry_at = NULL, updated_at = %s WHERE channel = %s AND week = %s",
+                             (owner, now, now, channel, week))
+        return self.digest_claim(channel, week)
+
+    def finish_digest(self, channel: str, week: str, *, owner: str, now: float, message_ts: str) -> bool:
+        return self._settle_digest(channel, week, owner, "status = 'posted', message_ts = %s, last_error = NULL",
+                                   (message_ts,), now)
+
+    def fail_digest(self, channel: str, week: str, *, owner: str, now: float, error: str, retry_at: float | None) -> bool:
+        return self._settle_digest(channel, week, owner, "status = 'failed', last_error = %s, retry_at = %s",
+                                   (error, retry_at), now)
+
+    def _settle_digest(self, channel: str, week: str, owner: str, assignments: str, values: tuple[object, ...],
+                       now: float) -> bool:
+        return self._execute(f"UPDATE digest_claims SET {assignments}, updated_at = %s"
+                             " WHERE channel = %s AND week = %s AND owner = %s AND status = 'claimed'",
+                             (*values, now, channel, week, owner)) == 1
+
+    def skip_digest(self, channel: str, week: str, *, owner: str, now: float, reason: str) -> bool:
+        return self._execute(
+            "INSERT INTO digest_claims (channel, week, status, owner, attempts, claimed_at, last_error, updated_at)"
+            " VALUES (%s, %s, 'skipped', %s, 0, %s, %s, %s) ON CONFLICT DO NOTHING",
+            (channel, week, owner, now, reason, now)) == 1
+
+    def has_digest_before(self, channel: str, week: str) -> bool:
+        # ISO week names sort as text in byte order ("C"), whatever the database's collation
+        return bool(self._select('SELECT 1 FROM digest_claims WHERE channel = %s AND week < %s COLLATE "C" LIMIT 1',
+                                 (channel, week)))
+
+    def digest_claim(self, channel: str, week: str) -> DigestClaim | None:
+        rows = self._select(f"SELECT {_DIGEST_COLUMNS} FROM digest_claims WHERE channel = %s AND week = %s",
+                            (channel, week))
+        return DigestClaim(**rows[0]) if rows else None
+
+    # -- rate limits, maintenance -------------------------------------------------------------------
+    def take_rate_slot(self, key: str, *, limit: int, window_s: float, now: float) -> bool:
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))  # one counter at a time
+            conn.execute("DELETE FROM rate_slots WHERE key = %s AND at <= %s", (key, now - window_s))
+            row = conn.execute("SELECT COUNT(*) FROM rate_slots WHERE key = %s", (key,)).fetchone()
+            used = int(row[0]) if row else 0
+            if used < limit:
+                conn.execute("INSERT INTO rate_slots (key, at) VALUES (%s, %s)", (key, now))
+        return used < limit
+
+    def prune(self, *, older_than_s: float) -> int:
+        return self._execute("DELETE FROM processed WHERE created_at < %s", (time.time() - older_than_s,))
+
+    def prune_history(self, *, older_than_s: float) -> int:
+        cutoff = time.time() - older_than_s
+        statements = (
+            ("DELETE FROM feedback WHERE question_id IN (SELECT id FROM questions WHERE created_at < %s)", cutoff),
+            ("DELETE FROM questions WHERE created_at < %s", cutoff),
+            ("DELETE FROM thread_turns WHERE created_at < %s", cutoff),
+            ("DELETE FROM rate_slots WHERE at < %s", time.time() - RATE_SLOT_RETENTION_S),
+        )
+        with self._pool.connection() as conn, conn.transaction():
+            return sum(conn.execute(sql.encode(), (value,)).rowcount for sql, value in statements)
+
+    def ping(self) -> None:
+        with self._pool.connection(timeout=PING_TIMEOUT_S) as conn:
+            conn.execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        self._pool.close()
