@@ -15,7 +15,7 @@ from bot.handler import Answerer, QuestionHandler
 from bot.ingest_listener import Ingest, IngestHandler, register_ingest
 from bot.listeners import register_listeners
 from bot.ratelimit import UserRateLimiter
-from bot.slack_client import build_web_client
+from bot.slack_client import build_web_client, counting_client
 from bot.state.protocols import StateStore
 
 logger = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ def create_app(
         from retrieval.ingest import ingest_urls
 
         ingest = partial(ingest_urls, settings.retrieval)
+    app.middleware(counting_client)  # Web API failures in listeners reach /metrics
     # before the question listeners (Bolt runs the first that matches): "@bot add <url>" is not a question
     register_ingest(app, IngestHandler(ingest=ingest, store=store, allowed_users=settings.add_allowed_users))
     register_listeners(app, handler, store)

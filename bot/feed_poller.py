@@ -8,10 +8,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.metrics import FEED_ITEMS
 from retrieval.settings import RetrievalSettings
+
+if TYPE_CHECKING:
+    from retrieval.feeds import PollResult
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +23,7 @@ FIRST_ROUND_DELAY_S = 5.0  # let the app connect to Slack first
 
 class FeedPoller:
     def __init__(self, settings: RetrievalSettings, *, interval_s: float | None = None,
-                 first_delay_s: float = FIRST_ROUND_DELAY_S, poll: Callable[[], Any] | None = None) -> None:
+                 first_delay_s: float = FIRST_ROUND_DELAY_S, poll: Callable[[], PollResult | None] | None = None) -> None:
         self.settings = settings
         self.interval_s = interval_s if interval_s is not None else settings.ingest.feed_poll_minutes * 60.0
         self.first_delay_s = first_delay_s
@@ -41,20 +44,21 @@ class FeedPoller:
         delay = self.first_delay_s
         while not self._stop.wait(delay):
             try:
-                self._poll()
+                result = self._poll()
+                for outcome in result.ingest.outcomes if result is not None else ():
+                    FEED_ITEMS.labels(outcome=outcome.status).inc()
             except Exception:  # a round must never end the polling
                 logger.exception("feed round failed")
             self.rounds += 1
             delay = self.interval_s
 
-    def _round(self) -> None:
+    def _round(self) -> PollResult:
         from retrieval.feeds import poll_feeds
 
         result = poll_feeds(self.settings)  # logs one line per feed and per item
-        for outcome in result.ingest.outcomes:
-            FEED_ITEMS.labels(outcome=outcome.status).inc()
         logger.info("feed round: %d added, %d failed, %d feeds failed, %.1fs", len(result.ingest.added),
                     len(result.ingest.failed), result.feed_failures, result.seconds)
+        return result
 
 
 def start_feed_poller(settings: RetrievalSettings) -> FeedPoller | None:

@@ -4,8 +4,10 @@ and counts the calls that still fail (``industry_qa_slack_api_errors``)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from slack_bolt import BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
@@ -22,7 +24,8 @@ logger = logging.getLogger(__name__)
 
 class CountingWebClient(WebClient):
     """Every Web API method goes through ``api_call``: a failure there is counted by method and
-    Slack's error code (or the exception's class), then raised as before."""
+    Slack's error code (or the exception's class), then raised as before. Bolt hands each request a
+    plain copy of the app's client; ``counting_client`` (a middleware) swaps in one of these."""
 
     def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
         try:
@@ -34,6 +37,17 @@ class CountingWebClient(WebClient):
         except Exception as err:
             SLACK_API_ERRORS.labels(method=api_method, error=type(err).__name__).inc()
             raise
+
+
+def counting_client(context: BoltContext, next: Callable[[], None]) -> None:
+    """Global middleware: the request's client (what listeners get as ``client``), counting failures."""
+    client = context.client
+    if client is not None and not isinstance(client, CountingWebClient):
+        context["client"] = CountingWebClient(
+            token=client.token, base_url=client.base_url, timeout=client.timeout, ssl=client.ssl, proxy=client.proxy,
+            headers=client.headers, team_id=context.team_id, logger=client.logger, retry_handlers=client.retry_handlers,
+        )
+    next()
 
 
 def build_web_client(settings: Settings) -> WebClient:

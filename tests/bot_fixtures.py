@@ -18,6 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.app import create_app
 from bot.config import Settings
 from bot.handler import WORKING_REACTION, Answerer
+from bot.health import Readiness
 from bot.ratelimit import UserRateLimiter
 from bot.server import BotASGI, ServerThread
 from bot.slack_client import build_web_client
@@ -187,7 +188,9 @@ def make_bot(bot_settings: Settings, fake_slack: FakeSlack) -> Iterator[Any]:
         settings = replace(bot_settings, **overrides)
         store = store_class(settings.state_location)
         app = create_app(settings, client=build_web_client(settings), answerer=answerer, store=store, limiter=limiter)
-        server = ServerThread(BotASGI(app, signing_secret=settings.slack_signing_secret)).__enter__()
+        # as `serve` does: the index check is the answerer's own (a QAService; test doubles have none)
+        readiness = Readiness(load_index=getattr(answerer, "index", None), store=store, client=app.client)
+        server = ServerThread(BotASGI(app, signing_secret=settings.slack_signing_secret, readiness=readiness)).__enter__()
         started.append((server, store))
         fake_slack.wait_count("auth.test", 1)
         fake_slack.reset()  # tests look at what happens after start-up
@@ -206,6 +209,13 @@ def bot(make_bot: Any, qa_service: Answerer) -> BotHarness:
 
 
 # -- assertions shared by the end-to-end tests ----------------------------------------------------
+
+
+def metric(name: str, **labels: str) -> float:
+    """A sample of this process's ``/metrics`` registry (0 when the series does not exist yet)."""
+    from bot.metrics import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def texts_of(call: Call) -> str:

@@ -20,7 +20,7 @@ from retrieval.ingest import Outcome
 from retrieval.service import QAService
 from retrieval.settings import FeedSpec, IngestSettings, RetrievalSettings
 from tests.bot_fakes import TEAM_ID, FakeSlack
-from tests.bot_fixtures import TINY_CORPUS, mention, texts_of, wait_answered
+from tests.bot_fixtures import TINY_CORPUS, mention, metric, texts_of, wait_answered
 from tests.web_fixtures import LOOPBACK_ALLOWED, FixtureWeb, Page, rss, serve_standard_site
 
 ZHIPU_QUESTION = "Under which code would Zhipu's shares trade?"
@@ -167,6 +167,7 @@ def test_question_answered_from_a_feed_article_that_arrived_while_the_bot_ran(
     web.add("/feed.xml", Page(rss(items), content_type="application/rss+xml"))
     settings = replace(live_bot.settings.retrieval, ingest=replace(
         live_bot.settings.retrieval.ingest, feeds=(FeedSpec(web.url("/feed.xml"), ("融资",)),)))
+    added_before = metric("industry_qa_feed_items_total", outcome="added")
     poller = FeedPoller(settings, first_delay_s=0.0, interval_s=3600).start()
     try:
         deadline = time.monotonic() + 60
@@ -175,6 +176,7 @@ def test_question_answered_from_a_feed_article_that_arrived_while_the_bot_ran(
         assert poller.rounds == 1
     finally:
         poller.stop()
+    assert metric("industry_qa_feed_items_total", outcome="added") == added_before + 1  # /metrics counts it
     live_bot.post_event(mention(MOONSHOT_QUESTION, ts="1700000007.000100"))
     answer = texts_of(wait_answered(fake_slack)[0])
     assert "金额约为五亿美元" in answer and "月之暗面完成新一轮融资" in answer
