@@ -137,13 +137,11 @@ class Reply:
     headers: dict[str, str]
 
 
-class BotHarness:
-    """The app served by uvicorn on 127.0.0.1:<port 0>, with helpers that sign like Slack does."""
+class SignedClient:
+    """Talks to a bot on host:port the way Slack does: signed events, forms, and plain GETs."""
 
-    def __init__(self, server: ServerThread, store: SQLiteStateStore, settings: Settings) -> None:
-        self.server = server
-        self.store = store
-        self.settings = settings
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
         self.verifier = SignatureVerifier(SIGNING_SECRET)
 
     def post(self, body: str, *, content_type: str, headers: dict[str, str] | None = None,
@@ -152,7 +150,7 @@ class BotHarness:
         verifier = SignatureVerifier(secret) if secret is not None else self.verifier
         sent = {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
                 "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body), **(headers or {})}
-        conn = http.client.HTTPConnection(self.server.host, self.server.port, timeout=10)
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
         try:
             conn.request("POST", path, body=body.encode(), headers=sent)
             resp = conn.getresponse()
@@ -169,13 +167,23 @@ class BotHarness:
         return self.post(urlencode(payload), content_type="application/x-www-form-urlencoded")
 
     def get(self, path: str) -> Reply:
-        conn = http.client.HTTPConnection(self.server.host, self.server.port, timeout=10)
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
         try:
             conn.request("GET", path)
             resp = conn.getresponse()
             return Reply(resp.status, resp.read().decode(), dict(resp.getheaders()))
         finally:
             conn.close()
+
+
+class BotHarness(SignedClient):
+    """The app served by uvicorn on 127.0.0.1:<port 0>, in this process."""
+
+    def __init__(self, server: ServerThread, store: SQLiteStateStore, settings: Settings) -> None:
+        super().__init__(server.host, server.port)
+        self.server = server
+        self.store = store
+        self.settings = settings
 
 
 @pytest.fixture
