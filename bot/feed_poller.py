@@ -6,10 +6,10 @@ FEED_POLL_MINUTES, on one background thread. New articles are visible to the bot
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from bot.background import Periodic
 from bot.metrics import FEED_ITEMS
 from retrieval.settings import RetrievalSettings
 
@@ -21,36 +21,18 @@ logger = logging.getLogger(__name__)
 FIRST_ROUND_DELAY_S = 5.0  # let the app connect to Slack first
 
 
-class FeedPoller:
+class FeedPoller(Periodic):
     def __init__(self, settings: RetrievalSettings, *, interval_s: float | None = None,
                  first_delay_s: float = FIRST_ROUND_DELAY_S, poll: Callable[[], PollResult | None] | None = None) -> None:
         self.settings = settings
-        self.interval_s = interval_s if interval_s is not None else settings.ingest.feed_poll_minutes * 60.0
-        self.first_delay_s = first_delay_s
         self._poll = poll or self._round
-        self._stop = threading.Event()
-        self.rounds = 0
-        self.thread = threading.Thread(target=self._run, name="feed-poller", daemon=True)
+        super().__init__(self._count, name="feed-poller", first_delay_s=first_delay_s,
+                         every_s=interval_s if interval_s is not None else settings.ingest.feed_poll_minutes * 60.0)
 
-    def start(self) -> FeedPoller:
-        self.thread.start()
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self.thread.join(timeout)
-
-    def _run(self) -> None:
-        delay = self.first_delay_s
-        while not self._stop.wait(delay):
-            try:
-                result = self._poll()
-                for outcome in result.ingest.outcomes if result is not None else ():
-                    FEED_ITEMS.labels(outcome=outcome.status).inc()
-            except Exception:  # a round must never end the polling
-                logger.exception("feed round failed")
-            self.rounds += 1
-            delay = self.interval_s
+    def _count(self) -> None:
+        result = self._poll()
+        for outcome in result.ingest.outcomes if result is not None else ():
+            FEED_ITEMS.labels(outcome=outcome.status).inc()
 
     def _round(self) -> PollResult:
         from retrieval.feeds import poll_feeds

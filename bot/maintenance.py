@@ -7,8 +7,8 @@ harmless.
 from __future__ import annotations
 
 import logging
-import threading
 
+from bot.background import Periodic
 from bot.state.protocols import Maintenance
 
 logger = logging.getLogger(__name__)
@@ -29,25 +29,11 @@ def prune_once(store: Maintenance, *, question_log_days: int) -> tuple[int, int]
     return keys, history
 
 
-class Pruner:
+class Pruner(Periodic):
     def __init__(self, store: Maintenance, *, question_log_days: int, every_s: float = PRUNE_EVERY_S) -> None:
         self.store = store
         self.question_log_days = question_log_days
-        self.every_s = every_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
+        super().__init__(self._prune, name="retention", every_s=every_s, first_delay_s=every_s)
 
-    def start(self) -> Pruner:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every_s):
-            try:
-                prune_once(self.store, question_log_days=self.question_log_days)
-            except Exception:  # the database was away: try again next time
-                logger.exception("retention round failed")
+    def _prune(self) -> None:
+        prune_once(self.store, question_log_days=self.question_log_days)

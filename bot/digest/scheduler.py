@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 
+from bot.background import Periodic
 from bot.config import DigestSettings, Settings
 from bot.digest.schedule import IsoWeek, latest_run_at_or_before, next_run_after, week_of_slot
 from bot.metrics import DIGEST_POSTS
@@ -240,33 +240,19 @@ def _hours(delta: timedelta) -> str:
     return f"{delta.total_seconds() / 3600:.1f} h"
 
 
-class SchedulerThread:
+class SchedulerThread(Periodic):
     """Runs ``run_pending`` at start (making up a recent missed run) and then at every slot and
     at least every ``POLL_S`` seconds (for retries), until ``stop()``."""
 
     def __init__(self, scheduler: DigestScheduler, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.scheduler = scheduler
         self.clock = clock
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="digest-scheduler", daemon=True)
+        super().__init__(self._step, name="digest-scheduler", every_s=POLL_S)
 
-    def start(self) -> SchedulerThread:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            now = self.clock()
-            try:
-                self.scheduler.run_pending(now)
-            except Exception:  # the database was unavailable, say: try again at the next wake-up
-                logger.exception("weekly digest scheduler run failed")
-            wait = (self.scheduler.next_wakeup(now) - now).total_seconds()
-            self._stop.wait(max(1.0, wait))
+    def _step(self) -> float:
+        now = self.clock()
+        self.scheduler.run_pending(now)  # a failure (the database away, say) is logged; retried in POLL_S
+        return max(1.0, (self.scheduler.next_wakeup(now) - now).total_seconds())
 
 
 def start_digest_scheduler(settings: Settings, client: object, store: StateStore) -> SchedulerThread | None:
