@@ -77,10 +77,15 @@ class Client:
         return sent, acked
 
 
-def run(client: Client, fake: FakeSlack, *, n: int, concurrent: bool, prefix: str) -> tuple[list[float], list[float]]:
+def run(client: Client | Sequence[Client], fake: FakeSlack, *, n: int, concurrent: bool,
+        prefix: str) -> tuple[list[float], list[float]]:
+    """Send ``n`` mentions (to several clients' bots in turn: replicas behind a load balancer);
+    returns the ack and the answer latencies in ms."""
+    clients = [client] if isinstance(client, Client) else list(client)
+
     def one(i: int) -> tuple[str, float, float]:
         ts = f"{prefix}.{i:06d}"
-        sent, acked = client.mention(QUESTIONS[i % len(QUESTIONS)], ts, user=f"U{i}")
+        sent, acked = clients[i % len(clients)].mention(QUESTIONS[i % len(QUESTIONS)], ts, user=f"U{i}")
         return ts, sent, acked
 
     if concurrent:

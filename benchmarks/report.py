@@ -10,6 +10,8 @@ from . import common
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "BENCHMARKS.md"
 RESULTS = common.CACHE_DIR / "results"
+SEPARATE = REPO / "benchmarks" / "MEASURED_SEPARATELY.md"  # Slack, LLM, digest, feeds, replicas
+GOALS_HEADING = "## Goals of issues #4 and #2, checked against the numbers above"
 
 ISSUE_BASELINES = """| set | method | hit@1 | hit@5 | MRR@10 |
 |---|---|---|---|---|
@@ -262,7 +264,7 @@ def plots(q: dict | None, sp: dict | None) -> None:
 
 def goals_section(q: dict | None, sp: dict | None) -> list[str]:
     """Each goal of issue #4 / #2 checked against the numbers above (computed, not typed)."""
-    L = ["## Goals of issues #4 and #2, checked against the numbers above", "", "| goal | measured | met |", "|---|---|---|"]
+    L = [GOALS_HEADING, "", "| goal | measured | met |", "|---|---|---|"]
     if q:
         for name, res in q["sets"].items():
             meths = res["methods"]
@@ -318,9 +320,8 @@ def render() -> None:
         L += answers_section(a)
     if sp:
         L += speed_section(sp)
-    separate = REPO / "benchmarks" / "MEASURED_SEPARATELY.md"  # Slack, LLM, digest, feeds, refusal threshold
-    if separate.exists():
-        L += [separate.read_text("utf-8").split("-->", 1)[-1].strip(), ""]
+    if SEPARATE.exists():
+        L += [separate_text(), ""]
     L += goals_section(q, sp)
     notes = REPO / "benchmarks" / "NOTES.md"
     if notes.exists():
@@ -329,5 +330,24 @@ def render() -> None:
     plots(q, sp)
 
 
+def separate_text(separate: Path = SEPARATE) -> str:
+    return separate.read_text("utf-8").split("-->", 1)[-1].strip()
+
+
+def splice_separate(out: Path = OUT, separate: Path = SEPARATE) -> None:
+    """Put the current MEASURED_SEPARATELY.md into ``out`` in place of its earlier copy (from the first
+    heading that file had up to the goals section), leaving the other sections as they were: a
+    section measured by its own script is published without re-running the slow ones."""
+    text = out.read_text("utf-8")
+    first = next(line for line in separate_text(separate).splitlines() if line.startswith("## "))
+    start, end = text.index(first + "\n"), text.index(GOALS_HEADING)
+    out.write_text(text[:start] + separate_text(separate) + "\n\n" + text[end:], encoding="utf-8")
+
+
 if __name__ == "__main__":
-    render()
+    import sys
+
+    if "--separate-only" in sys.argv[1:]:
+        splice_separate()
+    else:
+        render()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from benchmarks.calibrate_refusal import fit_logistic, predict, refusal_metrics
@@ -52,3 +54,15 @@ def test_paired_gap_counts_wins_and_bounds_the_mean() -> None:
     assert gap["mrr@10"]["lo"] <= gap["mrr@10"]["diff"] <= gap["mrr@10"]["hi"]
     same = paired_gap(a, a, rel, resamples=100)["mrr@10"]
     assert same == {"diff": 0.0, "lo": 0.0, "hi": 0.0, "wins": 0, "losses": 0}
+
+
+def test_a_separately_measured_section_is_spliced_in_without_touching_the_rest(tmp_path: Path) -> None:
+    from benchmarks.report import GOALS_HEADING, splice_separate
+
+    separate = tmp_path / "MEASURED_SEPARATELY.md"
+    separate.write_text("<!-- how this file is used -->\n## Slack bot\n\nnew numbers\n\n## Replicas\n\nmore\n")
+    out = tmp_path / "BENCHMARKS.md"
+    out.write_text(f"# Benchmarks\n\n## Speed\n\nkept\n\n## Slack bot\n\nold numbers\n\n{GOALS_HEADING}\n\nkept too\n")
+    splice_separate(out, separate)
+    assert out.read_text() == (f"# Benchmarks\n\n## Speed\n\nkept\n\n## Slack bot\n\nnew numbers\n\n## Replicas\n\nmore"
+                               f"\n\n{GOALS_HEADING}\n\nkept too\n")

@@ -47,7 +47,7 @@ def test_serve_is_part_of_the_industry_qa_command() -> None:
 def test_the_command_line_is_composed_outside_retrieval() -> None:
     """The console script is bot.cli's; retrieval/ only registers its commands and imports nothing
     from bot/ (imports run one way)."""
-    assert "{index,ask,add,eval,feeds,serve,digest}" in build_parser().format_usage()
+    assert "{index,ask,add,eval,feeds,serve,digest,stats,health}" in build_parser().format_usage()
     assert 'industry-qa = "bot.cli:main"' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     upward = [str(f) for f in (ROOT / "retrieval").rglob("*.py")
               if re.search(r"^\s*(from|import) bot\b", f.read_text(encoding="utf-8"), re.M)]
