@@ -22,7 +22,7 @@ from bot.stats import parse_span
 from retrieval.index import build_index
 from retrieval.service import QAService
 from retrieval.settings import RetrievalSettings
-from retrieval.types import Answer, Citation
+from retrieval.types import Answer, Citation, Fallback
 from tests.bot_fakes import FakeSlack, Scripted, ScriptedAnswerer
 from tests.bot_fixtures import QUESTION, BotHarness, mention, metric, wait_answered
 
@@ -30,7 +30,7 @@ CITED = [Citation(1, "A title", "Outlet", "2025-01-01", "https://example.com/a",
 
 
 def cited_answer(**kw: Any) -> Answer:
-    return Answer(question="q", answer="About q: see [1].", refused=False, language="en", citations=CITED, **kw)
+    return Answer(question="q", refused=False, language="en", citations=CITED, **kw)
 
 
 # -- readiness --------------------------------------------------------------------------------------
@@ -67,7 +67,7 @@ def test_readyz_names_each_missing_part_and_recovers(make_bot: Any, fake_slack: 
 
 def test_metrics_count_questions_by_outcome_latency_fallbacks_and_slack_errors(make_bot: Any,
                                                                                fake_slack: FakeSlack) -> None:
-    closest = cited_answer(fallback="timeout", mode="extractive", note="(the model timed out)")
+    closest = cited_answer(fallback=Fallback("timeout"), mode="extractive")
     closest.outcome = "closest"  # type: ignore[attr-defined]  # the answer's three-way outcome
     bot = make_bot(answerer=ScriptedAnswerer(answer=closest))
     fake_slack.script("reactions.add", Scripted(body={"ok": False, "error": "missing_scope"}))
@@ -89,7 +89,7 @@ def test_metrics_count_questions_by_outcome_latency_fallbacks_and_slack_errors(m
 
 
 def test_refusals_and_errors_are_their_own_outcomes(make_bot: Any, fake_slack: FakeSlack) -> None:
-    refused = Answer(question="q", answer="Not in the corpus.", refused=True, language="en")
+    refused = Answer(question="q", refused=True, language="en", refusal="no_evidence", corpus_articles=3)
     before = (metric("industry_qa_questions_total", surface="mention", outcome="refused"),
               metric("industry_qa_questions_total", surface="mention", outcome="error"))
     make_bot(answerer=ScriptedAnswerer(answer=refused)).post_event(mention(QUESTION, ts="1700000301.000100"))
