@@ -1,8 +1,9 @@
 """Building a generation: lay the articles out, embed what the cache lacks, write it atomically.
 
 Re-runnable: only texts not in the embedding cache are embedded, so unchanged articles cost
-nothing, and when the corpus, the embedder and the format all match the live generation, no new
-one is written.
+nothing, and when the corpus, the embedder and the format all match the live generation, and its
+files are intact, no new one is written. A damaged live generation is written anew (its vectors
+come from the cache), and each build first clears what crashed builds left behind.
 """
 
 from __future__ import annotations
@@ -21,7 +22,15 @@ from ..corpus import Article, load_corpus
 from ..embeddings import EmbeddingCache, embed_passages, embedder_id, make_embeddings
 from ..errors import IndexCorruptError, IndexMismatchError
 from ..settings import RetrievalSettings
-from .generations import check_compatible, current_generation, read_manifest, write_generation, writer_lock
+from .generations import (
+    check_compatible,
+    current_generation,
+    damage,
+    prune,
+    read_manifest,
+    write_generation,
+    writer_lock,
+)
 from .schema import ARTICLE_VECTORS, FORMAT_VERSION, ChunkRow, chunk_embedding_text, chunker_config, layout
 
 logger = logging.getLogger(__name__)
@@ -80,6 +89,7 @@ def build_index_from_articles(
     report.warnings = list(warnings or [])
     index_dir = settings.index_dir
     with writer_lock(index_dir):
+        prune(index_dir)
         previous = _previous_hashes(index_dir, settings, model_id) if not rebuild else {}
         hashes = {a.path: a.content_hash for a in articles}
         report.articles = len(articles)
@@ -92,7 +102,8 @@ def build_index_from_articles(
         live_manifest = read_manifest(live) if same_articles and live is not None else {}
         if (live is not None and live_manifest
                 and live_manifest.get("sentence_vectors") == bool(sentence_vectors)
-                and live_manifest.get("article_vectors") == ARTICLE_VECTORS):
+                and live_manifest.get("article_vectors") == ARTICLE_VECTORS
+                and not _damaged(live, live_manifest, report)):
             report.generation = live.name  # nothing to do: the live index already matches the corpus
             report.chunks = int(live_manifest.get("counts", {}).get("chunks", 0))
             report.sentences = int(live_manifest.get("counts", {}).get("sentences", 0))
@@ -163,6 +174,24 @@ def article_vectors(articles: list[Article], chunk_rows: list[ChunkRow], chunk_v
                              embeddings=embeddings, model=model, cache=cache)
     out[whole] = vecs
     return out, n
+
+
+def _damaged(live: Path, manifest: dict[str, Any], report: IndexReport) -> bool:
+    """True (with a warning in ``report``) when the live generation's files are not the ones its
+    manifest records, or, for a manifest without file sums, when it cannot be read."""
+    problem = damage(live, manifest)
+    if problem is None and "files" not in manifest:
+        from .loaded import LoadedIndex
+
+        try:
+            LoadedIndex(live)
+        except IndexCorruptError:
+            problem = "it cannot be read"
+    if problem is None:
+        return False
+    report.warnings.append(f"the live index {live.name} was damaged ({problem}); rebuilt it from the corpus")
+    logger.warning("%s", report.warnings[-1])
+    return True
 
 
 def _open_cache(path: Path) -> EmbeddingCache:

@@ -3,12 +3,15 @@ atomic write of a new generation.
 
 A build writes a new generation folder, then swaps ``CURRENT``: a crash mid-build leaves the
 previous generation live, and a reader that already loaded a generation keeps a consistent view.
+The manifest, written last, records the size and SHA-256 of every other file, so damage that still
+parses (a truncated array, other numbers of the right shape) is found by ``damage``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -130,6 +133,7 @@ def write_generation(index_dir: Path, *, manifest: dict[str, Any], rows: Layout,
             flat.add(np.ascontiguousarray(chunk_vecs, dtype=np.float32))
         faiss.write_index(flat, str(tmp / CHUNK_VECTORS))
         build_bm25(rows.chunk_texts, tmp / BM25_FOLDER)
+        manifest = {**manifest, "files": file_sums(tmp)}
         (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
         _fsync_tree(tmp)
         os.replace(tmp, index_dir / name)
@@ -141,7 +145,7 @@ def write_generation(index_dir: Path, *, manifest: dict[str, Any], rows: Layout,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _prune(index_dir, keep=name)
+    prune(index_dir)
     return name
 
 
@@ -152,11 +156,48 @@ def _fsync_tree(root: Path) -> None:
                 os.fsync(fh.fileno())
 
 
-def _prune(index_dir: Path, *, keep: str) -> None:
-    gens = sorted((p for p in index_dir.glob("gen-*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
-    old = [p for p in gens if p.name != keep][: max(0, len(gens) - KEEP_GENERATIONS)]
-    for p in old:
-        shutil.rmtree(p, ignore_errors=True)
-    for p in index_dir.glob(".tmp-gen-*"):  # leftovers of a crashed build
-        if time.time() - p.stat().st_mtime > 3600:
+def file_sums(gen_dir: Path) -> dict[str, dict[str, Any]]:
+    """Size and SHA-256 of every file of a generation but the manifest, by path relative to it."""
+    sums: dict[str, dict[str, Any]] = {}
+    for p in sorted(gen_dir.rglob("*")):
+        if p.is_file() and p.name != MANIFEST:
+            digest = hashlib.sha256()
+            with open(p, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+            sums[p.relative_to(gen_dir).as_posix()] = {"bytes": p.stat().st_size, "sha256": digest.hexdigest()}
+    return sums
+
+
+def damage(gen_dir: Path, manifest: dict[str, Any]) -> str | None:
+    """What is wrong with the files of a generation whose manifest is ``manifest`` (None: all
+    intact), or None as well when the manifest predates file sums (the reader's checks then apply)."""
+    recorded = manifest.get("files")
+    if not isinstance(recorded, dict):
+        return None
+    found = file_sums(gen_dir)
+    for name, want in sorted(recorded.items()):
+        got = found.get(name)
+        if got is None:
+            return f"{name} is missing"
+        if got != want:
+            return f"{name} has changed since it was written"
+    extra = sorted(set(found) - set(recorded))
+    return f"{extra[0]} does not belong to it" if extra else None
+
+
+def prune(index_dir: Path) -> None:
+    """Remove what is no longer needed: generations beyond the live one and the one before it, and
+    the temporary folders and pointer files of builds that crashed. Call it holding the writer
+    lock: then no build is under way, so every temporary file is a leftover."""
+    live = current_generation(index_dir)
+    gens = sorted((p for p in index_dir.glob("gen-*") if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    kept = [p for p in gens if live is not None and p.name == live.name]
+    kept += [p for p in gens if p not in kept][: KEEP_GENERATIONS - len(kept)]
+    for p in gens:
+        if p not in kept:
             shutil.rmtree(p, ignore_errors=True)
+    for p in index_dir.glob(".tmp-gen-*"):
+        shutil.rmtree(p, ignore_errors=True)
+    for p in index_dir.glob(".CURRENT.*"):
+        p.unlink(missing_ok=True)
