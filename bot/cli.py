@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.ask_cli import register_ask, register_eval
 from bot.digest.cli import register_digest
@@ -20,13 +21,15 @@ from bot.serve_cli import register_serve
 from retrieval import cli as retrieval_cli
 from retrieval.errors import RetrievalError
 from retrieval.ingest_cli import register_feeds
-from retrieval.settings import SettingsError
+from retrieval.settings import SettingsError, load_env_file
 
 
 def common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", help="corpus folder (default: $CORPUS_DIR or ./corpus)")
     p.add_argument("--data", help="index/state folder (default: $DATA_DIR or ./data)")
     p.add_argument("-v", "--verbose", action="store_true", help="more detail (timings, debug log)")
+    p.add_argument("--env-file", type=Path, default=None,
+                   help="settings file to read (default: ./.env of the working directory, if any)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,9 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        from dotenv import load_dotenv
-
-        load_dotenv()
+        load_env_file(getattr(args, "env_file", None))
         return int(args.func(args) or 0)
     except (RetrievalError, SettingsError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

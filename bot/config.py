@@ -16,7 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.state.location import parse_location
-from retrieval.settings import EnvReader, RetrievalSettings, SettingsError
+from retrieval.settings import EnvReader, RetrievalSettings, SettingsError, load_env_file
 
 __all__ = ["DigestSettings", "Settings", "SettingsError", "load_settings"]
 
@@ -211,9 +211,7 @@ class Settings:
 
 
 def load_settings(env_file: str | Path | None = None, *, require_slack_tokens: bool = True) -> Settings:
-    """Read ``.env`` from the working directory (or ``env_file``) without overriding variables
-    that are already set, then build the settings from the environment."""
-    from dotenv import find_dotenv, load_dotenv
-
-    load_dotenv(env_file if env_file is not None else find_dotenv(usecwd=True), override=False)
+    """Read ``env_file`` or ``./.env`` (``retrieval.settings.load_env_file``: variables already set
+    win), then build the settings from the environment."""
+    load_env_file(env_file)
     return Settings.from_env(require_slack_tokens=require_slack_tokens)

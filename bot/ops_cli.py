@@ -23,7 +23,6 @@ def register_ops(
         description="Summarise the question log in the state database (STATE_URL).")
     stats.add_argument("--since", default="7d", help="how far back: 90m, 24h, 7d, 2w (default: 7d)")
     common(stats)
-    stats.add_argument("--env-file", type=Path, default=None, help="dotenv file to read (default: ./.env)")
     stats.set_defaults(func=run_stats)
 
     health = subparsers.add_parser(
@@ -32,17 +31,18 @@ def register_ops(
                     "HEALTH_PORT in Socket Mode. The container's HEALTHCHECK runs this.")
     health.add_argument("--live", action="store_true", help="only check that the process answers (/healthz)")
     health.add_argument("--port", type=int, default=None, help="port to ask (default: from the settings)")
-    health.add_argument("--env-file", type=Path, default=None, help="dotenv file to read (default: ./.env)")
+    health.add_argument("--env-file", type=Path, default=None,
+                        help="settings file to read (default: ./.env of the working directory, if any)")
     health.set_defaults(func=run_health)
 
 
 def run_stats(args: argparse.Namespace) -> int:
-    from bot.config import SettingsError, load_settings
+    from bot.config import Settings, SettingsError
     from bot.state import StateUnavailableError, open_store
     from bot.stats import parse_span, render, summarise
 
-    try:
-        settings = load_settings(args.env_file, require_slack_tokens=False).with_paths(corpus=args.corpus, data=args.data)
+    try:  # bot.cli has read the .env file
+        settings = Settings.from_env(require_slack_tokens=False).with_paths(corpus=args.corpus, data=args.data)
         span = parse_span(args.since)
     except (SettingsError, ValueError) as err:
         print(f"industry-qa stats: {err}", file=sys.stderr)
@@ -63,10 +63,10 @@ def run_stats(args: argparse.Namespace) -> int:
 
 
 def run_health(args: argparse.Namespace) -> int:
-    from bot.config import SettingsError, load_settings
+    from bot.config import Settings, SettingsError
 
-    try:
-        settings = load_settings(args.env_file, require_slack_tokens=False)
+    try:  # bot.cli has read the .env file (--env-file)
+        settings = Settings.from_env(require_slack_tokens=False)
     except SettingsError as err:
         print(f"industry-qa health: {err}", file=sys.stderr)
         return 2

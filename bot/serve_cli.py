@@ -7,7 +7,6 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 
 def register_serve(
@@ -21,18 +20,17 @@ def register_serve(
         description="Run the Slack bot. Settings come from the environment and .env (see .env.example).",
     )
     common(parser)
-    parser.add_argument("--env-file", type=Path, default=None, help="dotenv file to read (default: ./.env)")
     parser.set_defaults(func=run_serve)
 
 
 def run_serve(args: argparse.Namespace) -> int:
     """Exit status: 0 on a clean stop, 2 for invalid settings, 1 when Slack, the state database or
     the index refuse."""
-    from bot.config import SettingsError, load_settings
+    from bot.config import Settings, SettingsError
     from bot.logs import configure_logging
 
-    try:
-        settings = load_settings(args.env_file).with_paths(corpus=args.corpus, data=args.data)
+    try:  # bot.cli has read the .env file
+        settings = Settings.from_env().with_paths(corpus=args.corpus, data=args.data)
     except SettingsError as err:
         print(f"industry-qa serve: {err}", file=sys.stderr)
         return 2

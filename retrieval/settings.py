@@ -14,6 +14,25 @@ class SettingsError(ValueError):
     """Raised with one message that names every missing or invalid setting."""
 
 
+def load_env_file(env_file: str | Path | None = None) -> Path | None:
+    """The one ``.env`` rule of every command: ``env_file`` when given (it must exist), else
+    ``.env`` in the working directory if there is one. No parent folder and no folder of the
+    installed package is searched, and variables already set in the environment win. Returns the
+    file that was read."""
+    from dotenv import load_dotenv
+
+    if env_file is not None:
+        path = Path(env_file)
+        if not path.is_file():
+            raise SettingsError(f"--env-file {path}: no such file")
+    else:
+        path = Path(".env")
+        if not path.is_file():
+            return None
+    load_dotenv(path, override=False)
+    return path
+
+
 class EnvReader:
     """Typed reads of environment variables that collect every problem in ``errors`` (so start-up
     can name them all in one message) instead of failing on the first."""

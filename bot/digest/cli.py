@@ -7,9 +7,8 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import Settings, SettingsError
 from bot.digest.schedule import IsoWeek
 from bot.state.protocols import StateStore
 
@@ -30,7 +29,6 @@ def register_digest(
     parser.add_argument("--week", help="ISO week, e.g. 2026-W48")
     parser.add_argument("--channel", action="append", help="post here instead of DIGEST_CHANNEL (repeatable)")
     common(parser)
-    parser.add_argument("--env-file", type=Path, default=None, help="dotenv file to read (default: ./.env)")
     parser.set_defaults(func=run_digest)
 
 
@@ -43,7 +41,7 @@ def run_digest(args: argparse.Namespace) -> int:
     from bot.state import open_store
 
     try:
-        settings = load_settings(args.env_file, require_slack_tokens=args.post).with_paths(corpus=args.corpus,
+        settings = Settings.from_env(require_slack_tokens=args.post).with_paths(corpus=args.corpus,
                                                                                            data=args.data)
         week = IsoWeek.parse(args.week) if args.week else None
     except (SettingsError, ValueError) as err:
