@@ -8,8 +8,10 @@ module adds the shared options and turns expected failures into one ``error:`` l
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +24,8 @@ from retrieval import cli as retrieval_cli
 from retrieval.errors import RetrievalError
 from retrieval.ingest_cli import register_feeds
 from retrieval.settings import SettingsError, load_env_file
+
+logger = logging.getLogger("industry_qa")
 
 
 def common_options(p: argparse.ArgumentParser) -> None:
@@ -47,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Exit status: what the command returns (0, or 1 when part of the work
+    failed), 2 when it failed as a whole (one ``error:`` line on stderr), 130 when interrupted."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
@@ -54,14 +60,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         load_env_file(getattr(args, "env_file", None))
         return int(args.func(args) or 0)
-    except (RetrievalError, SettingsError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # e.g. `industry-qa ask ... | head`: the reader left; not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as err:
+        print(f"error: {error_line(err)}", file=sys.stderr)
+        return 2
+
+
+# errno values that mean "no room" and "may not write here"
+_NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+_NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR}
+
+
+def error_line(err: BaseException) -> str:
+    """One line for a command that failed: expected failures (settings, index, model, a full disk,
+    a folder that cannot be written, a database that cannot be written) in their own words, and
+    anything else named by its type, its traceback logged at DEBUG (``-v``)."""
+    if isinstance(err, RetrievalError | SettingsError | ValueError):
+        text = str(err)
+    elif isinstance(err, OSError):
+        where = f": {err.filename}" if err.filename else ""
+        text = f"{err.strerror or err}{where}"
+        if err.errno in _NO_ROOM:
+            text += " (the disk is full or the file size limit was reached)"
+        elif err.errno in _NOT_WRITABLE:
+            text += " (check that the folder exists and may be written; see --data)"
+    elif isinstance(err, sqlite3.Error):
+        text = f"a database in the data folder failed ({err}); is the disk full or the folder read-only?"
+    else:
+        logger.debug("unexpected failure", exc_info=err)
+        text = f"unexpected failure ({type(err).__name__}: {err}); run again with -v for details"
+    notes = getattr(err, "__notes__", None) or []
+    return "; ".join([text, *notes]).replace("\n", " ")
 
 
 if __name__ == "__main__":

@@ -45,13 +45,13 @@ def run_stats(args: argparse.Namespace) -> int:
         settings = Settings.from_env(require_slack_tokens=False).with_paths(corpus=args.corpus, data=args.data)
         span = parse_span(args.since)
     except (SettingsError, ValueError) as err:
-        print(f"industry-qa stats: {err}", file=sys.stderr)
+        print(f"error: {err}", file=sys.stderr)
         return 2
     try:
         store = open_store(settings.state_location)
     except StateUnavailableError as err:
-        print(f"industry-qa stats: {err}", file=sys.stderr)
-        return 1
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     try:
         now = time.time()
         stats = summarise(store.questions_between(now - span, now + 1), store.feedback())
@@ -68,7 +68,7 @@ def run_health(args: argparse.Namespace) -> int:
     try:  # bot.cli has read the .env file (--env-file)
         settings = Settings.from_env(require_slack_tokens=False)
     except SettingsError as err:
-        print(f"industry-qa health: {err}", file=sys.stderr)
+        print(f"error: {err}", file=sys.stderr)
         return 2
     port = args.port or (settings.health_port if settings.socket_mode else settings.port)
     path = "/healthz" if args.live else "/readyz"
@@ -78,7 +78,7 @@ def run_health(args: argparse.Namespace) -> int:
         response = conn.getresponse()
         body = response.read().decode("utf-8", "replace").strip()
     except OSError as err:
-        print(f"industry-qa health: nothing answers on 127.0.0.1:{port} ({type(err).__name__})", file=sys.stderr)
+        print(f"error: nothing answers on 127.0.0.1:{port} ({type(err).__name__})", file=sys.stderr)
         return 1
     finally:
         conn.close()

@@ -7,6 +7,11 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Callable
+from http.client import HTTPException
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def register_serve(
@@ -24,27 +29,20 @@ def register_serve(
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Exit status: 0 on a clean stop, 2 for invalid settings, 1 when Slack, the state database or
-    the index refuse."""
-    from bot.config import Settings, SettingsError
+    """Exit status: 0 on a clean stop; 2 (one ``error:`` line) for invalid settings, a state
+    database or index that cannot be used, or Slack refusing or not answering at start-up."""
+    from bot.config import Settings
     from bot.logs import configure_logging
 
-    try:  # bot.cli has read the .env file
-        settings = Settings.from_env().with_paths(corpus=args.corpus, data=args.data)
-    except SettingsError as err:
-        print(f"industry-qa serve: {err}", file=sys.stderr)
-        return 2
+    settings = Settings.from_env().with_paths(corpus=args.corpus, data=args.data)  # bot.cli read .env
     configure_logging(level="DEBUG" if getattr(args, "verbose", False) else settings.log_level,
                       fmt=settings.log_format)
-
-    from slack_bolt.error import BoltError
 
     from bot.app import create_app
     from bot.health import Readiness
     from bot.maintenance import Pruner, prune_once
     from bot.server import serve
     from bot.state import StateUnavailableError, open_store
-    from retrieval.errors import RetrievalError
     from retrieval.service import QAService
 
     # The process's one store: the app, the digest scheduler and retention share it. It is not closed
@@ -52,18 +50,17 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         store = open_store(settings.state_location)
     except StateUnavailableError as err:
-        print(f"industry-qa serve: {err}", file=sys.stderr)
-        return 1
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     prune_once(store, question_log_days=settings.question_log_days)
     answerer = QAService(settings.retrieval)  # the index loads on the first question or readiness check
+    from slack_bolt.error import BoltError
+
     try:
         app = create_app(settings, store=store, answerer=answerer)
-    except BoltError as err:  # auth.test failed: bad or revoked token, or SLACK_API_URL unreachable
-        print(f"industry-qa serve: Slack rejected SLACK_BOT_TOKEN or is unreachable: {err}", file=sys.stderr)
-        return 1
-    except RetrievalError as err:
-        print(f"industry-qa serve: {err}", file=sys.stderr)
-        return 1
+    except (BoltError, OSError, HTTPException) as err:  # Bolt's auth.test: refused, or no answer at all
+        print(f"error: {slack_start_failure(err, settings)}", file=sys.stderr)
+        return 2
     from bot.digest.scheduler import start_digest_scheduler
     from bot.feed_poller import start_feed_poller
 
@@ -79,3 +76,17 @@ def run_serve(args: argparse.Namespace) -> int:
             if worker is not None:
                 worker.stop()
     return 0
+
+
+def slack_start_failure(err: Exception, settings: Settings) -> str:
+    """The start-up error line when Slack refuses the token (``BoltError``) or cannot be reached
+    (connection refused, name not found, a timeout, a dropped connection)."""
+    from slack_bolt.error import BoltError
+
+    url = settings.slack_api_url or "https://slack.com/api/"
+    reason = getattr(err, "reason", err)  # URLError wraps the socket's error
+    if isinstance(err, BoltError):
+        return f"Slack rejected SLACK_BOT_TOKEN ({err})"
+    if isinstance(reason, TimeoutError):
+        return f"Slack did not answer auth.test within {settings.slack_api_timeout_s}s at {url} (SLACK_API_TIMEOUT)"
+    return f"Slack is unreachable at {url} ({reason})"

@@ -89,10 +89,10 @@ def add_files(settings: RetrievalSettings, files: list[Path]) -> int:
             return failed
         try:
             report = build_index(settings)
-        except BaseException:
+        except BaseException as err:
             for dest, _ in copied:
                 dest.unlink(missing_ok=True)
-            print("error: indexing failed; the copied files were removed again", file=sys.stderr)
+            err.add_note("indexing failed, so the copied files were removed again")
             raise
     for dest, title in copied:
         print(f"added {dest.relative_to(settings.corpus_dir)} ({title})")

@@ -61,13 +61,13 @@ def test_serve_without_tokens_names_them_and_exits_2(clean_env: Path, capsys: py
     assert "Traceback" not in err
 
 
-def test_serve_with_a_rejected_token_exits_1_clearly(
+def test_serve_with_a_rejected_token_exits_2_clearly(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack, tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-wrong")
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
     monkeypatch.setenv("SLACK_API_URL", fake_slack.base_url)
-    assert main(["serve", "--env-file", str(clean_env), "--data", str(tmp_path / "data")]) == 1
+    assert main(["serve", "--env-file", str(clean_env), "--data", str(tmp_path / "data")]) == 2
     assert "Slack rejected SLACK_BOT_TOKEN" in capsys.readouterr().err
     assert [c.method for c in fake_slack.rejected] == ["auth.test"]

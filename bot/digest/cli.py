@@ -45,7 +45,7 @@ def run_digest(args: argparse.Namespace) -> int:
                                                                                            data=args.data)
         week = IsoWeek.parse(args.week) if args.week else None
     except (SettingsError, ValueError) as err:
-        print(f"industry-qa digest: {err}", file=sys.stderr)
+        print(f"error: {err}", file=sys.stderr)
         return 2
     logging.basicConfig(level="DEBUG" if getattr(args, "verbose", False) else "WARNING", format="%(levelname)s %(name)s: %(message)s")
     now = utcnow()
@@ -70,11 +70,11 @@ def _post(settings: Settings, store: StateStore, *, week: IsoWeek, now: datetime
 
     slot = slot_for_week(week, settings.digest)
     if slot > now:
-        print(f"industry-qa digest: week {week} is not over; it is due at "
+        print(f"error: week {week} is not over; it is due at "
               f"{slot.astimezone(settings.digest.tz).isoformat()}", file=sys.stderr)
         return 2
     if not channels:
-        print("industry-qa digest: set DIGEST_CHANNEL (or pass --channel)", file=sys.stderr)
+        print("error: set DIGEST_CHANNEL (or pass --channel)", file=sys.stderr)
         return 2
     client = build_web_client(settings)
     scheduler = DigestScheduler(
