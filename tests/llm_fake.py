@@ -22,6 +22,9 @@ class Reply:
     raw: bytes | None = None  # sent as-is (malformed bodies)
     headers: dict[str, str] = field(default_factory=dict)
     chunk_delay_s: float = 0.0  # pause before each streamed word (a model writing slowly)
+    # the token counts the server reports (prompt, completion); None: about one token per 3
+    # characters of the messages and one per word of the answer; () reports none
+    usage: tuple[int, int] | tuple[()] | None = None
 
 
 class FakeOpenAI:
@@ -54,16 +57,18 @@ class FakeOpenAI:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
+                usage = _usage(reply, body)
                 if body.get("stream"):
-                    self._stream(reply.content, reply.chunk_delay_s)
+                    wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+                    self._stream(reply.content, reply.chunk_delay_s, usage if wants_usage else None)
                 else:
-                    self._plain(reply.content)
+                    self._plain(reply.content, usage)
 
-            def _plain(self, content: str) -> None:
+            def _plain(self, content: str, usage: dict[str, int] | None) -> None:
                 payload = json.dumps({
                     "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "fake",
                     "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                    **({"usage": usage} if usage else {}),
                 }).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -71,7 +76,7 @@ class FakeOpenAI:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def _stream(self, content: str, chunk_delay_s: float = 0.0) -> None:
+            def _stream(self, content: str, chunk_delay_s: float, usage: dict[str, int] | None) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
@@ -86,7 +91,12 @@ class FakeOpenAI:
                     self.wfile.flush()
                 end = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake",
                        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-                self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
+                self.wfile.write(f"data: {json.dumps(end)}\n\n".encode())
+                if usage:  # OpenAI's last chunk when stream_options.include_usage: no choices, the counts
+                    last = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake",
+                            "choices": [], "usage": usage}
+                    self.wfile.write(f"data: {json.dumps(last)}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -98,6 +108,17 @@ class FakeOpenAI:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _usage(reply: Reply, body: dict[str, Any]) -> dict[str, int] | None:
+    if reply.usage == ():
+        return None
+    if reply.usage is None:
+        prompt = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 3
+        counts = (prompt, len(reply.content.split()))
+    else:
+        counts = reply.usage
+    return {"prompt_tokens": counts[0], "completion_tokens": counts[1], "total_tokens": counts[0] + counts[1]}
 
 
 @pytest.fixture
