@@ -110,13 +110,13 @@ def test_a_full_disk_during_index_is_one_line(tmp_path: Path) -> None:
 def test_an_unexpected_failure_is_one_line_and_verbose_shows_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str],
                                                                caplog: pytest.LogCaptureFixture) -> None:
-    import retrieval.cli
+    import bot.ask_cli
 
     def broken(args: object) -> int:
         raise KeyError("a bug")
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(retrieval.cli, "cmd_ask", broken)
+    monkeypatch.setattr(bot.ask_cli, "cmd_ask", broken)
     assert main(["ask", "anything?"]) == 2
     err = capsys.readouterr().err
     assert_one_error_line(err)
