@@ -51,6 +51,9 @@ _OPERATOR_FUNCTIONS = {
     "retrieval/fetch.py": {"_too_big"},  # a FetchError's message
     "retrieval/llm.py": {"build_messages"},  # the model's prompt
     "retrieval/settings.py": {"IngestSettings"},  # the User-Agent header
+    "retrieval/cli.py": {"add_files"},  # `industry-qa add FILE`'s lines
+    "retrieval/index/build.py": {"_damaged"},  # `industry-qa index` warns that it repaired the index
+    "retrieval/index/generations.py": {"damage"},  # ... and says what was damaged
 }
 _OPERATOR_CONSTANTS = re.compile(r"^[A-Z_]*(PROMPT|STOPWORDS)$")  # the model's instructions; words to skip
 
