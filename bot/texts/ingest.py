@@ -21,6 +21,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Sorry, adding the article failed. It has been logged; please try again later.",
         "zh": "抱歉，添加文章失败，已记录到日志。请稍后再试。",
     },
+    "add_progress": {
+        "en": ":hourglass_flowing_sand: Adding: {done:,} of {total:,} passages embedded…",
+        "zh": ":hourglass_flowing_sand: 正在添加：已向量化 {done:,} / {total:,} 段文字…",
+    },
     "add_no_link": {"en": "That message has no link to add.", "zh": "这条消息里没有可添加的链接。"},
     # why an article was not added: "add_reason_<code>" words the code of a retrieval.ingest.Outcome
     # (a FetchError's or ExtractError's, or the ingest's own); the values are the error's
@@ -70,6 +74,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "add_reason_same_canonical_url": {"en": "same canonical URL as {path}", "zh": "与 {path} 的规范网址相同"},
     "add_reason_same_text": {"en": "same text as {path}", "zh": "与 {path} 的正文相同"},
     "add_alias_recorded": {"en": "; URL recorded as an alias", "zh": "；已将该网址记为别名"},
+    "add_reason_too_long": {
+        "en": "too long to add: {texts:,} passages to embed, more than the {limit:,} allowed (ADD_MAX_TEXTS)",
+        "zh": "过长，无法添加：需要向量化 {texts:,} 段文字，超过上限 {limit:,} 段（ADD_MAX_TEXTS）",
+    },
     "add_reason_index_failed": {
         "en": "not added: indexing failed ({detail}); the details are in the server log",
         "zh": "未添加：建立索引失败（{detail}），详情见服务器日志",

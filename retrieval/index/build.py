@@ -78,9 +78,11 @@ def build_index_from_articles(
     settings: RetrievalSettings, articles: list[Article], *, rebuild: bool = False, embeddings: Any = None,
     sentence_vectors: bool = True, progress: Callable[[str], None] | None = None,
     warnings: list[str] | None = None, started: float | None = None,
+    embedded: Callable[[int], None] | None = None,
 ) -> IndexReport:
     """Build a generation in ``settings.data_dir`` from in-memory articles (``build_index`` reads
-    them from the corpus folder first; benchmarks pass their own)."""
+    them from the corpus folder first; benchmarks pass their own). ``progress`` gets a line per
+    embedding batch; ``embedded`` the number of texts embedded so far."""
     t0 = time.perf_counter() if started is None else started
     emb = embeddings or make_embeddings(settings.embeddings, base_url=settings.embeddings_base_url,
                                         api_key=settings.embeddings_api_key)
@@ -115,18 +117,17 @@ def build_index_from_articles(
         cache = _open_cache(settings.cache_path)
         te = time.perf_counter()
 
-        def _progress(done: int, total: int) -> None:
-            if progress:
-                progress(f"embedded {done}/{total}")
-
+        tally = _Tally(progress, embedded)
         chunk_vecs, n1 = embed_passages(rows.chunk_texts, embeddings=emb, model=model_id, cache=cache,
-                                        progress=_progress)
+                                        progress=tally.phase())
         sent_vecs = np.zeros((0, 0), dtype=np.float32)
         n2 = 0
         if sentence_vectors:
             sent_texts = [articles[s.doc].text[s.start:s.end] for s in rows.sentences]
-            sent_vecs, n2 = embed_passages(sent_texts, embeddings=emb, model=model_id, cache=cache, progress=_progress)
-        doc_vecs, n3 = article_vectors(articles, rows.chunks, chunk_vecs, embeddings=emb, model=model_id, cache=cache)
+            sent_vecs, n2 = embed_passages(sent_texts, embeddings=emb, model=model_id, cache=cache,
+                                           progress=tally.phase())
+        doc_vecs, n3 = article_vectors(articles, rows.chunks, chunk_vecs, embeddings=emb, model=model_id, cache=cache,
+                                       progress=tally.phase())
         cache.close()
         report.embed_seconds = time.perf_counter() - te
         report.embedded = n1 + n2 + n3
@@ -148,7 +149,8 @@ def build_index_from_articles(
 
 
 def article_vectors(articles: list[Article], chunk_rows: list[ChunkRow], chunk_vecs: np.ndarray, *,
-                    embeddings: Any, model: str, cache: EmbeddingCache | None) -> tuple[np.ndarray, int]:
+                    embeddings: Any, model: str, cache: EmbeddingCache | None,
+                    progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, int]:
     """One vector per article. A one-chunk article reuses its chunk vector; a longer one that fits
     the embedder's window is embedded whole (a 200-token cl100k chunk is only ~150 Chinese
     characters, far less than e5 reads); a longer one gets the normalised mean of its chunk
@@ -171,9 +173,30 @@ def article_vectors(articles: list[Article], chunk_rows: list[ChunkRow], chunk_v
     if not whole:
         return out, 0
     vecs, n = embed_passages([chunk_embedding_text(articles[d], articles[d].text) for d in whole],
-                             embeddings=embeddings, model=model, cache=cache)
+                             embeddings=embeddings, model=model, cache=cache, progress=progress)
     out[whole] = vecs
     return out, n
+
+
+class _Tally:
+    """Turns each ``embed_passages`` call's (done, total) into one running count of texts embedded
+    by the build, for ``progress`` (a line per batch) and ``embedded`` (the count)."""
+
+    def __init__(self, progress: Callable[[str], None] | None, embedded: Callable[[int], None] | None) -> None:
+        self.progress, self.embedded, self.count = progress, embedded, 0
+
+    def phase(self) -> Callable[[int, int], None]:
+        last = 0
+
+        def report(done: int, total: int) -> None:
+            nonlocal last
+            self.count, last = self.count + done - last, done
+            if self.progress:
+                self.progress(f"embedded {done}/{total}")
+            if self.embedded:
+                self.embedded(self.count)
+
+        return report
 
 
 def _damaged(live: Path, manifest: dict[str, Any], report: IndexReport) -> bool:
