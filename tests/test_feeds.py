@@ -10,7 +10,7 @@ import pytest
 
 from bot.cli import main
 from retrieval.feeds import poll_feeds
-from retrieval.index import current_generation, read_manifest
+from retrieval.index import LoadedIndex, current_generation
 from retrieval.settings import FeedSpec, IngestSettings, RetrievalSettings, parse_feeds
 from tests.retrieval_fixtures import HashEmbeddings
 from tests.web_fixtures import LOOPBACK_ALLOWED, FixtureWeb, Page, rss, serve_standard_site
@@ -57,7 +57,7 @@ def test_feed_round_adds_matching_items_then_asks_conditionally(web: FixtureWeb,
     assert {o.path for o in first.ingest.added} == {"articles/2025-12-19-zhipu-hearing-fixture.md",
                                                     "articles/2025-12-18-moonshot-funding-fixture.md",
                                                     "articles/2025-12-17-ai-chips-fixture.md"}
-    assert set(read_manifest(current_generation(settings.index_dir))["articles"]) == {o.path for o in first.ingest.added}
+    assert set(LoadedIndex(current_generation(settings.index_dir)).docs.content_hashes()) == {o.path for o in first.ingest.added}
     assert web.hits("/news/weather") == []  # filtered items are not fetched
     meta_feed = (settings.corpus_dir / first.ingest.added[0].path).read_text(encoding="utf-8")
     assert f"feed: {web.url('/feed.xml')}" in meta_feed

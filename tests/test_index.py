@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -61,20 +64,38 @@ def test_index_from_another_embedder_is_refused_then_rebuilt(tmp_path: Path,
     assert not QAService(nano).ask("When could MiniMax list its shares?").refused
 
 
-def test_corrupt_index_is_reported_and_rebuild_fixes_it(hashed: tuple[RetrievalSettings, HashEmbeddings],
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("damage", [
+    lambda gen: (gen / "chunk_vectors.npy").write_bytes(b"garbage"),
+    lambda gen: (gen / "texts.bin").write_bytes((gen / "texts.bin").read_bytes()[:-10]),
+    lambda gen: (gen / "bm25" / "docs.npy").unlink(),
+    lambda gen: (gen / "documents.npy").write_bytes(b"\x93NUMPY garbage"),
+    lambda gen: (gen / "manifest.json").write_text("{not json"),
+    lambda gen: (gen / "manifest.json").write_text(json.dumps({**json.loads((gen / "manifest.json").read_text()), "format": 2})),
+], ids=["vectors", "texts", "bm25", "documents", "manifest", "old-format"])
+def test_damaged_or_old_index_says_to_rebuild_and_rebuild_fixes_it(hashed: tuple[RetrievalSettings, HashEmbeddings],
+                                                                   damage: Callable[[Path], object]) -> None:
     settings, emb = hashed
     build_index(settings, embeddings=emb)
+    gen = current_generation(settings.index_dir)
+    assert gen is not None
+    damage(gen)
+    with pytest.raises(IndexCorruptError, match="run `industry-qa index --rebuild`"):
+        QAService(settings, embeddings=emb).ask("Zhipu listing hearing")
+    assert build_index(settings, embeddings=emb).embedded == 0  # a plain `index` also replaces it, from the cache
+    assert not QAService(settings, embeddings=emb).ask("When will Zhipu list?").refused
+
+
+def test_damaged_approximate_index_says_to_rebuild(hashed: tuple[RetrievalSettings, HashEmbeddings]) -> None:
+    settings, emb = hashed
+    settings = replace(settings, ann_min_chunks=5)
+    assert "ivf" in build_index(settings, embeddings=emb).dense
     gen = current_generation(settings.index_dir)
     assert gen is not None
     (gen / "chunks.faiss").write_bytes(b"garbage")
     with pytest.raises(IndexCorruptError, match="--rebuild"):
         QAService(settings, embeddings=emb).ask("Zhipu listing hearing")
-    (gen / "manifest.json").write_text("{not json")
-    with pytest.raises(IndexCorruptError):
-        QAService(settings, embeddings=emb).ask("Zhipu listing hearing")
     build_index(settings, embeddings=emb, rebuild=True)
-    assert QAService(settings, embeddings=emb).index().faiss.ntotal > 0
+    assert QAService(settings, embeddings=emb).index().dense.kind == "ivf"
 
 
 def test_crash_mid_write_leaves_previous_index_live(hashed: tuple[RetrievalSettings, HashEmbeddings],
@@ -86,7 +107,7 @@ def test_crash_mid_write_leaves_previous_index_live(hashed: tuple[RetrievalSetti
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("retrieval.index.generations.build_bm25", boom)
+    monkeypatch.setattr("retrieval.index.assemble.write_bm25", boom)
     with pytest.raises(OSError):
         build_index(settings, embeddings=emb)
     gen = current_generation(settings.index_dir)
@@ -101,7 +122,7 @@ def test_no_pickle_files_in_index(hashed: tuple[RetrievalSettings, HashEmbedding
     gen = current_generation(settings.index_dir)
     assert gen is not None
     names = {p.suffix for p in gen.rglob("*") if p.is_file()}
-    assert names <= {".json", ".npy", ".faiss"}, names
+    assert names <= {".json", ".jsonl", ".npy", ".bin"}, names
 
 
 def test_embeddings_factory_names_unknown_provider() -> None:
@@ -111,7 +132,7 @@ def test_embeddings_factory_names_unknown_provider() -> None:
     with pytest.raises(ValueError, match="unknown embeddings provider 'word2vec'"):
         make_embeddings("word2vec/x")
     emb = make_embeddings("openai/text-embedding-3-small", base_url="http://127.0.0.1:9/v1", api_key="k")
-    assert type(emb).__name__ == "OpenAIEmbeddings"
+    assert type(emb).__name__ == "ServerEmbeddings"
 
 
 def test_add_removes_the_copied_file_when_indexing_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -126,7 +147,7 @@ def test_add_removes_the_copied_file_when_indexing_fails(tmp_path: Path, monkeyp
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("retrieval.index.generations.build_bm25", boom)
+    monkeypatch.setattr("retrieval.index.assemble.write_bm25", boom)
     monkeypatch.setattr("retrieval.index.build.make_embeddings", lambda *a, **k: emb)
     with pytest.raises(OSError):
         add_files(settings, [FIXTURES / "page-fixture.html"])

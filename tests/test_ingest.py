@@ -12,7 +12,7 @@ import pytest
 
 from bot.cli import main
 from retrieval.corpus import load_corpus, read_front_matter
-from retrieval.index import current_generation, read_manifest
+from retrieval.index import LoadedIndex, current_generation
 from retrieval.ingest import ingest_urls
 from retrieval.service import QAService
 from retrieval.settings import IngestSettings, RetrievalSettings
@@ -35,7 +35,7 @@ def settings(tmp_path: Path) -> RetrievalSettings:
 
 def indexed_paths(settings: RetrievalSettings) -> set[str]:
     gen = current_generation(settings.index_dir)
-    return set(read_manifest(gen)["articles"]) if gen else set()
+    return set(LoadedIndex(gen).docs.content_hashes()) if gen else set()
 
 
 def corpus_files(settings: RetrievalSettings) -> set[str]:
@@ -60,7 +60,7 @@ def test_add_url_stores_markdown_with_front_matter_and_indexes_it(web: FixtureWe
     assert result.index is not None and result.index.added == sorted([en.path, zh.path])
     # one build for the batch, and the files are exactly what the index was built from
     articles, _ = load_corpus(settings.corpus_dir)
-    assert {a.path: a.content_hash for a in articles} == read_manifest(current_generation(settings.index_dir))["articles"]
+    assert {a.path: a.content_hash for a in articles} == LoadedIndex(current_generation(settings.index_dir)).docs.content_hashes()
     answer = QAService(settings, embeddings=emb).index()
     assert {d["title"] for d in answer.docs} == {"Zhipu AI passes Hong Kong listing hearing", "月之暗面完成新一轮融资"}
 

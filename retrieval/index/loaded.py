@@ -1,23 +1,28 @@
-"""Reading a generation: ``LoadedIndex`` loads every file at once and answers by name what the
-columns of the format hold (readers never index ``chunks.npy`` or ``sentences.npy`` by number)."""
+"""Reading a generation: ``LoadedIndex`` memory-maps every file and answers by name what the
+columns of the format hold (readers never index ``chunks.npy`` or ``sentences.npy`` by number).
+
+Nothing is parsed per article or per chunk at load, so opening a million-chunk index takes about as
+long as opening a small one; the pages a question touches are read from disk (or the page cache)
+when it touches them.
+"""
 
 from __future__ import annotations
 
 import json
-import math
-import re
+import threading
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import faiss
 import numpy as np
 
 from ..errors import IndexCorruptError
 from ..text import LANGUAGES
 from .bm25 import BM25Side
+from .dense import DenseIndex
+from .documents import DocumentTable
 from .generations import read_manifest
 from .schema import (
     ARTICLE_VECTORS_FILE,
@@ -30,7 +35,6 @@ from .schema import (
     CHUNK_START,
     CHUNK_VECTORS,
     CHUNKS,
-    DOCUMENTS,
     SENTENCE_DOC,
     SENTENCE_END,
     SENTENCE_LANGUAGE,
@@ -61,39 +65,66 @@ class ArticleSentences:
     vectors: np.ndarray  # one row per span
 
 
+def _load(path: Path) -> np.ndarray:
+    return np.load(path, mmap_mode="r", allow_pickle=False)
+
+
 class LoadedIndex:
-    """One generation of the index, read fully at load (readers never see a half-written one)."""
+    """One generation of the index (readers never see a half-written one). ``docs[d]`` is article
+    ``d`` with its text; ``sentence_vectors``, ``article_vectors`` and the chunk vectors are
+    read-only float16 memory maps (cast rows to float32 for arithmetic that must be exact)."""
 
     def __init__(self, gen_dir: Path) -> None:
         self.gen_dir = gen_dir
         self.manifest = read_manifest(gen_dir)
         try:
-            self.docs: list[DocumentRecord] = json.loads((gen_dir / DOCUMENTS).read_text(encoding="utf-8"))
-            self.chunks = np.load(gen_dir / CHUNKS, allow_pickle=False)
-            self.sentences = np.load(gen_dir / SENTENCES, allow_pickle=False)
+            self.docs = DocumentTable(gen_dir)
+            self.chunks = _load(gen_dir / CHUNKS)
+            self.sentences = _load(gen_dir / SENTENCES)
+            self._chunk_vectors = _load(gen_dir / CHUNK_VECTORS)
             sv = gen_dir / SENTENCE_VECTORS
-            self.sentence_vectors: np.ndarray | None = np.load(sv, allow_pickle=False) if sv.exists() else None
-            av = gen_dir / ARTICLE_VECTORS_FILE  # absent in generations built before article vectors
-            self.article_vectors: np.ndarray | None = np.load(av, allow_pickle=False) if av.exists() else None
-            self.faiss = faiss.read_index(str(gen_dir / CHUNK_VECTORS))
-            self.bm25 = BM25Side(gen_dir / BM25_FOLDER)
+            self.sentence_vectors: np.ndarray | None = _load(sv) if sv.exists() else None
+            self.article_vectors: np.ndarray | None = _load(gen_dir / ARTICLE_VECTORS_FILE)
+            self.bm25 = BM25Side(gen_dir / BM25_FOLDER, len(self.chunks))
+            self.doc_days = self.docs.days()
         except Exception as err:  # any unreadable part means the whole generation is unusable
-            raise IndexCorruptError(
-                f"the index in {gen_dir.parent} is damaged ({type(err).__name__}); run `industry-qa index --rebuild`"
-            ) from None
-        n = len(self.chunks)
-        if self.faiss.ntotal != n or (self.sentence_vectors is not None and len(self.sentence_vectors) != len(self.sentences)) or (
-                self.article_vectors is not None and self.article_vectors.shape != (len(self.docs), self.faiss.d)):
+            raise self._damaged(err) from None
+        dim = self._chunk_vectors.shape[1] if self._chunk_vectors.ndim == 2 else -1
+        if (self._chunk_vectors.shape != (len(self.chunks), dim)
+                or (self.sentence_vectors is not None and self.sentence_vectors.shape != (len(self.sentences), dim))
+                or self.article_vectors is None or self.article_vectors.shape != (len(self.docs), dim)
+                or (len(self.chunks) and int(self.chunks[-1, CHUNK_DOC]) >= len(self.docs))):
             raise IndexCorruptError(f"the index in {gen_dir.parent} is inconsistent; run `industry-qa index --rebuild`")
-        self.doc_days = np.array([publication_day(d.get("published", "")) for d in self.docs], dtype=np.float64)
         self.centroids = language_centroids(str(self.manifest.get("embedder", {}).get("id")))
         if self.centroids is not None and self.centroids.shape[1] != self.dim:
             self.centroids = None
-        self._doc_by_path = {str(d.get("path")): i for i, d in enumerate(self.docs)}
+        self._dense: DenseIndex | None = None
+        self._dense_lock = threading.Lock()
+
+    def _damaged(self, err: Exception) -> IndexCorruptError:
+        return IndexCorruptError(
+            f"the index in {self.gen_dir.parent} is damaged ({type(err).__name__}); run `industry-qa index --rebuild`")
+
+    @property
+    def dense(self) -> DenseIndex:
+        """The chunk vectors' search index (the IVF file is read, or the exact index filled, once)."""
+        with self._dense_lock:
+            if self._dense is None:
+                try:
+                    self._dense = DenseIndex(self.gen_dir, self._chunk_vectors, self.manifest.get("dense", {}))
+                    self._dense.warm()
+                except Exception as err:
+                    raise self._damaged(err) from None
+            return self._dense
+
+    @property
+    def chunk_vector_store(self) -> np.ndarray:
+        """Every chunk's vector (float16, memory-mapped); ``chunk_vectors(ids)`` gives float32 rows."""
+        return self._chunk_vectors
 
     @property
     def dim(self) -> int:
-        return int(self.faiss.d)
+        return int(self._chunk_vectors.shape[1])
 
     @property
     def chunk_count(self) -> int:
@@ -124,21 +155,45 @@ class LoadedIndex:
         row = self.chunks[chunk]
         return range(int(row[CHUNK_FIRST_SENTENCE]), int(row[CHUNK_END_SENTENCE]))
 
+    def article_sentence_ids(self, doc: int) -> range:
+        """Every sentence of an article, in order (a sentence's neighbours are ``sid ± 1`` inside it)."""
+        return self.docs.sentence_range(doc)
+
+    def article_chunk_ids(self, doc: int) -> range:
+        """Every chunk of an article, in order."""
+        return self.docs.chunk_range(doc)
+
     def sentence(self, sid: int) -> SentenceRow:
         row = self.sentences[sid]
         return SentenceRow(int(row[SENTENCE_DOC]), int(row[SENTENCE_START]), int(row[SENTENCE_END]),
                            int(row[SENTENCE_LANGUAGE]))
 
+    def doc_text(self, doc: int) -> str:
+        """An article's text (decoded on demand; the last few hundred are kept)."""
+        return self.docs.text(doc)
+
+    def doc_title(self, doc: int) -> str:
+        return str(self.docs.meta(doc).get("title", ""))
+
+    def text_span(self, doc: int, start: int, end: int) -> str:
+        return self.docs.text(doc)[start:end]
+
     def sentence_text(self, sid: int) -> str:
         s = self.sentence(sid)
-        return self.docs[s.doc]["text"][s.start:s.end]
+        return self.text_span(s.doc, s.start, s.end)
+
+    def document(self, doc: int) -> DocumentRecord:
+        return self.docs[doc]
 
     def chunk_vectors(self, ids: np.ndarray) -> np.ndarray:
-        return np.vstack([self.faiss.reconstruct(int(i)) for i in ids]) if len(ids) else np.zeros((0, self.dim), np.float32)
+        """The chunks' vectors, float32, one row per id."""
+        ids = np.asarray(ids, dtype=np.int64)
+        return np.asarray(self._chunk_vectors[ids], dtype=np.float32) if len(ids) else np.zeros((0, self.dim), np.float32)
 
     def centred(self, vectors: np.ndarray, langs: np.ndarray, query: np.ndarray) -> np.ndarray:
         """Language-centred cosine of each vector (of language ``langs``) against the query vector."""
-        return vectors @ query - self.language_bias(query)[np.asarray(langs, dtype=np.int64)]
+        v = np.asarray(vectors, dtype=np.float32)
+        return v @ query - self.language_bias(query)[np.asarray(langs, dtype=np.int64)]
 
     def language_bias(self, qvec: np.ndarray) -> np.ndarray:
         """The question's background similarity to any passage of each language. e5 rates every
@@ -155,27 +210,13 @@ class LoadedIndex:
     def article_sentences(self, path: str) -> ArticleSentences | None:
         """The sentences of the article at ``path`` with their language-centred vectors; None when
         the index does not hold the article or has no sentence vectors."""
-        d = self._doc_by_path.get(path)
+        d = self.docs.find(path)
         if d is None or self.sentence_vectors is None:
             return None
-        ids = np.flatnonzero(self.sentences[:, SENTENCE_DOC] == d)
-        vecs = np.asarray(self.sentence_vectors[ids], dtype=np.float32)
+        ids = self.article_sentence_ids(d)
+        vecs = np.asarray(self.sentence_vectors[ids.start : ids.stop], dtype=np.float32)
+        rows = np.asarray(self.sentences[ids.start : ids.stop])
         if self.centroids is not None:
-            vecs = vecs - self.centroids[self.sentence_langs[ids]]
-        spans = tuple((int(self.sentences[i, SENTENCE_START]), int(self.sentences[i, SENTENCE_END])) for i in ids)
-        return ArticleSentences(content_hash=str(self.docs[d].get("hash", "")), spans=spans, vectors=vecs)
-
-
-_DAY = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
-
-
-def publication_day(published: str) -> float:
-    """The proleptic ordinal of an article's date ("2025-12-11T13:45:00+08:00", "2022/06/12"), NaN
-    when there is none. The local calendar day as written: news dates are the outlet's own."""
-    m = _DAY.match(str(published or "").strip())
-    if not m:
-        return math.nan
-    try:
-        return float(date(int(m[1]), int(m[2]), int(m[3])).toordinal())
-    except ValueError:
-        return math.nan
+            vecs = vecs - self.centroids[rows[:, SENTENCE_LANGUAGE]]
+        spans = tuple((int(r[SENTENCE_START]), int(r[SENTENCE_END])) for r in rows)
+        return ArticleSentences(content_hash=str(self.docs.meta(d).get("hash", "")), spans=spans, vectors=vecs)
