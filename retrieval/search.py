@@ -79,15 +79,19 @@ def candidate_features(index: LoadedIndex, query: np.ndarray, cand: np.ndarray, 
 
 
 def _best_sentence_scores(index: LoadedIndex, cand: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Each candidate chunk's best language-centred sentence cosine (0 for a chunk without sentences),
+    from one gather of all the candidates' sentence vectors."""
     assert index.sentence_vectors is not None
-    out = np.empty(len(cand), dtype=np.float32)
-    for i, c in enumerate(cand):
-        r = index.sentence_ids(int(c))
-        if not len(r):
-            out[i] = 0.0
-            continue
-        sims = index.centred(index.sentence_vectors[r.start : r.stop], index.sentence_langs[r.start : r.stop], query)
-        out[i] = float(sims.max())
+    ranges = [index.sentence_ids(int(c)) for c in cand]
+    sizes = np.array([len(r) for r in ranges], dtype=np.int64)
+    out = np.zeros(len(cand), dtype=np.float32)
+    if not sizes.sum():
+        return out
+    sids = np.concatenate([np.arange(r.start, r.stop, dtype=np.int64) for r in ranges])
+    sims = index.centred(index.sentence_vectors[sids], index.sentence_langs[sids], query)
+    has = sizes > 0
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])[has]
+    out[has] = np.maximum.reduceat(sims, starts)
     return out
 
 

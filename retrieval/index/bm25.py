@@ -145,12 +145,14 @@ class BM25Side:
         return pos[known].astype(np.int64), mult[known]
 
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every chunk for the question (zeros if no term is known). A token that
-        occurs twice in the question counts twice, as in bm25s."""
+        """BM25 score of every chunk for the question (float64; zeros if no term is known). A token
+        that occurs twice in the question counts twice, as in bm25s."""
         ids, mult = self.token_ids(query)
         if not len(ids):
-            return np.zeros(self.n_chunks, dtype=np.float32)
+            return np.zeros(self.n_chunks, dtype=np.float64)
         starts, ends = self._a[POSTINGS][ids], self._a[POSTINGS][ids + 1]
         docs = np.concatenate([self._a[DOCS][s:e] for s, e in zip(starts, ends, strict=True)])
-        weights = np.concatenate([self._a[SCORES][s:e] * m for s, e, m in zip(starts, ends, mult, strict=True)])
-        return np.bincount(docs, weights=weights, minlength=self.n_chunks).astype(np.float32)
+        weights = np.concatenate([self._a[SCORES][s:e] for s, e in zip(starts, ends, strict=True)])
+        if (mult != 1).any():
+            weights = weights * np.repeat(mult, ends - starts)
+        return np.bincount(docs, weights=weights, minlength=self.n_chunks)
