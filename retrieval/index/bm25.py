@@ -81,38 +81,53 @@ def write_bm25(folder: Path, *, n_chunks: int, carried: tuple[Path, np.ndarray] 
                new_terms: Terms, new_chunks: np.ndarray) -> None:
     """Write the postings of a generation of ``n_chunks`` chunks: those of the previous generation's
     ``bm25/`` folder whose chunks are carried over (``carried``: (folder, old chunk -> new chunk,
-    -1 for a chunk not carried)), plus ``new_terms`` for the chunks numbered ``new_chunks``."""
-    hashes, docs, tf = [], [], []
+    -1 for a chunk not carried)), plus ``new_terms`` for the chunks numbered ``new_chunks``.
+
+    The carried postings are already grouped by token in hash order, which the new vocabulary keeps,
+    so they are merged with the (few) new ones by position, without sorting them again."""
     lengths = np.zeros(n_chunks, dtype=np.int32)
+    lengths[new_chunks] = new_terms.lengths
+    order = np.argsort(new_terms.hashes, kind="stable")
+    new_hashes = new_terms.hashes[order]
+    new_docs = np.repeat(np.asarray(new_chunks, dtype=np.int32), np.diff(new_terms.offsets))[order]
+    new_tf = new_terms.tf[order]
+    old_vocab, old_docs, old_tf, kept_counts = np.zeros(0, np.uint64), np.zeros(0, np.int32), np.zeros(0, np.uint16), None
     if carried is not None:
-        old, old_to_new = _open(carried[0]), carried[1]
-        token = np.repeat(np.arange(len(old[VOCAB]), dtype=np.int64), np.diff(old[POSTINGS]))
+        old, old_to_new = _open(carried[0]), np.asarray(carried[1], dtype=np.int64)
         moved = old_to_new[old[DOCS]]
         keep = moved >= 0
-        hashes.append(np.asarray(old[VOCAB])[token[keep]])
-        docs.append(moved[keep].astype(np.int32))
-        tf.append(np.asarray(old[TF])[keep])
+        running = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
+        kept_counts = running[old[POSTINGS][1:]] - running[old[POSTINGS][:-1]]
+        old_vocab, old_docs, old_tf = np.asarray(old[VOCAB]), moved[keep].astype(np.int32), np.asarray(old[TF])[keep]
         alive = old_to_new >= 0
         lengths[old_to_new[alive]] = old[LENGTHS][alive]
-    hashes.append(new_terms.hashes)
-    docs.append(np.repeat(new_chunks.astype(np.int32), np.diff(new_terms.offsets)))
-    tf.append(new_terms.tf)
-    lengths[new_chunks] = new_terms.lengths
-    all_hashes = np.concatenate(hashes)
-    vocab, token_ids = np.unique(all_hashes, return_inverse=True)
-    del all_hashes
-    order = np.argsort(token_ids, kind="stable")
-    doc_col = np.concatenate(docs)[order]
-    tf_col = np.concatenate(tf)[order]
-    df = np.bincount(token_ids, minlength=len(vocab))
+        del moved, keep, running
+    live_old = kept_counts > 0 if kept_counts is not None else np.zeros(0, dtype=bool)
+    vocab = np.union1d(old_vocab[live_old], new_hashes).astype(np.uint64)
+    new_tok = np.searchsorted(vocab, new_hashes)
+    new_per_token = np.bincount(new_tok, minlength=len(vocab))
+    old_per_token = np.zeros(len(vocab), dtype=np.int64)
+    if kept_counts is not None:
+        old_ids = np.searchsorted(vocab, old_vocab[live_old])
+        old_per_token[old_ids] = kept_counts[live_old]
+    df = old_per_token + new_per_token
     postings = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
+    doc_col = np.empty(int(postings[-1]), dtype=np.int32)
+    tf_col = np.empty(int(postings[-1]), dtype=np.uint16)
+    if kept_counts is not None:  # a token's carried postings first, in their old order
+        old_tok = np.repeat(old_ids, kept_counts[live_old])
+        at = np.arange(len(old_tok), dtype=np.int64) + (postings[:-1] - np.cumsum(old_per_token) + old_per_token)[old_tok]
+        doc_col[at], tf_col[at] = old_docs, old_tf
+        del old_tok, at
+    at = np.arange(len(new_tok), dtype=np.int64) + (postings[:-1] + old_per_token - np.concatenate([[0], np.cumsum(new_per_token)[:-1]]))[new_tok]
+    doc_col[at], tf_col[at] = new_docs, new_tf
     idf = np.log(1 + (n_chunks - df + 0.5) / (df + 0.5))
     mean_length = float(lengths.mean()) if n_chunks else 1.0
     norm = K1 * ((1 - B) + B * lengths / mean_length)
     weights = (np.repeat(idf, df) * tf_col / (norm[doc_col] + tf_col)).astype(np.float32)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, arr in ((VOCAB, vocab.astype(np.uint64)), (POSTINGS, postings), (DOCS, doc_col.astype(np.int32)),
-                      (TF, tf_col.astype(np.uint16)), (SCORES, weights), (LENGTHS, lengths)):
+    for name, arr in ((VOCAB, vocab), (POSTINGS, postings), (DOCS, doc_col), (TF, tf_col), (SCORES, weights),
+                      (LENGTHS, lengths)):
         np.save(folder / name, arr, allow_pickle=False)
 
 
