@@ -52,8 +52,9 @@ _OPERATOR_FUNCTIONS = {
     "retrieval/llm.py": {"build_messages"},  # the model's prompt
     "retrieval/settings.py": {"IngestSettings"},  # the User-Agent header
     "retrieval/cli.py": {"add_files"},  # `industry-qa add FILE`'s lines
-    "retrieval/index/build.py": {"_damaged"},  # `industry-qa index` warns that it repaired the index
+    "retrieval/index/build.py": {"_previous"},  # `industry-qa index` warns that it repaired the index
     "retrieval/index/generations.py": {"damage"},  # ... and says what was damaged
+    "retrieval/progress.py": {"report"},  # `industry-qa index` progress on stderr
 }
 _OPERATOR_CONSTANTS = re.compile(r"^[A-Z_]*(PROMPT|STOPWORDS)$")  # the model's instructions; words to skip
 
