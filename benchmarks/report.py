@@ -210,13 +210,14 @@ def speed_section(sp: dict) -> list[str]:
          "`industry-qa ask` in a new process, index files in the OS page cache.", "",
          "| chunks | copies | synthetic vectors | dense | query embed p50/p95 ms | search p50/p95 ms | embed + search p50/p95 ms "
          "| answer p50/p95 ms | answer minus embed p95 ms | exact dense p50/p95 ms | recall@10 / @100 | final top-5 same "
-         "| load s | cold ask s | peak RSS MB | anon + file MB | load avg |",
-         "|" + "---|" * 17]
+         "| questions/s (4 threads) | load s | cold ask s | peak RSS MB | anon + file MB | load avg |",
+         "|" + "---|" * 18]
     for r in rows:
         L.append(f"| {r['chunks']:,} | {r['synthetic_chunks']:,} | {r.get('vectors_synthetic', 0):,} | {r.get('dense', '-')} | "
                  f"{_pp(r, 'query_embedding_ms')} | {_pp(r, 'search_only_ms')} | {_pp(r, 'retrieval_ms')} | {_pp(r, 'answer_ms')} | "
                  f"{r['answer_without_embedding_ms']['p95']:.1f} | {_pp(r, 'exact_dense_ms', 2)} | "
-                 f"{r['recall_at_10']:.3f} / {r['recall_at_100']:.3f} | {r['final_top5_overlap']:.3f} | {r['index_load_s']} | "
+                 f"{r['recall_at_10']:.3f} / {r['recall_at_100']:.3f} | {r['final_top5_overlap']:.3f} | "
+                 f"{r.get('questions_per_s_4_threads', '-')} | {r['index_load_s']} | "
                  f"{max(r['cold_ask_s'])} | {r['peak_rss_mb']:.0f} | {r['anon_mb']:.0f} + {r['file_mb']:.0f} | "
                  f"{r['load_average'][0]} |")
     L += ["", "![latency vs corpus size](benchmarks_latency.png)", ""]
