@@ -51,8 +51,9 @@ def _bm25_folder_removed(gen: Path) -> None:
 
 
 DAMAGE = {
-    "chunks.faiss garbage": _garbage("chunks.faiss"),
-    "documents.json truncated": _truncate("documents.json"),
+    "chunk_vectors.npy garbage": _garbage("chunk_vectors.npy"),
+    "texts.bin truncated": _truncate("texts.bin"),
+    "documents.jsonl truncated": _truncate("documents.jsonl"),
     "chunks.npy garbage": _garbage("chunks.npy"),
     "sentences.npy truncated": _truncate("sentences.npy"),
     "sentence_vectors.npy deleted": lambda gen: (gen / "sentence_vectors.npy").unlink(),
@@ -99,12 +100,12 @@ def test_index_command_says_it_repaired(hashed: tuple[RetrievalSettings, HashEmb
     assert main(args) == 0
     gen = current_generation(settings.index_dir)
     assert gen is not None
-    (gen / "chunks.faiss").write_bytes(b"garbage")
+    (gen / "chunk_vectors.npy").write_bytes(b"garbage")
     capsys.readouterr()
     assert main(args) == 0
     err = capsys.readouterr().err
     assert "warning:" in err and "damaged" in err and "rebuilt" in err
-    assert QAService(settings).index().faiss.ntotal > 0
+    assert QAService(settings).index().chunk_count > 0
 
 
 def test_index_run_clears_what_crashed_builds_left(hashed: tuple[RetrievalSettings, HashEmbeddings]) -> None:
@@ -115,7 +116,7 @@ def test_index_run_clears_what_crashed_builds_left(hashed: tuple[RetrievalSettin
     assert live is not None
     # a build killed mid-write leaves its temporary folder (fresh: it just crashed) and pointer file
     (index_dir / ".tmp-gen-20260101-000000-4242-000001").mkdir()
-    (index_dir / ".tmp-gen-20260101-000000-4242-000001" / "documents.json").write_text("[]")
+    (index_dir / ".tmp-gen-20260101-000000-4242-000001" / "documents.jsonl").write_text("")
     (index_dir / ".CURRENT.4242").write_text("gen-x\n")
     # generations beyond the ones kept (e.g. swapped in by builds that crashed before pruning)
     for n in range(3):
@@ -148,6 +149,6 @@ def test_a_generation_without_file_sums_is_checked_by_reading_it(
     del manifest["files"]  # as written before file sums were recorded
     (gen / "manifest.json").write_text(json.dumps(manifest))
     assert build_index(settings, embeddings=emb).generation == first.generation  # readable: kept
-    (gen / "chunks.faiss").write_bytes(b"garbage")
+    (gen / "chunk_vectors.npy").write_bytes(b"garbage")
     report = build_index(settings, embeddings=emb)
     assert report.generation != first.generation and any("damaged" in w for w in report.warnings)

@@ -74,8 +74,9 @@ def test_any_embeddings_provider_langchain_knows_is_accepted_and_a_missing_packa
     ollama = make_embeddings("ollama/nomic-embed-text", base_url="http://127.0.0.1:9")
     assert (type(ollama).__name__, ollama.model, ollama.base_url) == ("OllamaEmbeddings", "nomic-embed-text",
                                                                       "http://127.0.0.1:9")
-    openai = make_embeddings("openai/text-embedding-3-small", base_url="http://127.0.0.1:9/v1", api_key="k")
-    assert type(openai).__name__ == "OpenAIEmbeddings" and openai.check_embedding_ctx_length is False
+    openai = make_embeddings("openai/text-embedding-3-small", base_url="http://127.0.0.1:9/v1", api_key="k",
+                             batch_size=32, concurrency=2)  # the project's own batched, concurrent client
+    assert (type(openai).__name__, openai.url, openai.slab_size) == ("ServerEmbeddings", "http://127.0.0.1:9/v1/embeddings", 64)
 
 
 def test_the_index_is_a_langchain_retriever(multilingual_index: RetrievalSettings) -> None:
