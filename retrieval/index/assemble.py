@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,11 @@ from typing import Any
 import numpy as np
 
 from ..corpus import Article
-from ..embeddings import EmbeddingCache, embed_passages
-from ..progress import timed_reporter
 from ..settings import RetrievalSettings
 from .bm25 import Terms, terms_of, write_bm25
 from .dense import write_dense
 from .documents import DocumentTable
+from .embedder import Embedder
 from .schema import (
     ARTICLE_VECTORS_FILE,
     BM25_FOLDER,
@@ -55,7 +53,6 @@ from .schema import (
     document_meta,
     publication_day,
 )
-from .vectors import article_vectors
 
 BATCH_CHUNKS = 2048  # new chunks embedded and tokenised together
 MEMO = 20_000  # identical articles (syndicated copies) laid out and tokenised once per build
@@ -71,16 +68,6 @@ class Previous:
     chunks: np.ndarray
     sentences: np.ndarray
     vectors: dict[str, np.ndarray]  # by file name; sentence vectors may be absent
-
-
-@dataclass
-class Embedder:
-    embeddings: Any
-    model: str
-    cache: EmbeddingCache | None
-    progress: Callable[[str], None] | None = None
-    embedded: int = 0
-    seconds: float = 0.0
 
 
 @dataclass
@@ -242,14 +229,13 @@ def _embed_new(folder: Path, articles: list[Article], fresh: np.ndarray, rows: d
                embedder: Embedder, sentence_vectors: bool) -> tuple[np.ndarray, Terms]:
     """Embed and tokenise the new articles, a batch of about BATCH_CHUNKS chunks at a time; returns the
     new chunks' ids and their tokens."""
-    total = sum(len(rows[int(p)][0]) + (len(rows[int(p)][1]) if sentence_vectors else 0) for p in fresh)
-    report = timed_reporter(total, embedder.progress)
+    embedder.start(sum(len(rows[int(p)][0]) + (len(rows[int(p)][1]) if sentence_vectors else 0) for p in fresh))
     t0 = time.perf_counter()
     memo = _Memo()
     new_ids: list[np.ndarray] = []
     terms: list[Terms] = []
     batch: list[int] = []
-    done = in_batch = 0
+    in_batch = 0
     todo = [int(p) for p in fresh]
     for i, p in enumerate(todo):
         batch.append(p)
@@ -259,31 +245,24 @@ def _embed_new(folder: Path, articles: list[Article], fresh: np.ndarray, rows: d
         arts = [articles[q] for q in batch]
         texts = [[chunk_embedding_text(a, a.text[int(r[1]):int(r[2])]) for r in rows[q][0]] for a, q in zip(arts, batch, strict=True)]
         flat = [t for ts in texts for t in ts]
-        chunk_vecs, n = embed_passages(flat, embeddings=embedder.embeddings, model=embedder.model, cache=embedder.cache)
-        embedder.embedded += n
+        chunk_vecs = embedder.passages(flat)
         where = np.concatenate([np.arange(first_chunk[q], first_chunk[q + 1]) for q in batch]).astype(np.int64)
         if len(flat):
             _vector_file(out, CHUNK_VECTORS, chunk_vecs.shape[1], len(out.chunks))[where] = chunk_vecs
         local = [ChunkRow(j, *map(int, r[1:])) for j, q in enumerate(batch) for r in rows[q][0]]
-        doc_vecs, n = article_vectors(arts, local, chunk_vecs, embeddings=embedder.embeddings, model=embedder.model,
-                                      cache=embedder.cache)
-        embedder.embedded += n
+        doc_vecs = embedder.articles(arts, local, chunk_vecs)
         if doc_vecs.size:
             _vector_file(out, ARTICLE_VECTORS_FILE, doc_vecs.shape[1], len(articles))[batch] = doc_vecs
-        done += len(flat)
         if sentence_vectors:
             sents = [a.text[int(r[1]):int(r[2])] for a, q in zip(arts, batch, strict=True) for r in rows[q][1]]
-            sent_vecs, n = embed_passages(sents, embeddings=embedder.embeddings, model=embedder.model, cache=embedder.cache)
-            embedder.embedded += n
+            sent_vecs = embedder.passages(sents)
             if len(sents):
                 swhere = np.concatenate([np.arange(first_sent[q], first_sent[q + 1]) for q in batch]).astype(np.int64)
                 _vector_file(out, SENTENCE_VECTORS, sent_vecs.shape[1], len(out.sentences))[swhere] = sent_vecs
-            done += len(sents)
         for a, ts in zip(arts, texts, strict=True):
             key = (a.title, a.text)
             terms.append(memo.get(key) or memo.put(key, terms_of(ts)))
         new_ids.append(where)
-        report(done, embedder.embedded)
         batch, in_batch = [], 0
     embedder.seconds += time.perf_counter() - t0
     ids = np.concatenate(new_ids) if new_ids else np.zeros(0, dtype=np.int64)

@@ -25,7 +25,8 @@ from ..corpus import Article, load_corpus
 from ..embeddings import EmbeddingCache, embedder_id, make_embeddings
 from ..errors import IndexCorruptError, IndexMismatchError
 from ..settings import RetrievalSettings
-from .assemble import Embedder, Previous, assemble
+from .assemble import Previous, assemble
+from .embedder import Embedder
 from .generations import (
     check_compatible,
     current_generation,
@@ -124,7 +125,7 @@ def build_index_from_articles(
         old_doc = np.array([old[a.path][0] if previous is not None and old.get(a.path, (0, ""))[1] == a.content_hash
                             else -1 for a in articles], dtype=np.int64)
         cache = _open_cache(settings.cache_path)
-        embedder = Embedder(emb, model_id, cache, progress=progress)
+        embedder = Embedder(emb, model_id, cache, progress=progress, on_embedded=embedded)
 
         def fill(folder: Path) -> dict[str, Any]:
             made = assemble(folder, articles, old_doc, previous=previous, settings=settings, embedder=embedder,

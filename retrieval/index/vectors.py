@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,8 @@ from .schema import ChunkRow, chunk_embedding_text
 
 
 def article_vectors(articles: list[Article], chunk_rows: list[ChunkRow], chunk_vecs: np.ndarray, *,
-                    embeddings: Any, model: str, cache: EmbeddingCache | None) -> tuple[np.ndarray, int]:
+                    embeddings: Any, model: str, cache: EmbeddingCache | None,
+                    progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, int]:
     """One vector per article. A one-chunk article reuses its chunk vector; a longer one that fits
     the embedder's window is embedded whole (a 200-token cl100k chunk is only ~150 Chinese
     characters, far less than e5 reads); a longer one gets the normalised mean of its chunk
@@ -35,6 +37,6 @@ def article_vectors(articles: list[Article], chunk_rows: list[ChunkRow], chunk_v
     if not whole:
         return out, 0
     vecs, n = embed_passages([chunk_embedding_text(articles[d], articles[d].text) for d in whole],
-                             embeddings=embeddings, model=model, cache=cache)
+                             embeddings=embeddings, model=model, cache=cache, progress=progress)
     out[whole] = vecs
     return out, n
