@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from bot.state.location import redact
+from bot.state.postgres_features import PostgresFeatures
 from bot.state.postgres_schema import MIGRATION_LOCK, MIGRATIONS
 from bot.state.protocols import StateUnavailableError
 from bot.state.records import DigestClaim, Feedback, QuestionRecord, StoredQuestion
@@ -32,7 +33,7 @@ _QUESTION_COLUMNS = ", ".join('user_id AS "user"' if f == "user" else f for f in
 _DIGEST_COLUMNS = "channel, week, status, owner, attempts, claimed_at, retry_at, last_error, message_ts"
 
 
-class PostgresStateStore:
+class PostgresStateStore(PostgresFeatures):
     """Thread-safe (a connection pool); several processes may share the database."""
 
     def __init__(self, url: str, *, pool_max: int = POOL_MAX, connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
@@ -115,7 +116,10 @@ class PostgresStateStore:
             return False
 
     def questions(self) -> list[StoredQuestion]:
-        return [stored_question(r) for r in self._select(f"SELECT {_QUESTION_COLUMNS} FROM questions ORDER BY id")]
+        return self._select_questions("ORDER BY id", ())
+
+    def _select_questions(self, where: str, params: Sequence[object]) -> list[StoredQuestion]:
+        return [stored_question(r) for r in self._select(f"SELECT {_QUESTION_COLUMNS} FROM questions {where}", params)]
 
     def questions_between(self, start: float, end: float) -> list[StoredQuestion]:
         rows = self._select(f"SELECT {_QUESTION_COLUMNS} FROM questions WHERE created_at >= %s AND created_at < %s"

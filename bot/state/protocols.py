@@ -7,9 +7,21 @@ several processes sharing one database: claims are atomic across all of them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
-from bot.state.records import DigestClaim, Feedback, QuestionRecord, StoredQuestion
+from bot.state.records import (
+    ChannelSettings,
+    DigestClaim,
+    Evidence,
+    Feedback,
+    FeedbackReason,
+    Follow,
+    KeptAnswer,
+    QuestionRecord,
+    SavedQuestion,
+    StoredQuestion,
+)
 
 
 class StateUnavailableError(RuntimeError):
@@ -103,5 +115,112 @@ class Maintenance(Protocol):
         """Release the connection; the store is not used afterwards."""
 
 
-class StateStore(EventClaims, ThreadTurns, QuestionLog, DigestClaims, RateLimits, Maintenance, Protocol):
+class UserQuestions(Protocol):
+    """One person's questions, for App Home and for saving a question by its log id."""
+
+    def question(self, question_id: int) -> StoredQuestion | None:
+        """The log entry ``question_id``, or None."""
+
+    def questions_of(self, *, team: str, user: str, limit: int) -> list[StoredQuestion]:
+        """``user``'s latest ``limit`` questions, newest first."""
+
+
+class Follows(Protocol):
+    """Who follows which company or term (``Follow.key`` is the term's canonical form)."""
+
+    def add_follow(self, follow: Follow) -> bool:
+        """Start following; False when ``follow.follower`` already follows ``follow.key``."""
+
+    def remove_follow(self, *, team: str, follower: str, key: str) -> bool:
+        """Stop following; False when there was no such follow."""
+
+    def follows_of(self, *, team: str, follower: str) -> list[Follow]:
+        """A follower's follows, oldest first."""
+
+    def all_follows(self) -> list[Follow]:
+        """Every follow (what an index update is matched against)."""
+
+
+class AlertLog(Protocol):
+    """Alerts delivered at most once: a key is claimed before posting, across processes and restarts."""
+
+    def claim_alert(self, key: str, *, recipient: str, now: float) -> bool:
+        """Atomically take ``key``; False when it was taken before (the alert went out already)."""
+
+    def release_alert(self, key: str) -> None:
+        """Give ``key`` back after a post failed, so that the next round tries again."""
+
+
+class SeenArticles(Protocol):
+    """The articles (path and content hash) whose arrival was already handled."""
+
+    def seen_articles(self) -> dict[str, str] | None:
+        """Path -> content hash of what was seen; None before the first look (then nothing is new)."""
+
+    def remember_articles(self, articles: Mapping[str, str]) -> None:
+        """Mark these (path -> content hash) seen."""
+
+
+class SavedQuestions(Protocol):
+    """Questions whose askers want a DM when the evidence of their answer changes."""
+
+    def save_question(self, *, team: str, user: str, question: str, language: str, evidence: Evidence,
+                      excerpt: str, source: str, now: float, max_per_user: int) -> int | None:
+        """The saved question's id (the existing one when ``user`` saved ``question`` before);
+        None when ``user`` already has ``max_per_user`` saved questions."""
+
+    def saved_questions(self) -> list[SavedQuestion]:
+        """Every saved question, oldest first."""
+
+    def saved_of(self, *, team: str, user: str) -> list[SavedQuestion]:
+        """One person's saved questions, oldest first."""
+
+    def update_evidence(self, saved_id: int, *, evidence: Evidence, excerpt: str, source: str, now: float) -> None:
+        """Replace the evidence the asker was last told about."""
+
+    def remove_saved(self, saved_id: int, *, user: str) -> bool:
+        """Forget a saved question of ``user``'s; False when it is not theirs or not there."""
+
+
+class ChannelPreferences(Protocol):
+    """Per-channel settings (``@bot settings``)."""
+
+    def channel_settings(self, team: str, channel: str) -> ChannelSettings | None:
+        """The channel's settings, or None when nobody changed the defaults."""
+
+    def save_channel_settings(self, settings: ChannelSettings) -> None:
+        """Store (replace) a channel's settings, stamped with ``updated_by``/``updated_at``."""
+
+    def all_channel_settings(self) -> list[ChannelSettings]:
+        """Every channel with settings (the digest reads their cadences)."""
+
+
+class FeedbackReasons(Protocol):
+    """Why an answer was rated down (the optional form after a 👎)."""
+
+    def record_feedback_reason(self, reason: FeedbackReason) -> bool:
+        """Store (or replace) a user's reason; False when the question id is unknown."""
+
+    def feedback_reasons(self) -> list[FeedbackReason]:
+        """Every reason, by question id and user."""
+
+
+class KeptAnswers(Protocol):
+    """Private answers as shown, so that "Share to channel" can post the same message."""
+
+    def keep_answer(self, *, question_id: int, user: str, message: Mapping[str, object]) -> None:
+        """Keep the message shown to ``user`` for ``question_id``."""
+
+    def kept_answer(self, question_id: int) -> KeptAnswer | None:
+        """The kept message, or None."""
+
+
+class SlackFeatures(UserQuestions, Follows, AlertLog, SeenArticles, SavedQuestions, ChannelPreferences,
+                    FeedbackReasons, KeptAnswers, Protocol):
+    """The state of App Home, follows and alerts, answer-change alerts, channel settings, the
+    feedback form and sharing."""
+
+
+class StateStore(EventClaims, ThreadTurns, QuestionLog, DigestClaims, RateLimits, SlackFeatures, Maintenance,
+                 Protocol):
     """Everything a process keeps: what ``bot.state.open_store`` returns and ``serve`` passes around."""

@@ -83,3 +83,91 @@ def event_key(event_id: str) -> str:
 def message_key(team: str, channel: str, ts: str) -> str:
     """The claim key of a message (a mention also arrives as a message event, with another event id)."""
     return f"msg:{team}:{channel}:{ts}"
+
+
+# -- follows, alerts, saved questions, channel settings (the Slack-native features) ----------------
+
+@dataclass(frozen=True)
+class Follow:
+    """A user (alerts by DM) or a channel (alerts posted there) following a company or term."""
+
+    team: str
+    follower: str  # a user id, or a channel id when ``kind`` is "channel"
+    kind: str  # user | channel
+    term: str  # as the person typed it
+    key: str  # the term's canonical form (its glossary line): one follow per line and follower
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What an answer rests on: its outcome and the span of its lead citation. Two answers with
+    the same evidence say the same thing, whatever their wording."""
+
+    outcome: str  # answered | closest | refused
+    path: str = ""
+    start: int = 0
+    end: int = 0
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.outcome}:{self.path}:{self.start}-{self.end}" if self.path else self.outcome
+
+
+@dataclass(frozen=True)
+class SavedQuestion:
+    """A question someone asked to be told about when its answer changes, with the evidence of the
+    answer they last saw (``excerpt`` verbatim, ``source`` its title and date)."""
+
+    id: int
+    team: str
+    user: str
+    question: str  # standalone: a thread's follow-up is saved with its earlier questions
+    language: str
+    evidence: Evidence
+    excerpt: str
+    source: str
+    saved_at: float
+    checked_at: float  # when ``evidence`` was last replaced (or saved)
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """What a channel's admin chose with ``@bot settings``; a channel without a row has the defaults."""
+
+    team: str
+    channel: str
+    answer_without_mention: bool = False  # question-like messages are answered without a mention
+    private_by_default: bool = False  # answers to mentions are shown to the asker only
+    digest_language: str = "en"  # en | zh | both
+    digest_cadence: str = "default"  # default (DIGEST_* settings) | weekly | daily | off
+    digest_weekday: int = 0  # Monday; weekly only
+    digest_time: str = "09:00"
+    digest_timezone: str = "Asia/Shanghai"
+    updated_by: str = ""
+    updated_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class FeedbackReason:
+    """What was wrong with an answer, from the optional form a 👎 opens."""
+
+    question_id: int
+    user: str
+    reason: str  # wrong_fact | outdated | not_relevant | other
+    text: str
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class KeptAnswer:
+    """A private answer as it was shown, kept so that "Share to channel" posts the same message."""
+
+    question_id: int
+    user: str
+    message: dict[str, object]  # chat.postMessage arguments: text and blocks
+
+
+def alert_key(*parts: str) -> str:
+    """The delivered-once key of an alert (``follow``/``change`` plus what makes it unique)."""
+    return ":".join(parts)

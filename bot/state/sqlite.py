@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.state.records import DigestClaim, Feedback, QuestionRecord, StoredQuestion
 from bot.state.rules import QUESTION_FIELDS, digest_takeable, earlier_turns, question_values, stored_question
+from bot.state.sqlite_features import SQLiteFeatures
 from bot.state.sqlite_schema import MIGRATIONS
 
 # The question log's columns as ``QUESTION_FIELDS`` names them.
@@ -21,7 +22,7 @@ _QUESTION_COLUMNS = ", ".join("timings_json AS timings" if f == "timings" else f
 RATE_SLOT_RETENTION_S = 24 * 3600  # rate windows are a minute; older uses only take space
 
 
-class SQLiteStateStore:
+class SQLiteStateStore(SQLiteFeatures):
     """Thread-safe: one connection guarded by a lock (writes are tiny; WAL keeps readers cheap)."""
 
     def __init__(self, path: str | Path) -> None:
@@ -115,6 +116,9 @@ class SQLiteStateStore:
         cutoff = time.time() - older_than_s
         statements = (
             ("DELETE FROM feedback WHERE question_id IN (SELECT id FROM questions WHERE created_at < ?)", cutoff),
+            ("DELETE FROM feedback_reasons WHERE question_id IN (SELECT id FROM questions WHERE created_at < ?)",
+             cutoff),
+            ("DELETE FROM kept_answers WHERE question_id IN (SELECT id FROM questions WHERE created_at < ?)", cutoff),
             ("DELETE FROM questions WHERE created_at < ?", cutoff),
             ("DELETE FROM thread_turns WHERE created_at < ?", cutoff),
             ("DELETE FROM rate_slots WHERE at < ?", time.time() - RATE_SLOT_RETENTION_S),
@@ -205,7 +209,10 @@ class SQLiteStateStore:
         return DigestClaim(**dict(rows[0])) if rows else None
 
     def questions(self) -> list[StoredQuestion]:
-        return [stored_question(r) for r in self._select(f"SELECT {_QUESTION_COLUMNS} FROM questions ORDER BY id")]
+        return self._select_questions("ORDER BY id", ())
+
+    def _select_questions(self, where: str, params: Sequence[object]) -> list[StoredQuestion]:
+        return [stored_question(r) for r in self._select(f"SELECT {_QUESTION_COLUMNS} FROM questions {where}", params)]
 
     def questions_between(self, start: float, end: float) -> list[StoredQuestion]:
         rows = self._select(

@@ -76,4 +76,56 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX rate_slots_key_at ON rate_slots (key, at);
     """,
+    # Follows and alerts, answer-change alerts, channel settings, the feedback form, shared answers,
+    # and the question log read by user (App Home).
+    """
+    CREATE INDEX questions_user ON questions (team, user, id);
+    CREATE TABLE follows (
+        team TEXT NOT NULL, follower TEXT NOT NULL,
+        kind TEXT NOT NULL,              -- user | channel
+        term TEXT NOT NULL,              -- as typed
+        key TEXT NOT NULL,               -- canonical form of the term
+        created_at REAL NOT NULL,
+        PRIMARY KEY (team, follower, key)
+    );
+    CREATE TABLE alerts_sent (
+        key TEXT PRIMARY KEY,            -- follow:<follower>:<path> | change:<saved id>:<old>><new>
+        recipient TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE seen_articles (
+        path TEXT PRIMARY KEY,           -- '' marks that the first look was taken
+        hash TEXT NOT NULL,
+        seen_at REAL NOT NULL
+    );
+    CREATE TABLE saved_questions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        team TEXT NOT NULL, user TEXT NOT NULL,
+        question TEXT NOT NULL, language TEXT NOT NULL,
+        outcome TEXT NOT NULL, path TEXT NOT NULL, start_at INTEGER NOT NULL, end_at INTEGER NOT NULL,
+        excerpt TEXT NOT NULL, source TEXT NOT NULL,
+        saved_at REAL NOT NULL, checked_at REAL NOT NULL,
+        UNIQUE (team, user, question)
+    );
+    CREATE TABLE channel_settings (
+        team TEXT NOT NULL, channel TEXT NOT NULL,
+        settings_json TEXT NOT NULL,     -- ChannelSettings fields other than the key and the stamp
+        updated_by TEXT NOT NULL, updated_at REAL NOT NULL,
+        PRIMARY KEY (team, channel)
+    );
+    CREATE TABLE feedback_reasons (
+        question_id INTEGER NOT NULL REFERENCES questions (id),
+        user TEXT NOT NULL,
+        reason TEXT NOT NULL,            -- wrong_fact | outdated | not_relevant | other
+        text TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (question_id, user)
+    );
+    CREATE TABLE kept_answers (
+        question_id INTEGER PRIMARY KEY REFERENCES questions (id),
+        user TEXT NOT NULL,
+        message_json TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    """,
 )
