@@ -1,29 +1,60 @@
-"""``create_app``: build the Bolt app from settings and collaborators; nothing happens at import."""
+"""``create_bot``: build the Bolt app and its background work from settings and collaborators;
+nothing happens at import, and no thread runs before ``Bot.start()``."""
 
 from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.alerts.changes import AnswerChanges
+from bot.alerts.follow_alerts import FollowAlerts
+from bot.alerts.generations import DiskGenerations, Generations, IndexHolder, ServiceGenerations
+from bot.alerts.watcher import POLL_S, SETTLE_S, IndexWatcher
 from bot.config import Settings
 from bot.digest.command import Preview, digest_preview, register_digest_command
+from bot.follow_listener import FollowHandler, register_follow_commands
 from bot.handler import Answerer, QuestionHandler
 from bot.ingest_listener import Ingest, IngestHandler, register_ingest
 from bot.listeners import register_listeners
 from bot.ratelimit import UserRateLimiter
+from bot.render import Message
+from bot.settings_listener import SettingsHandler, register_settings
 from bot.slack_client import build_web_client, counting_client
 from bot.state.protocols import StateStore
+from retrieval.glossary import load_glossary
 
 logger = logging.getLogger(__name__)
 
 LISTENER_THREADS = 16
 
 
-def create_app(
+@dataclass
+class Bot:
+    """The app and what runs beside it: the index watcher (alerts, App Home's cache)."""
+
+    app: App
+    watcher: IndexWatcher
+
+    def start(self) -> Bot:
+        self.watcher.start()
+        return self
+
+    def stop(self) -> None:
+        self.watcher.stop()
+
+
+def create_app(settings: Settings, **collaborators: Any) -> App:
+    """The Bolt ``App`` alone (``create_bot``'s), for callers that run no background work."""
+    return create_bot(settings, **collaborators).app
+
+
+def create_bot(
     settings: Settings,
     *,
     store: StateStore,
@@ -32,8 +63,11 @@ def create_app(
     limiter: UserRateLimiter | None = None,
     preview: Preview | None = None,
     ingest: Ingest | None = None,
-) -> App:
-    """The Bolt ``App`` with every listener registered.
+    generations: Generations | None = None,
+    watch_poll_s: float = POLL_S,
+    watch_settle_s: float = SETTLE_S,
+) -> Bot:
+    """The Bolt ``App`` with every listener registered, and the index watcher (not started).
 
     ``store`` is the process's one state store (``bot.state.open_store``). Defaults: the retrying
     Web API client for ``settings`` and the real ``QAService``; tests pass a client pointed at a
@@ -44,6 +78,9 @@ def create_app(
         from retrieval.service import QAService  # heavy (model, index): only when really serving
 
         answerer = QAService(settings.retrieval)
+    if generations is None:  # share the answerer's loaded index when it has one
+        generations = (ServiceGenerations(answerer) if isinstance(answerer, IndexHolder)
+                       else DiskGenerations(settings.retrieval))
     handler = QuestionHandler(
         answerer=answerer,
         store=store,
@@ -60,14 +97,27 @@ def create_app(
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bot-listener"),
         logger=logging.getLogger("bot.bolt"),
     )
+    glossary = load_glossary(settings.retrieval.corpus_dir)
+
+    def post(channel: str, message: Message) -> None:  # alerts: a user id posts to the app's DM
+        app.client.chat_postMessage(channel=channel, unfurl_links=False, unfurl_media=False, **message.to_kwargs())
+
+    watcher = IndexWatcher(generations, store, poll_s=watch_poll_s, settle_s=watch_settle_s, listeners=[
+        FollowAlerts(store=store, post=post, glossary=lambda: glossary),
+        AnswerChanges(store=store, answerer=answerer, post=post, glossary=lambda: glossary),
+    ])
     if ingest is None:
         from retrieval.ingest import ingest_urls
 
         ingest = partial(ingest_urls, settings.retrieval)
     app.middleware(counting_client)  # Web API failures in listeners reach /metrics
-    # before the question listeners (Bolt runs the first that matches): "@bot add <url>" is not a question
-    register_ingest(app, IngestHandler(ingest=ingest, store=store, allowed_users=settings.add_allowed_users))
+    # before the question listeners (Bolt runs the first that matches): "@bot add <url>" and
+    # "@bot follow Zhipu" are not questions
+    register_ingest(app, IngestHandler(ingest=ingest, store=store, allowed_users=settings.add_allowed_users,
+                                       on_indexed=watcher.poke))
+    register_follow_commands(app, FollowHandler(store=store, glossary=lambda: glossary), store,
+                             open_settings=register_settings(app, SettingsHandler(store=store, settings=settings)))
     register_listeners(app, handler, store)
     register_digest_command(app, preview if preview is not None else digest_preview(settings, store),
                             language=settings.digest.language)
-    return app
+    return Bot(app=app, watcher=watcher)

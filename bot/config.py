@@ -24,6 +24,7 @@ DEFAULT_PORT = 3000
 DEFAULT_USER_QUESTIONS_PER_MINUTE = 10
 DEFAULT_WORKERS = 8
 DEFAULT_API_TIMEOUT_S = 30
+DEFAULT_CHANGE_ALERTS_PER_USER = 5
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_TIME = time(9, 0)
@@ -114,6 +115,10 @@ class Settings:
     add_allowed_users: frozenset[str] = frozenset()
     # weekly digest (off while DIGEST_CHANNEL is empty)
     digest: DigestSettings = field(default_factory=DigestSettings)
+    # Slack user ids who may change any channel's settings (besides workspace admins and the channel's creator)
+    channel_admins: frozenset[str] = frozenset()
+    # questions one person may watch for answer changes ("Tell me when this changes")
+    change_alerts_per_user: int = DEFAULT_CHANGE_ALERTS_PER_USER
 
     @property
     def socket_mode(self) -> bool:
@@ -171,9 +176,8 @@ class Settings:
         log_format = (_str("LOG_FORMAT") or "text").lower()
         if log_format not in LOG_FORMATS:
             errors.append(f"LOG_FORMAT must be text or json (got {log_format!r})")
-        adders = frozenset(re.split(r"[\s,]+", _str("ADD_ALLOWED_USERS"))) - {""}
-        errors.extend(f"ADD_ALLOWED_USERS: {u!r} is not a Slack user id (U…)" for u in sorted(adders)
-                      if not re.fullmatch(r"[UW][A-Z0-9]{2,}", u))
+        adders = _user_ids("ADD_ALLOWED_USERS", _str("ADD_ALLOWED_USERS"), errors)
+        admins = _user_ids("CHANNEL_ADMINS", _str("CHANNEL_ADMINS"), errors)
         digest = parse_digest_settings(
             channels=_str("DIGEST_CHANNEL"), day=_str("DIGEST_DAY"), at=_str("DIGEST_TIME"),
             timezone=_str("DIGEST_TIMEZONE"), language=_str("DIGEST_LANGUAGE"), errors=errors,
@@ -196,6 +200,8 @@ class Settings:
             retrieval=retrieval,
             add_allowed_users=adders,
             digest=digest,
+            channel_admins=admins,
+            change_alerts_per_user=_int("CHANGE_ALERTS_PER_USER", DEFAULT_CHANGE_ALERTS_PER_USER, 0, 100),
         )
         if errors:
             raise SettingsError("Invalid settings: " + "; ".join(errors))
@@ -208,6 +214,14 @@ class Settings:
             f"corpus_dir={str(self.retrieval.corpus_dir)!r}, data_dir={str(self.retrieval.data_dir)!r}, "
             f"embeddings={self.retrieval.embeddings!r})"
         )
+
+
+def _user_ids(name: str, raw: str, errors: list[str]) -> frozenset[str]:
+    """A comma- or space-separated list of Slack user ids; one error per entry that is not one."""
+    ids = frozenset(re.split(r"[\s,]+", raw)) - {""}
+    errors.extend(f"{name}: {u!r} is not a Slack user id (U…)" for u in sorted(ids)
+                  if not re.fullmatch(r"[UW][A-Z0-9]{2,}", u))
+    return ids
 
 
 def load_settings(env_file: str | Path | None = None, *, require_slack_tokens: bool = True) -> Settings:

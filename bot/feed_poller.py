@@ -23,9 +23,11 @@ FIRST_ROUND_DELAY_S = 5.0  # let the app connect to Slack first
 
 class FeedPoller(Periodic):
     def __init__(self, settings: RetrievalSettings, *, interval_s: float | None = None,
-                 first_delay_s: float = FIRST_ROUND_DELAY_S, poll: Callable[[], PollResult | None] | None = None) -> None:
+                 first_delay_s: float = FIRST_ROUND_DELAY_S, poll: Callable[[], PollResult | None] | None = None,
+                 on_round: Callable[[], None] | None = None) -> None:
         self.settings = settings
         self._poll = poll or self._round
+        self.on_round = on_round  # tells the index watcher (alerts, App Home) to look now
         super().__init__(self._count, name="feed-poller", first_delay_s=first_delay_s,
                          every_s=interval_s if interval_s is not None else settings.ingest.feed_poll_minutes * 60.0)
 
@@ -33,6 +35,8 @@ class FeedPoller(Periodic):
         result = self._poll()
         for outcome in result.ingest.outcomes if result is not None else ():
             FEED_ITEMS.labels(outcome=outcome.status).inc()
+        if self.on_round is not None:
+            self.on_round()
 
     def _round(self) -> PollResult:
         from retrieval.feeds import poll_feeds
@@ -43,9 +47,9 @@ class FeedPoller(Periodic):
         return result
 
 
-def start_feed_poller(settings: RetrievalSettings) -> FeedPoller | None:
+def start_feed_poller(settings: RetrievalSettings, *, on_round: Callable[[], None] | None = None) -> FeedPoller | None:
     """None while FEEDS is empty."""
     if not settings.ingest.feeds:
         return None
     logger.info("following %d feeds every %d min", len(settings.ingest.feeds), settings.ingest.feed_poll_minutes)
-    return FeedPoller(settings).start()
+    return FeedPoller(settings, on_round=on_round).start()

@@ -90,10 +90,12 @@ def outcome_reason(o: Outcome, language: str) -> str:
 
 
 class IngestHandler:
-    def __init__(self, *, ingest: Ingest, store: EventClaims, allowed_users: frozenset[str]) -> None:
+    def __init__(self, *, ingest: Ingest, store: EventClaims, allowed_users: frozenset[str],
+                 on_indexed: Callable[[], None] | None = None) -> None:
         self.ingest = ingest
         self.store = store
         self.allowed_users = allowed_users
+        self.on_indexed = on_indexed  # tells the index watcher (alerts, App Home) to look now
         # Adds take seconds (fetch, embed): off the listener threads, one at a time (they share a lock anyway).
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bot-ingest")
 
@@ -111,11 +113,13 @@ class IngestHandler:
             if len(urls) > MAX_URLS:
                 post(notice_message(t("add_too_many", language, limit=MAX_URLS)))
                 return
+            result = self.ingest(urls) if progress is None else self.ingest(urls, progress=progress)
+            if result.added and self.on_indexed is not None:
+                self.on_indexed()
             if progress is None:
-                post(notice_message(reply_text(self.ingest(urls), language)))
-                return
-            result = self.ingest(urls, progress=progress)
-            progress.finish(notice_message(reply_text(result, language)))
+                post(notice_message(reply_text(result, language)))
+            else:
+                progress.finish(notice_message(reply_text(result, language)))
         except Exception:
             logger.exception("adding %s failed", loggable(urls))
             _post_safely(post, notice_message(t("add_error", language)))

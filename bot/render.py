@@ -131,11 +131,11 @@ def citation_mrkdwn(citation: Citation, language: str) -> str:
     return "\n".join(lines)
 
 
-def _section(mrkdwn: str, block_id: str | None = None) -> SectionBlock:
+def section(mrkdwn: str, block_id: str | None = None) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=mrkdwn), block_id=block_id)
 
 
-def _context(lines: Sequence[str]) -> ContextBlock:
+def context(lines: Sequence[str]) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=truncate(x, SECTION_TEXT_LIMIT)) for x in lines[:CONTEXT_ELEMENTS_LIMIT]])
 
 
@@ -155,25 +155,25 @@ def answer_message(answer: Answer, *, question_id: int | None = None, notes: Seq
     lang = answer.language
     body = answer_text(answer).strip() or t("nothing_found", lang)
     answer_pieces = split_escaped(truncate(body, ANSWER_TEXT_LIMIT, "\n" + t("answer_cut", lang)), SECTION_TEXT_LIMIT)
-    blocks: list[Block] = [_section(p) for p in answer_pieces]
+    blocks: list[Block] = [section(p) for p in answer_pieces]
     if notes:
-        blocks.append(_context([escape_mrkdwn(n) for n in notes]))
+        blocks.append(context([escape_mrkdwn(n) for n in notes]))
     used = sum(len(p) for p in answer_pieces) + sum(len(n) for n in notes)
     tail: list[Block] = [feedback_block(question_id, lang)] if question_id is not None else []
     citations = [] if answer.refused else list(answer.citations)
     if citations:
-        blocks += [DividerBlock(), _section(f"*{t('sources', lang)}*")]
+        blocks += [DividerBlock(), section(f"*{t('sources', lang)}*")]
         reserve = len(tail) + 1  # keep room for the "more sources" line and the buttons
         shown = 0
         for citation in citations:
             text = citation_mrkdwn(citation, lang)
             if used + len(text) > MESSAGE_TEXT_BUDGET or len(blocks) + reserve >= MAX_BLOCKS:
                 break
-            blocks.append(_section(text))
+            blocks.append(section(text))
             used += len(text)
             shown += 1
         if shown < len(citations):
-            blocks.append(_context([t("more_sources", lang, count=len(citations) - shown)]))
+            blocks.append(context([t("more_sources", lang, count=len(citations) - shown)]))
     blocks += tail
     return Message(text=fallback_text(answer, notes=notes), blocks=blocks)
 
@@ -193,4 +193,4 @@ def fallback_text(answer: Answer, *, notes: Sequence[str] = ()) -> str:
 
 def notice_message(text: str) -> Message:
     """A short plain notice (help, errors, limits) as one section; ``text`` is mrkdwn already."""
-    return Message(text=truncate(text, FALLBACK_TEXT_LIMIT), blocks=[_section(truncate(text, SECTION_TEXT_LIMIT))])
+    return Message(text=truncate(text, FALLBACK_TEXT_LIMIT), blocks=[section(truncate(text, SECTION_TEXT_LIMIT))])

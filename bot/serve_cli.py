@@ -38,7 +38,7 @@ def run_serve(args: argparse.Namespace) -> int:
     configure_logging(level="DEBUG" if getattr(args, "verbose", False) else settings.log_level,
                       fmt=settings.log_format)
 
-    from bot.app import create_app
+    from bot.app import create_bot
     from bot.health import Readiness
     from bot.maintenance import Pruner, prune_once
     from bot.server import serve
@@ -57,22 +57,23 @@ def run_serve(args: argparse.Namespace) -> int:
     from slack_bolt.error import BoltError
 
     try:
-        app = create_app(settings, store=store, answerer=answerer)
+        bot = create_bot(settings, store=store, answerer=answerer)
     except (BoltError, OSError, HTTPException) as err:  # Bolt's auth.test: refused, or no answer at all
         print(f"error: {slack_start_failure(err, settings)}", file=sys.stderr)
         return 2
     from bot.digest.scheduler import start_digest_scheduler
     from bot.feed_poller import start_feed_poller
 
-    readiness = Readiness(load_index=answerer.index, store=store, client=app.client)
+    readiness = Readiness(load_index=answerer.index, store=store, client=bot.app.client)
     pruner = Pruner(store, question_log_days=settings.question_log_days).start()
-    digest = start_digest_scheduler(settings, app.client, store)  # None while DIGEST_CHANNEL is empty
-    feeds = start_feed_poller(settings.retrieval)  # None while FEEDS is empty
+    digest = start_digest_scheduler(settings, bot.app.client, store)  # None while DIGEST_CHANNEL is empty
+    bot.start()  # the index watcher: follow and answer-change alerts, App Home's cache
+    feeds = start_feed_poller(settings.retrieval, on_round=bot.watcher.poke)  # None while FEEDS is empty
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            serve(settings, app, readiness=readiness)
+            serve(settings, bot.app, readiness=readiness)
     finally:
-        for worker in (digest, feeds, pruner):
+        for worker in (digest, feeds, pruner, bot):
             if worker is not None:
                 worker.stop()
     return 0

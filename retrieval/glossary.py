@@ -38,6 +38,16 @@ class Glossary:
                     extra.append(other[0])
         return f"{question} ({'; '.join(extra)})" if extra else question
 
+    def group_of(self, term: str) -> tuple[str, ...] | None:
+        """The glossary line naming ``term`` (any spelling, any case), or None."""
+        folded = " ".join(term.split()).casefold()
+        return next((g for g in self.groups if any(t.casefold() == folded for t in g)), None)
+
+
+def mentions(text: str, term: str) -> bool:
+    """Whether ``text`` names ``term``: as a whole word in Latin script, anywhere in Chinese."""
+    return _mentions(text.lower(), term)
+
 
 def _is_cjk(term: str) -> bool:
     return re.search(r"[\u3400-\u9fff]", term) is not None

@@ -3,7 +3,9 @@
 ``FakeSlack`` is a real HTTP server on 127.0.0.1 (port 0). It records every call (method, parsed
 body, time), checks the bearer token, and can be scripted per method to answer 429 with
 ``Retry-After``, an ``ok: false`` error, or to hang. Paths under ``/hooks/`` stand in for
-interaction ``response_url``s.
+interaction ``response_url``s. Like Slack, it answers ``invalid_arguments`` when a method's
+required arguments are missing (``REQUIRED``), and ``users.info`` / ``conversations.info`` from
+the ``users`` and ``channels`` a test sets up.
 """
 
 from __future__ import annotations
@@ -25,6 +27,23 @@ BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-1-test-token"
 BOT_USER_ID = "UBOT"
 TEAM_ID = "T111"
+# Required arguments of the methods the bot calls (Slack's method reference).
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "chat.postMessage": ("channel",),
+    "chat.postEphemeral": ("channel", "user"),
+    "chat.update": ("channel", "ts"),
+    "chat.delete": ("channel", "ts"),
+    "views.publish": ("user_id", "view"),
+    "views.open": ("trigger_id", "view"),
+    "views.update": ("view",),
+    "users.info": ("user",),
+    "conversations.info": ("channel",),
+    "assistant.threads.setStatus": ("channel_id", "thread_ts", "status"),
+    "assistant.threads.setTitle": ("channel_id", "thread_ts", "title"),
+    "assistant.threads.setSuggestedPrompts": ("channel_id", "thread_ts", "prompts"),
+    "reactions.add": ("channel", "timestamp", "name"),
+    "reactions.remove": ("channel", "timestamp", "name"),
+}
 
 
 @dataclass
@@ -49,6 +68,8 @@ class FakeSlack:
         self.app_token = app_token  # apps.connections.open is called with the xapp- token
         self.socket_url = "ws://127.0.0.1:9/never"  # what apps.connections.open returns
         self.calls: list[Call] = []
+        self.users: dict[str, dict[str, Any]] = {}  # users.info answers, by user id
+        self.channels: dict[str, dict[str, Any]] = {}  # conversations.info answers, by channel id
         self.rejected: list[Call] = []  # calls with a wrong or missing token
         self._script: dict[str, list[Scripted]] = {}
         self._lock = threading.Lock()
@@ -167,6 +188,20 @@ class FakeSlack:
             self._cond.notify_all()
 
     def _default(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        missing = [arg for arg in REQUIRED.get(method, ()) if body.get(arg) in (None, "", [])]
+        if missing:
+            return {"ok": False, "error": "invalid_arguments", "missing": missing}
+        if method == "users.info":
+            user = self.users.get(str(body["user"]))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "conversations.info":
+            channel = self.channels.get(str(body["channel"]))
+            return {"ok": True, "channel": channel} if channel else {"ok": False, "error": "channel_not_found"}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"1900000000.{next(self._ts):06d}"}
+        if method in ("views.publish", "views.open", "views.update"):
+            view = body["view"] if isinstance(body["view"], dict) else json.loads(body["view"])
+            return {"ok": True, "view": {**view, "id": f"V{next(self._ts):06d}"}}
         if method == "auth.test":
             return {"ok": True, "url": "https://t.slack.com/", "team": "T", "user": "qa", "team_id": TEAM_ID,
                     "user_id": BOT_USER_ID, "bot_id": "BBOT"}

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import create_app
+from bot.app import Bot, create_bot
 from bot.config import Settings
 from bot.handler import WORKING_REACTION, Answerer
 from bot.health import Readiness
@@ -178,39 +178,53 @@ class SignedClient:
 
 
 class BotHarness(SignedClient):
-    """The app served by uvicorn on 127.0.0.1:<port 0>, in this process."""
+    """The app served by uvicorn on 127.0.0.1:<port 0>, in this process, with its index watcher."""
 
-    def __init__(self, server: ServerThread, store: SQLiteStateStore, settings: Settings) -> None:
+    def __init__(self, server: ServerThread, store: SQLiteStateStore, settings: Settings, bot: Bot) -> None:
         super().__init__(server.host, server.port)
         self.server = server
         self.store = store
         self.settings = settings
+        self.bot = bot  # its index watcher runs (alerts, App Home's cache)
+        self.stopped = False
+
+    def stop(self) -> None:
+        """Shut the bot down (a restart test starts another on the same state and data)."""
+        if self.stopped:
+            return
+        self.stopped = True
+        self.server.__exit__(None, None, None)
+        self.bot.stop()
+        self.store.close()
 
 
 @pytest.fixture
 def make_bot(bot_settings: Settings, fake_slack: FakeSlack) -> Iterator[Any]:
-    """``make_bot(answerer=..., limiter=..., ingest=..., **settings_overrides)`` -> a started ``BotHarness``."""
-    started: list[tuple[ServerThread, SQLiteStateStore]] = []
+    """``make_bot(answerer=..., limiter=..., ingest=..., **settings_overrides)`` -> a started ``BotHarness``
+    (its index watcher polls every 0.1 s and handles a new generation at once)."""
+    started: list[BotHarness] = []
 
     def factory(*, answerer: Answerer | None = None, limiter: UserRateLimiter | None = None,
                 store_class: type[SQLiteStateStore] = SQLiteStateStore, ingest: Ingest | None = None,
                 **overrides: Any) -> BotHarness:
         settings = replace(bot_settings, **overrides)
         store = store_class(settings.state_location)
-        app = create_app(settings, client=build_web_client(settings), answerer=answerer, store=store, limiter=limiter,
-                         ingest=ingest)
+        bot = create_bot(settings, client=build_web_client(settings), answerer=answerer, store=store, limiter=limiter,
+                         ingest=ingest, watch_poll_s=0.1, watch_settle_s=0.0)
         # as `serve` does: the index check is the answerer's own (a QAService; test doubles have none)
-        readiness = Readiness(load_index=getattr(answerer, "index", None), store=store, client=app.client)
-        server = ServerThread(BotASGI(app, signing_secret=settings.slack_signing_secret, readiness=readiness)).__enter__()
-        started.append((server, store))
+        readiness = Readiness(load_index=getattr(answerer, "index", None), store=store, client=bot.app.client)
+        server = ServerThread(BotASGI(bot.app, signing_secret=settings.slack_signing_secret,
+                                      readiness=readiness)).__enter__()
         fake_slack.wait_count("auth.test", 1)
+        bot.start()
+        assert bot.watcher.wait_looks(1), "the index watcher did not take its first look"
         fake_slack.reset()  # tests look at what happens after start-up
-        return BotHarness(server, store, settings)
+        started.append(BotHarness(server, store, settings, bot))
+        return started[-1]
 
     yield factory
-    for server, store in started:
-        server.__exit__(None, None, None)
-        store.close()
+    for harness in started:
+        harness.stop()
 
 
 @pytest.fixture

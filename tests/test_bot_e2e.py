@@ -98,8 +98,7 @@ def test_restart_does_not_answer_a_redelivered_event(make_bot: Any, qa_service: 
     first = make_bot(answerer=qa_service)
     first.post_event(event, event_id="EvRESTART")
     wait_answered(fake_slack)
-    first.server.__exit__(None, None, None)
-    first.store.close()
+    first.stop()
 
     second = make_bot(answerer=qa_service)  # same STATE_DB, fresh process state
     assert second.post_event(event, event_id="EvRESTART", retry_num=1).status == 200
