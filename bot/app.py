@@ -14,8 +14,17 @@ from slack_sdk import WebClient
 
 from bot.alerts.changes import AnswerChanges
 from bot.alerts.follow_alerts import FollowAlerts
-from bot.alerts.generations import DiskGenerations, Generations, IndexHolder, ServiceGenerations
+from bot.alerts.generations import (
+    ArticleLookup,
+    DiskGenerations,
+    Generations,
+    IndexHolder,
+    ServiceGenerations,
+)
 from bot.alerts.watcher import POLL_S, SETTLE_S, IndexWatcher
+from bot.answer_controls import AnswerControls, register_answer_controls
+from bot.channel_policy import ChannelPolicy
+from bot.check_shortcut import register_check_shortcut
 from bot.config import Settings
 from bot.digest.command import Preview, digest_preview, register_digest_command
 from bot.follow_listener import FollowHandler, register_follow_commands
@@ -115,9 +124,14 @@ def create_bot(
     # "@bot follow Zhipu" are not questions
     register_ingest(app, IngestHandler(ingest=ingest, store=store, allowed_users=settings.add_allowed_users,
                                        on_indexed=watcher.poke))
+    policy = ChannelPolicy(store)
     register_follow_commands(app, FollowHandler(store=store, glossary=lambda: glossary), store,
-                             open_settings=register_settings(app, SettingsHandler(store=store, settings=settings)))
-    register_listeners(app, handler, store)
+                             open_settings=register_settings(app, SettingsHandler(store=store, settings=settings,
+                                                                                  on_change=policy.changed)))
+    register_listeners(app, handler, store, policy)
+    register_check_shortcut(app, handler)
+    register_answer_controls(app, AnswerControls(store=store, articles=ArticleLookup(generations),
+                                                 max_saved_per_user=settings.change_alerts_per_user))
     register_digest_command(app, preview if preview is not None else digest_preview(settings, store),
                             language=settings.digest.language)
     return Bot(app=app, watcher=watcher)

@@ -21,7 +21,7 @@ from bot.logs import ContextPool, new_question_id, question_context
 from bot.progress import Progress
 from bot.ratelimit import UserRateLimiter
 from bot.render import Message, answer_message, notice_message
-from bot.state.protocols import EventClaims, QuestionLog, ThreadTurns
+from bot.state.protocols import EventClaims, KeptAnswers, QuestionLog, ThreadTurns
 from bot.state.records import QuestionRecord, default_outcome, message_key
 from bot.texts import fallback_note, t
 from bot.turn import Incoming, Turn
@@ -59,8 +59,9 @@ class Answerer(Protocol):
     ) -> Answer: ...
 
 
-class QuestionState(EventClaims, ThreadTurns, QuestionLog, Protocol):
-    """The state answering reads and writes: the claim, the thread's turns, the log and the votes."""
+class QuestionState(EventClaims, ThreadTurns, QuestionLog, KeptAnswers, Protocol):
+    """The state answering reads and writes: the claim, the thread's turns, the log, the votes and
+    the private answers kept for sharing."""
 
 
 class QuestionHandler:
@@ -102,7 +103,11 @@ class QuestionHandler:
         turn = Turn.of_message(msg)
 
         def post(message: Message) -> None:
-            client.chat_postMessage(channel=turn.channel, thread_ts=turn.thread_ts, **message.to_kwargs())
+            if turn.ephemeral:
+                client.chat_postEphemeral(channel=turn.channel, user=turn.user, thread_ts=turn.thread_ts,
+                                          **message.to_kwargs())
+            else:
+                client.chat_postMessage(channel=turn.channel, thread_ts=turn.thread_ts, **message.to_kwargs())
 
         with question_context(new_question_id()):
             try:
@@ -136,7 +141,7 @@ class QuestionHandler:
         # critical path; it is removed only after the add finished (else the remove could overtake it).
         added = self._reactions.submit(self._reaction, client, "add", turn)
         on_partial = None
-        if self.streams:
+        if self.streams and not turn.ephemeral:  # an ephemeral message cannot be updated in place
             progress = Progress(client, channel=turn.channel, thread_ts=turn.thread_ts, language=turn.language,
                                 pool=self._progress, post=post)
             progress.start()
@@ -165,22 +170,6 @@ class QuestionHandler:
         if self._allowed(turn, post):
             self._answer(turn, history=[], post=post)
 
-    # -- 👍 / 👎 ------------------------------------------------------------------------------------
-
-    def handle_feedback(self, *, raw_question_id: str, user: str, value: int, language: str, respond: Respond) -> None:
-        try:
-            stored = self.store.record_feedback(question_id=int(raw_question_id), user=user, value=value)
-            key = ("feedback_up" if value > 0 else "feedback_down") if stored else "feedback_unknown"
-        except ValueError:  # a button value that is not a question id
-            key = "feedback_unknown"
-        except Exception:
-            logger.exception("could not store feedback")
-            key = "error_generic"
-        self._post_safely(
-            lambda m: respond(response_type="ephemeral", replace_original=False, **m.to_kwargs()),
-            notice_message(t(key, language)),
-        )
-
     # -- helpers ------------------------------------------------------------------------------------
 
     def _allowed(self, turn: Turn, post: Callable[[Message], None]) -> bool:
@@ -200,7 +189,10 @@ class QuestionHandler:
                 answer = self.answerer.ask(turn.text, history=history)
             question_id = self._log(turn, answer)
             logged = True
-            post(answer_message(answer, question_id=question_id, notes=self._notes(turn, answer)))
+            notes = self._notes(turn, answer)
+            if turn.private and question_id is not None:
+                self._keep(turn, question_id, answer_message(answer, question_id=question_id, notes=notes))
+            post(answer_message(answer, question_id=question_id, notes=notes, shareable=turn.private))
         except EmptyQuestionError as err:  # e.g. "@bot ???": nothing to search for, so show the help
             self._log(turn, None, error=err)
             self._post_safely(post, notice_message(t("help", turn.language, bot=turn.mention)))
@@ -208,6 +200,13 @@ class QuestionHandler:
             if not logged:
                 self._log(turn, None, error=err)
             self._post_safely(post, notice_message(self._error_text(err, turn.language)))
+
+    def _keep(self, turn: Turn, question_id: int, shared: Message) -> None:
+        """A private answer as "Share to channel" will post it; losing it only costs the sharing."""
+        try:
+            self.store.keep_answer(question_id=question_id, user=turn.user, message=shared.to_kwargs())
+        except Exception:
+            logger.exception("could not keep the answer for sharing")
 
     @staticmethod
     def _notes(turn: Turn, answer: Answer) -> list[str]:

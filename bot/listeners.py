@@ -1,7 +1,9 @@
 """Bolt listeners: thin. Each one decides whether a payload is for the bot and hands it on.
 
 The decision helpers (``is_ignored``, ``to_incoming``, ``strip_mention``) are pure functions so
-the rules (ignore bots and edits, answer only threads the bot is part of) are tested directly.
+the rules (ignore bots and edits, answer only threads the bot is part of) are tested directly. A
+channel's settings (``ChannelPolicy``) may ask for question-like messages to be answered without a
+mention, and for answers only the asker sees.
 """
 
 from __future__ import annotations
@@ -9,18 +11,18 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 
+from bot.channel_policy import ChannelPolicy
 from bot.handler import QuestionHandler, Respond
-from bot.render import FEEDBACK_DOWN, FEEDBACK_UP
 from bot.state.protocols import EventClaims
 from bot.state.records import event_key
 from bot.texts import t
 from bot.turn import Incoming, Turn
-from retrieval.text import detect_language
 
 logger = logging.getLogger(__name__)
 
@@ -82,15 +84,18 @@ def dedupe_events(store: EventClaims) -> Callable[..., BoltResponse]:
     return middleware
 
 
-def register_listeners(app: App, handler: QuestionHandler, store: EventClaims) -> None:
+def register_listeners(app: App, handler: QuestionHandler, store: EventClaims, policy: ChannelPolicy) -> None:
     app.middleware(dedupe_events(store))
+
+    def in_channel(event: Mapping[str, Any], context: BoltContext, source: str) -> Incoming:
+        msg = to_incoming(event, team=context.team_id or "", bot_user_id=context.bot_user_id, source=source)
+        return replace(msg, ephemeral=policy.private(msg.team, msg.channel))
 
     @app.event("app_mention")
     def on_mention(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         if is_ignored(event, bot_user_id=context.bot_user_id):
             return
-        msg = to_incoming(event, team=context.team_id or "", bot_user_id=context.bot_user_id, source="mention")
-        handler.handle_message(msg, client)
+        handler.handle_message(in_channel(event, context, "mention"), client)
 
     @app.event("message")  # message.im, message.channels, message.groups, every subtype
     def on_message(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -101,11 +106,13 @@ def register_listeners(app: App, handler: QuestionHandler, store: EventClaims) -
         if event.get("channel_type") == "im":
             handler.handle_message(to_incoming(event, team=team, bot_user_id=bot_user_id, source="dm"), client)
             return
-        thread_ts = event.get("thread_ts")
-        if not thread_ts or mentions(str(event.get("text") or ""), bot_user_id):
-            return  # channel chatter, or a mention that app_mention answers
-        if handler.knows_thread(team=team, channel=str(event.get("channel", "")), thread_ts=str(thread_ts)):
-            handler.handle_message(to_incoming(event, team=team, bot_user_id=bot_user_id, source="thread"), client)
+        thread_ts, text, channel = event.get("thread_ts"), str(event.get("text") or ""), str(event.get("channel", ""))
+        if mentions(text, bot_user_id):
+            return  # app_mention answers it
+        if thread_ts and handler.knows_thread(team=team, channel=channel, thread_ts=str(thread_ts)):
+            handler.handle_message(in_channel(event, context, "thread"), client)
+        elif not thread_ts and policy.answers_unasked(team, channel, strip_mention(text, bot_user_id)):
+            handler.handle_message(in_channel(event, context, "channel"), client)
 
     @app.command(SLASH_COMMAND)
     def on_ask(ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext) -> None:
@@ -114,25 +121,3 @@ def register_listeners(app: App, handler: QuestionHandler, store: EventClaims) -
                                mention="industry-qa")
         ack(text=t("working", turn.language))
         handler.handle_command(turn, respond)
-
-    def on_feedback(value: int) -> Callable[..., None]:
-        def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-            ack()
-            handler.handle_feedback(
-                raw_question_id=str(action.get("value", "")),
-                user=str(body.get("user", {}).get("id", "")),
-                value=value,
-                language=_message_language(body),
-                respond=respond,
-            )
-
-        return listener
-
-    app.action(FEEDBACK_UP)(on_feedback(+1))
-    app.action(FEEDBACK_DOWN)(on_feedback(-1))
-
-
-def _message_language(body: Mapping[str, Any]) -> str:
-    """The language of the answer a button belongs to, from its fallback text."""
-    text = str((body.get("message") or {}).get("text") or "")
-    return detect_language(text) if text else "en"

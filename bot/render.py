@@ -12,16 +12,14 @@ from typing import Any
 from urllib.parse import quote as url_quote
 
 from slack_sdk.models.blocks import (
-    ActionsBlock,
     Block,
-    ButtonElement,
     ContextBlock,
     DividerBlock,
     MarkdownTextObject,
-    PlainTextObject,
     SectionBlock,
 )
 
+from bot.answer_actions import answer_actions
 from bot.texts import answer_text, t
 from retrieval.types import Answer, Citation
 
@@ -34,10 +32,6 @@ MESSAGE_TEXT_BUDGET = 12000
 ANSWER_TEXT_LIMIT = 6000  # the answer body may take at most this share of the budget
 EXCERPT_LIMIT = 1000  # escaped characters of one quoted excerpt (cut with an ellipsis beyond)
 TITLE_LIMIT = 200  # characters of an article title in a source line
-
-FEEDBACK_BLOCK_ID = "feedback"
-FEEDBACK_UP = "feedback_up"
-FEEDBACK_DOWN = "feedback_down"
 
 
 @dataclass(frozen=True)
@@ -139,19 +133,11 @@ def context(lines: Sequence[str]) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=truncate(x, SECTION_TEXT_LIMIT)) for x in lines[:CONTEXT_ELEMENTS_LIMIT]])
 
 
-def feedback_block(question_id: int, language: str) -> ActionsBlock:
-    value = str(question_id)
-    return ActionsBlock(
-        block_id=FEEDBACK_BLOCK_ID,
-        elements=[
-            ButtonElement(text=PlainTextObject(text=f"👍 {t('helpful', language)}", emoji=True), action_id=FEEDBACK_UP, value=value),
-            ButtonElement(text=PlainTextObject(text=f"👎 {t('not_helpful', language)}", emoji=True), action_id=FEEDBACK_DOWN, value=value),
-        ],
-    )
-
-
-def answer_message(answer: Answer, *, question_id: int | None = None, notes: Sequence[str] = ()) -> Message:
-    """The answer, any notes, numbered sources and feedback buttons, within every Slack limit."""
+def answer_message(answer: Answer, *, question_id: int | None = None, notes: Sequence[str] = (),
+                   shareable: bool = False) -> Message:
+    """The answer, any notes, numbered sources and its controls (feedback, "tell me when this
+    changes", and "share to channel" when ``shareable``), within every Slack limit. Without a
+    ``question_id`` (an alert quoting an answer) there are no controls."""
     lang = answer.language
     body = answer_text(answer).strip() or t("nothing_found", lang)
     answer_pieces = split_escaped(truncate(body, ANSWER_TEXT_LIMIT, "\n" + t("answer_cut", lang)), SECTION_TEXT_LIMIT)
@@ -159,7 +145,7 @@ def answer_message(answer: Answer, *, question_id: int | None = None, notes: Seq
     if notes:
         blocks.append(context([escape_mrkdwn(n) for n in notes]))
     used = sum(len(p) for p in answer_pieces) + sum(len(n) for n in notes)
-    tail: list[Block] = [feedback_block(question_id, lang)] if question_id is not None else []
+    tail = answer_actions(answer, question_id=question_id, shareable=shareable) if question_id is not None else []
     citations = [] if answer.refused else list(answer.citations)
     if citations:
         blocks += [DividerBlock(), section(f"*{t('sources', lang)}*")]

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from retrieval.text import detect_language
 
+PRIVATE_SOURCES = frozenset({"dm", "assistant", "command", "check"})
+
 
 @dataclass(frozen=True)
 class Incoming:
@@ -20,8 +22,9 @@ class Incoming:
     thread_ts: str
     text: str  # bot mention already removed
     has_files: bool
-    source: str  # mention | dm | thread
+    source: str  # mention | dm | thread | channel (unasked, by the channel's settings) | assistant
     bot_user_id: str = ""
+    ephemeral: bool = False  # answer so that only the asker sees it (the channel's settings)
 
 
 @dataclass(frozen=True)
@@ -33,25 +36,33 @@ class Turn:
     team: str
     channel: str
     user: str
-    source: str  # mention | dm | thread | command
+    source: str  # mention | dm | thread | channel | assistant | command | check
     text: str
     language: str
     mention: str  # how the help names the bot: "<@U123>" in a channel, its name for /ask
     ts: str = ""  # the message's; "" for /ask
     thread_ts: str = ""  # where the reply goes; "" for /ask, which replies privately
     has_files: bool = False
+    ephemeral: bool = False  # posted with chat.postEphemeral: only the asker sees it
     received: float = field(default_factory=time.perf_counter)
+
+    @property
+    def private(self) -> bool:
+        """Only the asker sees the answer: it gets "Share to channel" and is kept for that."""
+        return self.ephemeral or self.source in PRIVATE_SOURCES
 
     @classmethod
     def of_message(cls, msg: Incoming) -> Turn:
         return cls(team=msg.team, channel=msg.channel, user=msg.user, source=msg.source, text=msg.text,
                    language=_language(msg.text), mention=f"<@{msg.bot_user_id}>", ts=msg.ts,
-                   thread_ts=msg.thread_ts, has_files=msg.has_files)
+                   thread_ts=msg.thread_ts, has_files=msg.has_files, ephemeral=msg.ephemeral)
 
     @classmethod
-    def of_command(cls, *, team: str, channel: str, user: str, text: str, mention: str) -> Turn:
+    def of_command(cls, *, team: str, channel: str, user: str, text: str, mention: str,
+                   source: str = "command") -> Turn:
+        """``/ask`` (or ``check``: the "Check against the corpus" shortcut), answered privately."""
         text = text.strip()
-        return cls(team=team, channel=channel, user=user, source="command", text=text, language=_language(text),
+        return cls(team=team, channel=channel, user=user, source=source, text=text, language=_language(text),
                    mention=mention)
 
 

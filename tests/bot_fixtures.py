@@ -75,6 +75,25 @@ def tiny_retrieval(tmp_path_factory: pytest.TempPathFactory) -> RetrievalSetting
     return settings
 
 
+def live_corpus(root: Path) -> RetrievalSettings:
+    """A one-article corpus (MiniMax) with the shipped glossary, indexed with the bundled model in
+    ``root``: tests add articles to it while the bot runs (fetches allowed from loopback)."""
+    import shutil
+
+    from retrieval.index import build_index
+    from retrieval.settings import IngestSettings
+    from tests.web_fixtures import LOOPBACK_ALLOWED
+
+    corpus = root / "corpus"
+    (corpus / "articles").mkdir(parents=True)
+    (corpus / "articles" / "minimax-listing.md").write_text(TINY_CORPUS["minimax-listing.md"], encoding="utf-8")
+    shutil.copy(Path(__file__).resolve().parent.parent / "corpus" / "glossary.yml", corpus / "glossary.yml")
+    settings = RetrievalSettings(corpus_dir=corpus, data_dir=root / "data",
+                                 ingest=IngestSettings(fetch_timeout_s=2.0, fetch_allow_hosts=LOOPBACK_ALLOWED))
+    build_index(settings)
+    return settings
+
+
 @pytest.fixture(scope="session")
 def qa_service(tiny_retrieval: RetrievalSettings) -> Answerer:
     from retrieval.service import QAService
@@ -254,7 +273,16 @@ def texts_of(call: Call) -> str:
             parts.append(block["text"]["text"])
         for el in block.get("elements", []):
             parts.append(el["text"]["text"] if isinstance(el.get("text"), dict) else str(el.get("text", "")))
+            parts += [el[b]["text"]["text"] for b in ("positive_button", "negative_button") if b in el]
     return "\n".join(parts)
+
+
+def controls(post: Call) -> dict[str, dict[str, Any]]:
+    """The controls under an answer by action id (feedback buttons, watch, share)."""
+    blocks = post.body.get("blocks") or []
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    return {el["action_id"]: el for b in blocks if b["type"] in ("actions", "context_actions") for el in b["elements"]}
 
 
 def wait_answered(fake: FakeSlack, n: int = 1) -> list[Call]:
@@ -273,3 +301,17 @@ def assert_working_indicator(fake: FakeSlack, ts: str) -> None:
     for call in fake.calls:
         if call.method.startswith("reactions."):
             assert expected.items() <= call.body.items()
+
+
+def click(post: Call, action_id: str, value: str, *, response_url: str, user: str = "U2", channel: str = "C1",
+          thread_ts: str = "") -> dict[str, Any]:
+    """The block_actions payload Slack sends when ``user`` clicks a control under ``post``."""
+    kind = "feedback_buttons" if action_id == "answer_feedback" else "button"
+    message = {"text": post.body.get("text", ""), "ts": "1900000000.000001", **({"thread_ts": thread_ts} if thread_ts else {})}
+    return {
+        "type": "block_actions", "team": {"id": TEAM_ID}, "user": {"id": user}, "api_app_id": "A111",
+        "container": {"type": "message", "channel_id": channel, "message_ts": "1900000000.000001",
+                      **({"thread_ts": thread_ts} if thread_ts else {})},
+        "channel": {"id": channel}, "message": message, "response_url": response_url, "trigger_id": "1.2",
+        "actions": [{"type": kind, "action_id": action_id, "block_id": "x", "value": value}],
+    }

@@ -21,6 +21,8 @@ from tests.bot_fixtures import (
     ZH_QUESTION,
     BotHarness,
     assert_working_indicator,
+    click,
+    controls,
     mention,
     message,
     texts_of,
@@ -44,8 +46,7 @@ def test_mention_gets_one_threaded_reply_with_citations(bot: BotHarness, fake_sl
     assert "> Zhipu AI passed its listing hearing at the Hong Kong stock exchange on Friday." in text
     assert "_Test Wire · 2025-12-20_" in text
     assert "*Sources*" in text
-    actions = [b for b in post["blocks"] if b["type"] == "actions"]
-    assert [e["action_id"] for e in actions[0]["elements"]] == ["feedback_up", "feedback_down"]
+    assert list(controls(posts[0])) == ["answer_feedback", "answer_watch"]  # native feedback; no share in a channel
     # working indicator: added on receipt (in the background), removed after the answer was posted
     assert_working_indicator(fake_slack, "1700000000.000100")
     [logged] = bot.store.questions()
@@ -172,19 +173,13 @@ def test_bot_messages_and_edits_are_ignored_without_404(bot: BotHarness, fake_sl
 def test_feedback_click_is_stored_and_acknowledged(bot: BotHarness, fake_slack: FakeSlack) -> None:
     bot.post_event(mention(QUESTION, ts="1700000005.000100"))
     [post] = wait_answered(fake_slack)
-    up = next(b for b in post.body["blocks"] if b["type"] == "actions")["elements"][0]
-    payload = {
-        "type": "block_actions", "team": {"id": "T111"}, "user": {"id": "U2"}, "api_app_id": "A111",
-        "container": {"type": "message", "channel_id": "C1", "message_ts": "1900000000.000001"},
-        "channel": {"id": "C1"}, "message": {"text": post.body["text"], "ts": "1900000000.000001"},
-        "response_url": fake_slack.hook_url("feedback"), "trigger_id": "1.2",
-        "actions": [{"type": "button", "action_id": up["action_id"], "block_id": "feedback", "value": up["value"]}],
-    }
+    votes = controls(post)["answer_feedback"]
+    payload = click(post, "answer_feedback", votes["positive_button"]["value"], response_url=fake_slack.hook_url("feedback"))
     assert bot.post_form({"payload": json.dumps(payload)}).status == 200
     [ack] = fake_slack.wait_count("hook:feedback", 1)
     assert ack.body["response_type"] == "ephemeral" and "recorded" in ack.body["text"]
     [row] = bot.store.feedback()
-    assert (row.question_id, row.user, row.value) == (int(up["value"]), "U2", 1)
+    assert (row.question_id, row.user, row.value) == (bot.store.questions()[0].id, "U2", 1)
 
 
 def test_slash_command_answers_privately(bot: BotHarness, fake_slack: FakeSlack) -> None:

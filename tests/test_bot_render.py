@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -114,7 +115,12 @@ def test_answer_message_stays_within_every_slack_limit(name: str) -> None:
     assert all(len(t) <= SECTION_TEXT_LIMIT for t in section_texts)
     assert sum(map(len, section_texts)) <= MESSAGE_TEXT_BUDGET + 100  # + the short "Sources" header
     assert not any(BROKEN_ENTITY.search(t) for t in section_texts)
-    assert blocks[-1]["type"] == "actions" and blocks[-1]["elements"][0]["value"] == "7"
+    feedback, buttons = blocks[-2:]  # the controls close the message, after every source
+    assert feedback["type"] == "context_actions" and buttons["type"] == "actions"
+    [votes] = feedback["elements"]
+    assert (votes["type"], votes["positive_button"]["value"], votes["negative_button"]["value"]) == (
+        "feedback_buttons", "7:up", "7:down")
+    assert json.loads(buttons["elements"][0]["value"])["q"] == 7  # tell me when this changes
 
 
 def test_answer_blocks_show_numbered_linked_quoted_sources() -> None:
@@ -132,8 +138,18 @@ def test_chinese_answer_has_chinese_labels_and_plain_title_without_url() -> None
     payload = answer_message(CASES["chinese"], question_id=1).to_kwargs()
     texts = [b["text"]["text"] for b in payload["blocks"] if b["type"] == "section"]
     assert texts[1] == "*来源*" and texts[2].startswith("*[1]* 上市之争\n")
-    buttons = [e["text"]["text"] for e in payload["blocks"][-1]["elements"]]
-    assert buttons == ["👍 有帮助", "👎 没帮助"]
+    [votes] = payload["blocks"][-2]["elements"]
+    assert [votes[b]["text"]["text"] for b in ("positive_button", "negative_button")] == ["有帮助", "没帮助"]
+    assert [e["text"]["text"] for e in payload["blocks"][-1]["elements"]] == [":bell: 答案变化时通知我"]
+
+
+def test_a_private_answer_can_be_shared_and_the_watch_button_carries_its_evidence() -> None:
+    payload = answer_message(CASES["english"], question_id=4, shareable=True).to_kwargs()
+    watch, share = payload["blocks"][-1]["elements"]
+    assert share["action_id"] == "answer_share" and share["value"] == "4"
+    assert json.loads(watch["value"]) == {"q": 4, "o": "answered", "p": "a.md", "s": 0, "e": 34}
+    refused = answer_message(CASES["refused"], question_id=5).to_kwargs()
+    assert json.loads(refused["blocks"][-1]["elements"][0]["value"]) == {"q": 5, "o": "refused", "p": "", "s": 0, "e": 0}
 
 
 def test_long_answer_is_cut_with_a_marker_and_fallback_is_capped() -> None:

@@ -4,7 +4,6 @@ bot runs: one per article and follower, a burst in one message, none again after
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,12 +16,11 @@ from bot.cli import main as industry_qa
 from bot.commands import Command, parse_command
 from bot.feed_poller import FeedPoller
 from retrieval.glossary import load_glossary
-from retrieval.index import build_index
-from retrieval.settings import FeedSpec, IngestSettings, RetrievalSettings
+from retrieval.settings import FeedSpec, RetrievalSettings
 from tests.bot_fakes import TEAM_ID, Call, FakeSlack
-from tests.bot_fixtures import TINY_CORPUS, BotHarness, mention, message, texts_of
+from tests.bot_fixtures import BotHarness, live_corpus, mention, message, texts_of
 from tests.retrieval_fixtures import FIXTURES, ROOT
-from tests.web_fixtures import LOOPBACK_ALLOWED, FixtureWeb, Page, article_html, rss, serve_standard_site
+from tests.web_fixtures import FixtureWeb, Page, article_html, rss, serve_standard_site
 
 GLOSSARY = load_glossary(ROOT / "corpus")
 
@@ -72,14 +70,7 @@ def web() -> Iterator[FixtureWeb]:
 
 @pytest.fixture
 def live(tmp_path: Path) -> RetrievalSettings:
-    corpus = tmp_path / "corpus"
-    (corpus / "articles").mkdir(parents=True)
-    (corpus / "articles" / "minimax-listing.md").write_text(TINY_CORPUS["minimax-listing.md"], encoding="utf-8")
-    shutil.copy(ROOT / "corpus" / "glossary.yml", corpus / "glossary.yml")
-    settings = RetrievalSettings(corpus_dir=corpus, data_dir=tmp_path / "data",
-                                 ingest=IngestSettings(fetch_timeout_s=2.0, fetch_allow_hosts=LOOPBACK_ALLOWED))
-    build_index(settings)
-    return settings
+    return live_corpus(tmp_path)
 
 
 @pytest.fixture

@@ -351,3 +351,12 @@ def test_prune_history_also_forgets_the_reasons_and_kept_answers_of_old_question
     store.keep_answer(question_id=qid, user="U1", message={"text": "kept"})
     assert store.prune_history(older_than_s=-1) >= 1  # the foreign keys do not stop the question going
     assert store.feedback_reasons() == [] and store.kept_answer(qid) is None
+
+
+def test_an_assistant_thread_keeps_its_latest_context(open_state: Opener) -> None:
+    store = open_state()
+    assert store.assistant_thread(channel="D1", thread_ts="1.0") is None
+    store.save_assistant_thread(channel="D1", thread_ts="1.0", context={"channel_id": "C1", "team_id": "T"})
+    store.save_assistant_thread(channel="D1", thread_ts="1.0", context={"channel_id": "C2", "team_id": "T"})
+    store.close()
+    assert open_state().assistant_thread(channel="D1", thread_ts="1.0") == {"channel_id": "C2", "team_id": "T"}

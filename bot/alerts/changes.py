@@ -21,13 +21,14 @@ from slack_sdk.errors import SlackApiError
 from bot.alerts.follow_alerts import PERMANENT_ERRORS, Post
 from bot.alerts.generations import Arrival, Generation
 from bot.alerts.render import change_alert_message
+from bot.evidence import evidence_of, lead_citation, source_line
 from bot.state.protocols import AlertLog, SavedQuestions
 from bot.state.records import Evidence, SavedQuestion, alert_key
 from retrieval.glossary import Glossary
 from retrieval.index import DocumentRecord
 from retrieval.logsafe import loggable
 from retrieval.text import content_terms
-from retrieval.types import Answer, Citation
+from retrieval.types import Answer
 
 logger = logging.getLogger(__name__)
 
@@ -42,25 +43,12 @@ class ChangeState(SavedQuestions, AlertLog, Protocol):
     """The saved questions and the log that makes each change alert go out once."""
 
 
-def outcome_of(answer: Answer) -> str:
-    return str(getattr(answer, "outcome", "refused" if answer.refused else "answered"))
-
-
-def lead_citation(answer: Answer) -> Citation | None:
-    """The citation the answer rests on: the first in the "answer" role (the first one when
-    citations carry no role)."""
-    if answer.refused or not answer.citations:
-        return None
-    return next((c for c in answer.citations if getattr(c, "role", "answer") == "answer"), answer.citations[0])
-
-
-def evidence_of(answer: Answer) -> tuple[Evidence, str, str]:
+def evidence_with_excerpt(answer: Answer) -> tuple[Evidence, str, str]:
     """(evidence, its verbatim excerpt, its source line) of an answer."""
-    outcome, lead = outcome_of(answer), lead_citation(answer)
+    lead = lead_citation(answer)
     if lead is None:
-        return Evidence(outcome), "", ""
-    source = " · ".join(p for p in (lead.title, lead.outlet, lead.published[:10]) if p)
-    return Evidence(outcome, lead.path, lead.start, lead.end), lead.excerpt, source
+        return evidence_of(answer), "", ""
+    return evidence_of(answer), lead.excerpt, source_line(lead.title, lead.outlet, lead.published)
 
 
 def bears_on(question: str, docs: Iterable[DocumentRecord], glossary: Glossary) -> bool:
@@ -102,7 +90,7 @@ class AnswerChanges:
             logger.warning("re-asking saved question %d failed: %s", saved.id, loggable(err))
             return None
         self.asked += 1
-        evidence, excerpt, source = evidence_of(answer)
+        evidence, excerpt, source = evidence_with_excerpt(answer)
         if evidence == saved.evidence:
             return None
         now = self.clock()

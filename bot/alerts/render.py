@@ -26,6 +26,7 @@ from bot.render import (
 )
 from bot.state.records import SavedQuestion
 from bot.texts import t
+from bot.texts.wording import answer_text
 from retrieval.types import Answer
 
 MAX_LISTED = 10  # articles named in one follow alert; the rest are counted
@@ -80,7 +81,7 @@ def change_alert_message(saved: SavedQuestion, answer: Answer, *, outcome: str, 
     tail: list[Block] = [DividerBlock(), before, ActionsBlock(elements=[ButtonElement(
         text=PlainTextObject(text=t("change_stop", lang)), action_id=UNSAVE_ACTION, value=str(saved.id))])]
     body = answer_message(answer).blocks[: MAX_BLOCKS - len(head) - len(tail)]
-    text = f"{t('change_title', lang)}: {saved.question}\n{answer.answer}"
+    text = f"{t('change_title', lang)}: {saved.question}\n{answer_text(answer)}"
     return Message(text=truncate(text, FALLBACK_TEXT_LIMIT), blocks=[*head, *body, *tail])
 
 

@@ -59,3 +59,7 @@ def feedback_reason(row: Row) -> FeedbackReason:
 
 def kept_answer(row: Row) -> KeptAnswer:
     return KeptAnswer(question_id=int(row["question_id"]), user=row["user"], message=json.loads(row["message_json"]))
+
+
+def thread_context(row: Row) -> dict[str, str]:
+    return {str(k): str(v) for k, v in json.loads(row["context_json"]).items()}

@@ -204,6 +204,7 @@ class PostgresStateStore(PostgresFeatures):
             ("DELETE FROM feedback WHERE question_id IN (SELECT id FROM questions WHERE created_at < %s)", cutoff),
             ("DELETE FROM questions WHERE created_at < %s", cutoff),
             ("DELETE FROM thread_turns WHERE created_at < %s", cutoff),
+            ("DELETE FROM assistant_threads WHERE updated_at < %s", cutoff),
             ("DELETE FROM rate_slots WHERE at < %s", time.time() - RATE_SLOT_RETENTION_S),
         )
         with self._pool.connection() as conn, conn.transaction():

@@ -174,3 +174,15 @@ class PostgresFeatures:
     def kept_answer(self, question_id: int) -> KeptAnswer | None:
         found = self._select(f"SELECT {_KEPT} FROM kept_answers WHERE question_id = %s", (question_id,))
         return rows.kept_answer(found[0]) if found else None
+
+    # -- assistant threads -----------------------------------------------------------------------
+    def save_assistant_thread(self, *, channel: str, thread_ts: str, context: Mapping[str, str]) -> None:
+        self._execute("INSERT INTO assistant_threads (channel, thread_ts, context_json, updated_at) VALUES (%s,%s,%s,%s)"
+                      " ON CONFLICT (channel, thread_ts) DO UPDATE SET context_json = EXCLUDED.context_json,"
+                      " updated_at = EXCLUDED.updated_at",
+                      (channel, thread_ts, json.dumps(dict(context)), time.time()))
+
+    def assistant_thread(self, *, channel: str, thread_ts: str) -> dict[str, str] | None:
+        found = self._select("SELECT context_json FROM assistant_threads WHERE channel = %s AND thread_ts = %s",
+                             (channel, thread_ts))
+        return rows.thread_context(found[0]) if found else None

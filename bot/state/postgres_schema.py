@@ -114,6 +114,12 @@ MIGRATIONS: tuple[str, ...] = (
         created_at DOUBLE PRECISION NOT NULL,
         PRIMARY KEY (question_id, user_id)
     );
+    CREATE TABLE assistant_threads (
+        channel TEXT NOT NULL, thread_ts TEXT NOT NULL,
+        context_json TEXT NOT NULL,      -- the channel the panel was opened beside, and its team
+        updated_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (channel, thread_ts)
+    );
     CREATE TABLE kept_answers (
         question_id BIGINT PRIMARY KEY REFERENCES questions (id) ON DELETE CASCADE,
         user_id TEXT NOT NULL,

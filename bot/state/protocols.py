@@ -215,8 +215,18 @@ class KeptAnswers(Protocol):
         """The kept message, or None."""
 
 
+class AssistantThreads(Protocol):
+    """The assistant panel's threads and the channel each was opened beside (Bolt's thread context)."""
+
+    def save_assistant_thread(self, *, channel: str, thread_ts: str, context: Mapping[str, str]) -> None:
+        """Remember (or update) an assistant thread and its context."""
+
+    def assistant_thread(self, *, channel: str, thread_ts: str) -> dict[str, str] | None:
+        """The thread's context; None when the thread is not an assistant thread the bot saw start."""
+
+
 class SlackFeatures(UserQuestions, Follows, AlertLog, SeenArticles, SavedQuestions, ChannelPreferences,
-                    FeedbackReasons, KeptAnswers, Protocol):
+                    FeedbackReasons, KeptAnswers, AssistantThreads, Protocol):
     """The state of App Home, follows and alerts, answer-change alerts, channel settings, the
     feedback form and sharing."""
 

@@ -121,6 +121,7 @@ class SQLiteStateStore(SQLiteFeatures):
             ("DELETE FROM kept_answers WHERE question_id IN (SELECT id FROM questions WHERE created_at < ?)", cutoff),
             ("DELETE FROM questions WHERE created_at < ?", cutoff),
             ("DELETE FROM thread_turns WHERE created_at < ?", cutoff),
+            ("DELETE FROM assistant_threads WHERE updated_at < ?", cutoff),
             ("DELETE FROM rate_slots WHERE at < ?", time.time() - RATE_SLOT_RETENTION_S),
         )
         with self._lock:

@@ -191,3 +191,18 @@ class SQLiteFeatures:
         found = self._select("SELECT * FROM kept_answers WHERE question_id = ?", (question_id,))
         return rows.kept_answer(found[0]) if found else None
 
+
+    # -- assistant threads -----------------------------------------------------------------------
+    def save_assistant_thread(self, *, channel: str, thread_ts: str, context: Mapping[str, str]) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO assistant_threads (channel, thread_ts, context_json, updated_at) VALUES (?,?,?,?)"
+                " ON CONFLICT (channel, thread_ts) DO UPDATE SET context_json = excluded.context_json,"
+                " updated_at = excluded.updated_at",
+                (channel, thread_ts, json.dumps(dict(context)), time.time()),
+            )
+
+    def assistant_thread(self, *, channel: str, thread_ts: str) -> dict[str, str] | None:
+        found = self._select("SELECT context_json FROM assistant_threads WHERE channel = ? AND thread_ts = ?",
+                             (channel, thread_ts))
+        return rows.thread_context(found[0]) if found else None

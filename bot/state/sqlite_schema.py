@@ -121,6 +121,12 @@ MIGRATIONS: tuple[str, ...] = (
         created_at REAL NOT NULL,
         PRIMARY KEY (question_id, user)
     );
+    CREATE TABLE assistant_threads (
+        channel TEXT NOT NULL, thread_ts TEXT NOT NULL,
+        context_json TEXT NOT NULL,      -- the channel the panel was opened beside, and its team
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (channel, thread_ts)
+    );
     CREATE TABLE kept_answers (
         question_id INTEGER PRIMARY KEY REFERENCES questions (id),
         user TEXT NOT NULL,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.texts import alerts, answers, digest, ingest, replies, settings
+from bot.texts import alerts, answers, controls, digest, ingest, replies, settings
 
 LANGUAGES = ("en", "zh")
 
@@ -19,7 +19,8 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
     return merged
 
 
-TEXTS = _merge(replies.TEXTS, answers.TEXTS, ingest.TEXTS, digest.TEXTS, alerts.TEXTS, settings.TEXTS)
+TEXTS = _merge(replies.TEXTS, answers.TEXTS, ingest.TEXTS, digest.TEXTS, alerts.TEXTS, settings.TEXTS,
+               controls.TEXTS)
 
 
 def t(key: str, language: str = "en", **values: Any) -> str:
