@@ -23,12 +23,16 @@ from bot.alerts.generations import (
 )
 from bot.alerts.watcher import POLL_S, SETTLE_S, IndexWatcher
 from bot.answer_controls import AnswerControls, register_answer_controls
+from bot.assistant_panel import build_assistant
 from bot.channel_policy import ChannelPolicy
 from bot.check_shortcut import register_check_shortcut
 from bot.config import Settings
 from bot.digest.command import Preview, digest_preview, register_digest_command
+from bot.digest.schedule import next_post
 from bot.follow_listener import FollowHandler, register_follow_commands
 from bot.handler import Answerer, QuestionHandler
+from bot.home.listener import HomeTab, register_home
+from bot.home.summary import HomeSummary
 from bot.ingest_listener import Ingest, IngestHandler, register_ingest
 from bot.listeners import register_listeners
 from bot.ratelimit import UserRateLimiter
@@ -111,7 +115,9 @@ def create_bot(
     def post(channel: str, message: Message) -> None:  # alerts: a user id posts to the app's DM
         app.client.chat_postMessage(channel=channel, unfurl_links=False, unfurl_media=False, **message.to_kwargs())
 
+    summary = HomeSummary(answerer=answerer, glossary=lambda: glossary)
     watcher = IndexWatcher(generations, store, poll_s=watch_poll_s, settle_s=watch_settle_s, listeners=[
+        summary,
         FollowAlerts(store=store, post=post, glossary=lambda: glossary),
         AnswerChanges(store=store, answerer=answerer, post=post, glossary=lambda: glossary),
     ])
@@ -122,16 +128,19 @@ def create_bot(
     app.middleware(counting_client)  # Web API failures in listeners reach /metrics
     # before the question listeners (Bolt runs the first that matches): "@bot add <url>" and
     # "@bot follow Zhipu" are not questions
-    register_ingest(app, IngestHandler(ingest=ingest, store=store, allowed_users=settings.add_allowed_users,
-                                       on_indexed=watcher.poke))
+    adds = register_ingest(app, IngestHandler(ingest=ingest, store=store, allowed_users=settings.add_allowed_users,
+                                              on_indexed=watcher.poke))
     policy = ChannelPolicy(store)
-    register_follow_commands(app, FollowHandler(store=store, glossary=lambda: glossary), store,
-                             open_settings=register_settings(app, SettingsHandler(store=store, settings=settings,
-                                                                                  on_change=policy.changed)))
+    settings_form = register_settings(app, SettingsHandler(store=store, settings=settings, on_change=policy.changed))
+    follows = register_follow_commands(app, FollowHandler(store=store, glossary=lambda: glossary), store,
+                                       open_settings=settings_form)
     register_listeners(app, handler, store, policy)
     register_check_shortcut(app, handler)
     register_answer_controls(app, AnswerControls(store=store, articles=ArticleLookup(generations),
                                                  max_saved_per_user=settings.change_alerts_per_user))
+    register_home(app, HomeTab(store=store, summary=summary, retrieval=settings.retrieval,
+                               next_digest=partial(next_post, settings.digest)))
+    app.assistant(build_assistant(handler=handler, store=store, summary=summary, commands=[adds, follows]))
     register_digest_command(app, preview if preview is not None else digest_preview(settings, store),
                             language=settings.digest.language)
     return Bot(app=app, watcher=watcher)

@@ -87,8 +87,9 @@ class FollowHandler:
 
 
 def register_follow_commands(app: App, handler: FollowHandler, claims: EventClaims, *,
-                             open_settings: SettingsOpener) -> None:
-    """Register before the question listeners: Bolt runs the first listener that matches."""
+                             open_settings: SettingsOpener) -> Callable[[dict[str, Any], BoltContext, WebClient], bool]:
+    """Register before the question listeners: Bolt runs the first listener that matches. Returns
+    the route the assistant panel uses for messages Bolt gives it (True when it was a command)."""
 
     def command_in(event: Mapping[str, Any], context: BoltContext) -> Command | None:
         if is_ignored(event, bot_user_id=context.bot_user_id):
@@ -140,6 +141,14 @@ def register_follow_commands(app: App, handler: FollowHandler, claims: EventClai
             _post_safely(post, notice_message(t("command_help", "zh" if _has_cjk(text) else "en")))
             return
         dispatch(handler, parsed, where, post, open_settings)
+
+    def route(event: dict[str, Any], context: BoltContext, client: WebClient) -> bool:
+        if not is_command(event, context):
+            return False
+        on_message(event, context, client)
+        return True
+
+    return route
 
 
 def dispatch(handler: FollowHandler, command: Command, where: Where, post: Callable[[Message], None],

@@ -150,8 +150,9 @@ class IngestHandler:
         self.pool.submit(job)
 
 
-def register_ingest(app: App, handler: IngestHandler) -> None:
-    """Register before the question listeners: Bolt runs the first listener that matches."""
+def register_ingest(app: App, handler: IngestHandler) -> Callable[[dict[str, Any], BoltContext, WebClient], bool]:
+    """Register before the question listeners: Bolt runs the first listener that matches. Returns
+    the route the assistant panel uses for messages Bolt gives it (True when it was an add)."""
 
     def is_add(event: dict[str, Any], context: BoltContext) -> bool:
         if is_ignored(event, bot_user_id=context.bot_user_id):
@@ -177,6 +178,14 @@ def register_ingest(app: App, handler: IngestHandler) -> None:
             _post_safely(post, notice_message(t("add_no_link", language)))
             return
         handler.pool.submit(handler.run, urls, str((shortcut.get("user") or {}).get("id", "")), post, language)
+
+    def route(event: dict[str, Any], context: BoltContext, client: WebClient) -> bool:
+        if not is_add(event, context):
+            return False
+        handler.on_message(event, context, client)
+        return True
+
+    return route
 
 
 def _react(client: WebClient, method: str, channel: str, ts: str) -> bool:

@@ -1,11 +1,14 @@
 """Progress while a language model writes: a placeholder message in the thread, updated with the
 partial answer at most once per ``interval_s`` (chat.update), then replaced by the final message.
+A model's answer can still be rejected after it was partly shown (it cites nothing, or what it
+must not); the final message then replaces the partial text in place, or, when that update fails,
+the placeholder is deleted before the final message is posted as a new reply: a withdrawn answer
+is never left standing.
 The partial text arrives already filtered by the language-model layer (``retrieval.llm.shown_partial``).
 
 Slack calls for the placeholder and the partial updates run on a background pool, so a slow or
 rate-limited Slack never holds up reading the model's stream. The final message waits for any
-update still in flight (so a late partial cannot overwrite it); if the placeholder could not be
-posted or the final chat.update fails, the final message is posted as a new reply instead.
+update still in flight (so a late partial cannot overwrite it).
 """
 
 from __future__ import annotations
@@ -114,4 +117,13 @@ class Progress:
                 return
             except Exception:
                 logger.warning("final chat.update failed; posting the answer as a new reply", exc_info=True)
+            self._withdraw(ts)
         self.post(message)
+
+    def _withdraw(self, ts: str) -> None:
+        """Delete the placeholder: it may show a partial model answer that the final one replaces
+        (or rejects), and that must not stay standing above it."""
+        try:
+            self.client.chat_delete(channel=self.channel, ts=ts)
+        except Exception:
+            logger.warning("could not delete the placeholder of a replaced answer", exc_info=True)

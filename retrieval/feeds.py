@@ -2,7 +2,8 @@
 keywords, fetches the articles not yet seen and adds them in one index build.
 
 Per-feed state (ETag, Last-Modified, ids of items already handled) lives in
-``DATA_DIR/feeds.json``: it is operational state, not corpus content. An item whose fetch failed
+``DATA_DIR/feeds.json`` and what the last round did in ``DATA_DIR/feeds_last_round.json`` (App Home
+shows it): operational state, not corpus content. An item whose fetch failed
 for a passing reason (timeout, 5xx) or whose indexing failed is not marked seen, so the next round
 tries it again; a feed's validators are kept only when all its items were handled.
 """
@@ -15,7 +16,8 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
 MAX_SEEN = 5000  # item ids remembered per feed
+LAST_ROUND_FILE = "feeds_last_round.json"
 
 
 @dataclass
@@ -43,6 +46,17 @@ class PollResult:
         self.lines.append(line)
         self.feed_failures += feed_failed
         (logger.warning if warn or feed_failed else logger.info)("%s", loggable(line))
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """What the last completed feed round did, whichever process ran it."""
+
+    finished_at: str  # ISO 8601, UTC
+    feeds: int
+    added: int
+    failed: int
+    feed_failures: int
 
 
 @dataclass
@@ -73,8 +87,27 @@ def poll_feeds(settings: RetrievalSettings, *, feeds: tuple[FeedSpec, ...] | Non
         finally:
             if own:
                 fetch.close()
+        _save_round(settings.data_dir, RoundRecord(
+            finished_at=datetime.now(UTC).replace(microsecond=0).isoformat(), feeds=len(feeds),
+            added=len(result.ingest.added), failed=len(result.ingest.failed), feed_failures=result.feed_failures))
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def last_round(settings: RetrievalSettings) -> RoundRecord | None:
+    """The last completed round, or None when none ran (or its record is unreadable)."""
+    try:
+        raw = json.loads((settings.data_dir / LAST_ROUND_FILE).read_text(encoding="utf-8"))
+        return RoundRecord(**{f: raw[f] for f in RoundRecord.__dataclass_fields__})
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _save_round(data_dir: Path, record: RoundRecord) -> None:
+    try:
+        write_atomically(data_dir / LAST_ROUND_FILE, json.dumps(asdict(record)))
+    except OSError as err:  # the round itself went fine; only its summary is lost
+        logger.warning("could not record the feed round: %s", loggable(err))
 
 
 def _round(settings: RetrievalSettings, feeds: tuple[FeedSpec, ...], fetch: Fetcher, embeddings: Any,

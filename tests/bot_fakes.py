@@ -72,6 +72,7 @@ class FakeSlack:
         self.channels: dict[str, dict[str, Any]] = {}  # conversations.info answers, by channel id
         self.rejected: list[Call] = []  # calls with a wrong or missing token
         self._script: dict[str, list[Scripted]] = {}
+        self._refusals: list[tuple[str, Callable[[dict[str, Any]], bool], str]] = []
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._ts = itertools.count(1)
@@ -115,6 +116,11 @@ class FakeSlack:
         """The next calls to ``method`` get these responses, in order; later ones the default."""
         with self._lock:
             self._script.setdefault(method, []).extend(responses)
+
+    def refuse(self, method: str, when: Callable[[dict[str, Any]], bool], error: str) -> None:
+        """Answer ``ok: false`` with ``error`` to every call of ``method`` whose body matches ``when``."""
+        with self._lock:
+            self._refusals.append((method, when, error))
 
     def reset(self) -> None:
         with self._lock:
@@ -170,6 +176,9 @@ class FakeSlack:
         with self._lock:
             queue = self._script.get(method) or []
             scripted = queue.pop(0) if queue else None
+            refused = next((e for m, when, e in self._refusals if m == method and when(body)), None)
+        if scripted is None and refused is not None:
+            scripted = Scripted(body={"ok": False, "error": refused})
         self._record(call)
         if scripted is not None:
             if scripted.drop:

@@ -65,7 +65,7 @@ def test_streamed_answer_updates_a_placeholder_at_most_once_a_second(
     assert final.at >= partials[-1].at
     text = texts_of(final)
     assert MODEL_ANSWER.replace("&", "&amp;") in text and ZHIPU_LINK in text and "*Sources*" in text
-    assert [b for b in final.body["blocks"] if b["type"] == "actions"]  # feedback buttons
+    assert [b for b in final.body["blocks"] if b["type"] == "context_actions"]  # feedback buttons
     [row] = (q.record for q in bot.store.questions())
     assert row.mode == "llm" and row.note == "" and row.n_citations == 1
     assert row.prompt_tokens is not None and row.prompt_tokens > 50
@@ -122,6 +122,27 @@ def test_answer_is_posted_as_a_new_reply_when_the_placeholder_cannot_be_used(
     assert ZHIPU_LINK in texts_of(answer) and answer.body["thread_ts"] == "1700000022.000100"
     if broken == "placeholder":
         assert fake_slack.calls_to("chat.update") == []
+    else:  # the placeholder (perhaps showing a partial) does not stay above the answer
+        [deleted] = fake_slack.calls_to("chat.delete")
+        assert deleted.body["ts"] == fake_slack.calls_to("chat.update")[0].body["ts"]
+
+
+def test_a_partly_shown_answer_the_model_got_wrong_is_withdrawn_when_it_cannot_be_replaced(
+    make_bot: Any, qa_service: Any, tiny_retrieval: RetrievalSettings, fake_slack: FakeSlack, fake_openai: FakeOpenAI,
+) -> None:
+    bot = llm_bot(make_bot, qa_service, tiny_retrieval, fake_openai)
+    wrong = "Zhipu AI passed its listing hearing on Friday and will trade under code 0001 from Monday [9]."
+    fake_openai.replies.append(Reply(wrong, chunk_delay_s=0.15))  # long enough to be shown in part
+    fake_slack.refuse("chat.update", lambda body: not str(body.get("text", "")).endswith(" …"), "msg_too_long")
+    bot.post_event(mention(QUESTION, ts="1700000023.000100"))
+    answered(fake_slack)
+    *partials, final = fake_slack.calls_to("chat.update")
+    assert partials and "0001" in texts_of(partials[-1])  # the wrong answer was on screen for a while
+    assert "cited excerpt [9]" in texts_of(final)  # the rejection, with the extractive answer
+    [deleted] = fake_slack.calls_to("chat.delete")
+    assert deleted.body["ts"] == final.body["ts"]  # the placeholder that showed it is gone
+    placeholder, answer = fake_slack.calls_to("chat.postMessage")
+    assert "0001" not in texts_of(answer) and "cited excerpt [9]" in texts_of(answer)
 
 
 def test_prompt_injection_question_leaks_no_secret_to_slack(

@@ -110,3 +110,10 @@ def window_of_slot(slot: datetime, s: DigestSettings) -> tuple[datetime, datetim
 def week_window(week: IsoWeek, s: DigestSettings) -> tuple[datetime, datetime]:
     """The window ``[start, end)`` in UTC that the digest labelled ``week`` covers."""
     return window_of_slot(slot_for_week(week, s), s)
+
+
+def next_post(s: DigestSettings, now: datetime) -> tuple[str, datetime] | None:
+    """(channel, local time) of the next scheduled post; None while no channel gets the digest."""
+    if not s.enabled:
+        return None
+    return s.channels[0], next_run_after(now, s).astimezone(s.tz)

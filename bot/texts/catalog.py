@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.texts import alerts, answers, controls, digest, ingest, replies, settings
+from bot.texts import alerts, answers, controls, digest, home, ingest, replies, settings
 
 LANGUAGES = ("en", "zh")
 
@@ -20,7 +20,7 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 
 
 TEXTS = _merge(replies.TEXTS, answers.TEXTS, ingest.TEXTS, digest.TEXTS, alerts.TEXTS, settings.TEXTS,
-               controls.TEXTS)
+               controls.TEXTS, home.TEXTS)
 
 
 def t(key: str, language: str = "en", **values: Any) -> str:

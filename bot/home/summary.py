@@ -1,0 +1,120 @@
+"""What App Home and the assistant panel show about the corpus, computed once per index generation
+(an ``IndexWatcher`` listener), never when someone opens them: how many articles, the newest one,
+and example questions in English and Chinese drawn from the corpus and checked to be answered.
+
+Examples come from the glossary's names most mentioned in the newest articles ("What's the latest
+on Zhipu AI?" / "智谱最近有什么进展？") and two fixed ones; each is asked once, and only those the
+corpus answers are offered. That is ``MAX_CANDIDATES`` answers per generation, in the background.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from bot.alerts.changes import Asker
+from bot.alerts.generations import Arrival, Generation
+from bot.texts import LANGUAGES, t
+from retrieval.glossary import Glossary, mentions
+from retrieval.index import DocumentRecord
+
+logger = logging.getLogger(__name__)
+
+NEWEST_SCANNED = 50  # articles whose names make the examples
+TEXT_SCANNED = 3000  # characters of each of them
+NAMES = 2  # glossary names turned into examples
+MAX_CANDIDATES = 8
+EXAMPLES_PER_LANGUAGE = 3
+
+
+@dataclass(frozen=True)
+class Newest:
+    title: str
+    url: str
+    published: str  # YYYY-MM-DD
+
+
+@dataclass(frozen=True)
+class CorpusSummary:
+    generation: str
+    articles: int
+    newest: Newest | None
+    examples: dict[str, list[str]] = field(default_factory=dict)  # language -> questions the corpus answers
+
+
+def newest_article(docs: Sequence[DocumentRecord]) -> Newest | None:
+    dated = [d for d in docs if str(d.get("published", ""))[:10]]
+    if not dated:
+        return None
+    d = max(dated, key=lambda d: (str(d.get("published", ""))[:10], str(d["path"])))
+    return Newest(title=str(d.get("title") or d["path"]), url=str(d.get("url", "")),
+                  published=str(d.get("published", ""))[:10])
+
+
+def candidate_questions(docs: Sequence[DocumentRecord], glossary: Glossary) -> list[tuple[str, str]]:
+    """(language, question) pairs to try: two fixed ones, then the most-mentioned names."""
+    newest = sorted(docs, key=lambda d: str(d.get("published", "")), reverse=True)[:NEWEST_SCANNED]
+    texts = [f"{d.get('title', '')} {str(d.get('text', ''))[:TEXT_SCANNED]}" for d in newest]
+    counts: Counter[int] = Counter()
+    for i, group in enumerate(glossary.groups):
+        if not _is_name(group[0]):
+            continue
+        counts[i] = sum(any(mentions(text, alias) for alias in group) for text in texts)
+    pairs = [(lang, t(key, lang)) for key in ("example_first", "example_news") for lang in LANGUAGES]
+    for i, n in counts.most_common(NAMES):
+        if n == 0:
+            break
+        group = glossary.groups[i]
+        chinese = next((a for a in group if any("\u4e00" <= ch <= "\u9fff" for ch in a)), group[0])
+        pairs += [("en", t("example_latest", "en", name=group[0])), ("zh", t("example_latest", "zh", name=chinese))]
+    return pairs[:MAX_CANDIDATES]
+
+
+def _is_name(term: str) -> bool:
+    """A company or place ("Zhipu AI", "Hong Kong"), not a common term ("listing") or acronym ("IPO")."""
+    return term[:1].isupper() and not term.isupper()
+
+
+class HomeSummary:
+    """Keeps the ``CorpusSummary`` of the live generation; App Home reads ``current``."""
+
+    def __init__(self, *, answerer: Asker, glossary: Callable[[], Glossary]) -> None:
+        self.answerer = answerer
+        self.glossary = glossary
+        self._current: CorpusSummary | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> CorpusSummary | None:
+        with self._lock:
+            return self._current
+
+    def __call__(self, arrival: Arrival, generation: Generation) -> None:
+        docs = generation.docs
+        counted = CorpusSummary(generation.name, len(docs), newest_article(docs))
+        with self._lock:  # the counts at once; the checked examples after them
+            previous = self._current
+            self._current = counted if previous is None else CorpusSummary(
+                counted.generation, counted.articles, counted.newest, previous.examples)
+        examples = self._examples(docs)
+        with self._lock:
+            self._current = CorpusSummary(counted.generation, counted.articles, counted.newest, examples)
+
+    def _examples(self, docs: Sequence[DocumentRecord]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {lang: [] for lang in LANGUAGES}
+        if not docs:
+            return found
+        for lang, question in candidate_questions(docs, self.glossary()):
+            if len(found[lang]) >= EXAMPLES_PER_LANGUAGE:
+                continue
+            try:
+                answered = not self.answerer.ask(question).refused
+            except Exception as err:  # an example that cannot be checked is not offered
+                logger.warning("checking the example %r failed: %s", question, type(err).__name__)
+                answered = False
+            if answered:
+                found[lang].append(question)
+        return found
