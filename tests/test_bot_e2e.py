@@ -132,6 +132,7 @@ def test_direct_message_is_answered_in_the_dm(bot: BotHarness, fake_slack: FakeS
 def test_thread_follow_up_without_mention_uses_the_earlier_question(make_bot: Any, qa_service: Any, fake_slack: FakeSlack) -> None:
     recorder = ScriptedAnswerer(inner=qa_service)
     bot = make_bot(answerer=recorder)
+    recorder.asked.clear()  # App Home's example questions, checked at start-up
     bot.post_event(mention(FIRST_IN_THREAD, ts="1700000000.000800"))
     wait_answered(fake_slack)
     bot.post_event(message(FOLLOW_UP, ts="1700000000.000900", thread_ts="1700000000.000800"))

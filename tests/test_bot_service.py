@@ -112,6 +112,7 @@ class TalkingAnswerer(ScriptedAnswerer):
 
 
 def test_every_log_line_of_a_question_carries_its_id_in_json(make_bot: Any, fake_slack: FakeSlack) -> None:
+    bot = make_bot(answerer=TalkingAnswerer(answer=cited_answer()))  # its start-up checks of examples are not logged here
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(QuestionIdFilter())
@@ -120,7 +121,6 @@ def test_every_log_line_of_a_question_carries_its_id_in_json(make_bot: Any, fake
     root.addHandler(handler)
     level, root.level = root.level, logging.INFO
     try:
-        bot = make_bot(answerer=TalkingAnswerer(answer=cited_answer()))
         fake_slack.script("reactions.add", Scripted(body={"ok": False, "error": "missing_scope"}),
                           Scripted(body={"ok": False, "error": "missing_scope"}))
         for i, text in enumerate(("first question", "second question")):

@@ -22,6 +22,7 @@ from bot.alerts.follow_alerts import PERMANENT_ERRORS, Post
 from bot.alerts.generations import Arrival, Generation
 from bot.alerts.render import change_alert_message
 from bot.evidence import evidence_of, lead_citation, source_line
+from bot.logs import new_question_id, question_context
 from bot.state.protocols import AlertLog, SavedQuestions
 from bot.state.records import Evidence, SavedQuestion, alert_key
 from retrieval.glossary import Glossary
@@ -85,7 +86,8 @@ class AnswerChanges:
 
     def _check(self, saved: SavedQuestion) -> Exception | None:
         try:
-            answer = self.answerer.ask(saved.question)
+            with question_context(new_question_id()):  # its log lines, like any question's, carry an id
+                answer = self.answerer.ask(saved.question)
         except Exception as err:  # a question that no longer answers (too vague now, index trouble)
             logger.warning("re-asking saved question %d failed: %s", saved.id, loggable(err))
             return None

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from bot.alerts.changes import Asker
 from bot.alerts.generations import Arrival, Generation
+from bot.logs import new_question_id, question_context
 from bot.texts import LANGUAGES, t
 from retrieval.glossary import Glossary, mentions
 from retrieval.index import DocumentRecord
@@ -111,7 +112,8 @@ class HomeSummary:
             if len(found[lang]) >= EXAMPLES_PER_LANGUAGE:
                 continue
             try:
-                answered = not self.answerer.ask(question).refused
+                with question_context(new_question_id()):  # its log lines, like any question's, carry an id
+                    answered = not self.answerer.ask(question).refused
             except Exception as err:  # an example that cannot be checked is not offered
                 logger.warning("checking the example %r failed: %s", question, type(err).__name__)
                 answered = False
