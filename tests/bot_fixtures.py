@@ -94,6 +94,12 @@ def live_corpus(root: Path) -> RetrievalSettings:
     return settings
 
 
+@pytest.fixture
+def live(tmp_path: Path) -> RetrievalSettings:
+    """``live_corpus`` in the test's folder."""
+    return live_corpus(tmp_path)
+
+
 @pytest.fixture(scope="session")
 def qa_service(tiny_retrieval: RetrievalSettings) -> Answerer:
     from retrieval.service import QAService

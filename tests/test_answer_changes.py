@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +21,7 @@ from retrieval.service import QAService
 from retrieval.settings import RetrievalSettings
 from retrieval.types import Answer, Citation
 from tests.bot_fakes import Call, FakeSlack
-from tests.bot_fixtures import BotHarness, click, controls, live_corpus, message, texts_of, wait_answered
+from tests.bot_fixtures import BotHarness, click, controls, message, texts_of, wait_answered
 from tests.retrieval_fixtures import FIXTURES, ROOT
 from tests.web_fixtures import FixtureWeb, serve_standard_site
 
@@ -46,11 +45,6 @@ def test_only_questions_a_new_article_bears_on_are_asked_again() -> None:
 @pytest.fixture
 def web() -> Iterator[FixtureWeb]:
     yield from serve_standard_site()
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> RetrievalSettings:
-    return live_corpus(tmp_path)
 
 
 def change_dms(calls: FakeSlack | list[Call], user: str = "U1") -> list[str]:

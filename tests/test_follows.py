@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from bot.feed_poller import FeedPoller
 from retrieval.glossary import load_glossary
 from retrieval.settings import FeedSpec, RetrievalSettings
 from tests.bot_fakes import TEAM_ID, Call, FakeSlack
-from tests.bot_fixtures import BotHarness, live_corpus, mention, message, texts_of
+from tests.bot_fixtures import BotHarness, mention, message, texts_of
 from tests.retrieval_fixtures import FIXTURES, ROOT
 from tests.web_fixtures import FixtureWeb, Page, article_html, rss, serve_standard_site
 
@@ -66,11 +65,6 @@ def test_a_term_matches_its_glossary_line_in_both_languages() -> None:
 @pytest.fixture
 def web() -> Iterator[FixtureWeb]:
     yield from serve_standard_site()
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> RetrievalSettings:
-    return live_corpus(tmp_path)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ PREFERENCE_FIELDS = tuple(f.name for f in fields(ChannelSettings) if f.name not 
 SAVED_COLUMNS = ("id, team, user, question, language, outcome, path, start_at, end_at, excerpt, source, saved_at,"
                  " checked_at")
 FOLLOW_COLUMNS = "team, follower, kind, term, key, created_at"
+SEEN_MARK = ""  # the seen_articles row that says the first look was taken (even of an empty corpus)
 
 
 class Row(Protocol):
@@ -63,3 +64,12 @@ def kept_answer(row: Row) -> KeptAnswer:
 
 def thread_context(row: Row) -> dict[str, str]:
     return {str(k): str(v) for k, v in json.loads(row["context_json"]).items()}
+
+
+def seen(found: list[Row]) -> dict[str, str] | None:
+    """Path -> hash from ``seen_articles`` rows; None before the first look (no ``SEEN_MARK`` row)."""
+    hashes = {r["path"]: r["hash"] for r in found}
+    if SEEN_MARK not in hashes:
+        return None
+    del hashes[SEEN_MARK]
+    return hashes

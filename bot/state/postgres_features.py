@@ -27,7 +27,6 @@ from bot.state.records import (
     StoredQuestion,
 )
 
-_SEEN_MARK = ""  # the row that says the first look was taken (even of an empty corpus)
 _SAVED = rows.SAVED_COLUMNS.replace(" user,", ' user_id AS "user",')
 _KEPT = 'question_id, user_id AS "user", message_json'
 _REASONS = 'question_id, user_id AS "user", reason, text, created_at'
@@ -81,18 +80,14 @@ class PostgresFeatures:
 
     # -- seen articles ---------------------------------------------------------------------------
     def seen_articles(self) -> dict[str, str] | None:
-        found = {r["path"]: r["hash"] for r in self._select("SELECT path, hash FROM seen_articles")}
-        if _SEEN_MARK not in found:
-            return None
-        del found[_SEEN_MARK]
-        return found
+        return rows.seen(list(self._select("SELECT path, hash FROM seen_articles")))
 
     def remember_articles(self, articles: Mapping[str, str]) -> None:
         now = time.time()
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             cur.executemany("INSERT INTO seen_articles (path, hash, seen_at) VALUES (%s, %s, %s)"
                             " ON CONFLICT (path) DO UPDATE SET hash = EXCLUDED.hash, seen_at = EXCLUDED.seen_at",
-                            [(_SEEN_MARK, "", now), *((p, h, now) for p, h in articles.items())])
+                            [(rows.SEEN_MARK, "", now), *((p, h, now) for p, h in articles.items())])
 
     # -- saved questions -------------------------------------------------------------------------
     def save_question(self, *, team: str, user: str, question: str, language: str, evidence: Evidence,

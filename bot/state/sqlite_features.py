@@ -25,8 +25,6 @@ from bot.state.records import (
     StoredQuestion,
 )
 
-_SEEN_MARK = ""  # the row that says the first look was taken (even of an empty corpus)
-
 
 class SQLiteFeatures:
     _lock: threading.Lock
@@ -82,11 +80,7 @@ class SQLiteFeatures:
 
     # -- seen articles ---------------------------------------------------------------------------
     def seen_articles(self) -> dict[str, str] | None:
-        found = {r["path"]: r["hash"] for r in self._select("SELECT path, hash FROM seen_articles")}
-        if _SEEN_MARK not in found:
-            return None
-        del found[_SEEN_MARK]
-        return found
+        return rows.seen(list(self._select("SELECT path, hash FROM seen_articles")))
 
     def remember_articles(self, articles: Mapping[str, str]) -> None:
         now = time.time()
@@ -94,7 +88,7 @@ class SQLiteFeatures:
             self._conn.executemany(
                 "INSERT INTO seen_articles (path, hash, seen_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (path) DO UPDATE SET hash = excluded.hash, seen_at = excluded.seen_at",
-                [(_SEEN_MARK, "", now), *((p, h, now) for p, h in articles.items())],
+                [(rows.SEEN_MARK, "", now), *((p, h, now) for p, h in articles.items())],
             )
 
     # -- saved questions -------------------------------------------------------------------------
