@@ -2,9 +2,10 @@
 (an ``IndexWatcher`` listener), never when someone opens them: how many articles, the newest one,
 and example questions in English and Chinese drawn from the corpus and checked to be answered.
 
-Examples come from the glossary's names most mentioned in the newest articles ("What's the latest
-on Zhipu AI?" / "智谱最近有什么进展？") and two fixed ones; each is asked once, and only those the
-corpus answers are offered. That is ``MAX_CANDIDATES`` answers per generation, in the background.
+Counting reads every article's metadata (memory-mapped, no text); examples read the text of the
+newest ``NEWEST_SCANNED`` only. Examples come from the glossary's names most mentioned in them
+("What's the latest on Zhipu AI?" / "智谱最近有什么进展？") and two fixed ones; each is asked once,
+and only those the corpus answers are offered. That is ``MAX_CANDIDATES`` answers per generation, in the background.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.logs import new_question_id, question_context
 from bot.texts import LANGUAGES, t
 from retrieval.glossary import Glossary, mentions
 from retrieval.index import DocumentRecord
+from retrieval.index.schema import DocumentMeta
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ class CorpusSummary:
     examples: dict[str, list[str]] = field(default_factory=dict)  # language -> questions the corpus answers
 
 
-def newest_article(docs: Sequence[DocumentRecord]) -> Newest | None:
+def newest_article(docs: Sequence[DocumentMeta]) -> Newest | None:
     dated = [d for d in docs if str(d.get("published", ""))[:10]]
     if not dated:
         return None
@@ -56,7 +58,8 @@ def newest_article(docs: Sequence[DocumentRecord]) -> Newest | None:
 
 
 def candidate_questions(docs: Sequence[DocumentRecord], glossary: Glossary) -> list[tuple[str, str]]:
-    """(language, question) pairs to try: two fixed ones, then the most-mentioned names."""
+    """(language, question) pairs to try: two fixed ones, then the names most mentioned in the
+    newest of ``docs``."""
     newest = sorted(docs, key=lambda d: str(d.get("published", "")), reverse=True)[:NEWEST_SCANNED]
     texts = [f"{d.get('title', '')} {str(d.get('text', ''))[:TEXT_SCANNED]}" for d in newest]
     counts: Counter[int] = Counter()
@@ -95,12 +98,14 @@ class HomeSummary:
 
     def __call__(self, arrival: Arrival, generation: Generation) -> None:
         docs = generation.docs
-        counted = CorpusSummary(generation.name, len(docs), newest_article(docs))
+        metas = [docs.meta(d) for d in range(len(docs))]  # every article's metadata, no text
+        counted = CorpusSummary(generation.name, len(docs), newest_article(metas))
         with self._lock:  # the counts at once; the checked examples after them
             previous = self._current
             self._current = counted if previous is None else CorpusSummary(
                 counted.generation, counted.articles, counted.newest, previous.examples)
-        examples = self._examples(docs)
+        newest = sorted(range(len(metas)), key=lambda d: metas[d]["published"][:10], reverse=True)
+        examples = self._examples([docs[d] for d in newest[:NEWEST_SCANNED]])
         with self._lock:
             self._current = CorpusSummary(counted.generation, counted.articles, counted.newest, examples)
 
