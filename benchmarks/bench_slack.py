@@ -29,7 +29,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from benchmarks.machine import machine_line
 from benchmarks.metrics import percentile
-from bot.app import create_app
+from bot.app import create_bot
 from bot.config import Settings
 from bot.server import BotASGI, ServerThread
 from bot.slack_client import build_web_client
@@ -124,8 +124,9 @@ def serve_bot(settings: Settings, ports: Queue, instant: bool) -> None:  # type:
     if instant:
         service = InstantAnswerer(service.ask(QUESTIONS[0]))
     store = open_store(settings.state_location)
-    app = create_app(settings, client=build_web_client(settings), answerer=service, store=store)
-    with ServerThread(BotASGI(app, signing_secret=settings.slack_signing_secret)) as server:
+    bot = create_bot(settings, client=build_web_client(settings), answerer=service, store=store).start()
+    bot.watcher.wait_rounds(1, timeout=120)  # as in `serve`: its index watcher runs (App Home's summary, alerts)
+    with ServerThread(BotASGI(bot.app, signing_secret=settings.slack_signing_secret)) as server:
         ports.put(server.port)
         threading.Event().wait()
 

@@ -27,8 +27,8 @@ from bot.assistant_panel import build_assistant
 from bot.channel_policy import ChannelPolicy
 from bot.check_shortcut import register_check_shortcut
 from bot.config import Settings
+from bot.digest.cadence import next_post, plans
 from bot.digest.command import Preview, digest_preview, register_digest_command
-from bot.digest.schedule import next_post
 from bot.follow_listener import FollowHandler, register_follow_commands
 from bot.handler import Answerer, QuestionHandler
 from bot.home.listener import HomeTab, register_home
@@ -139,7 +139,7 @@ def create_bot(
     register_answer_controls(app, AnswerControls(store=store, articles=ArticleLookup(generations),
                                                  max_saved_per_user=settings.change_alerts_per_user))
     register_home(app, HomeTab(store=store, summary=summary, retrieval=settings.retrieval,
-                               next_digest=partial(next_post, settings.digest)))
+                               next_digest=lambda now: next_post(plans(settings.digest, store.all_channel_settings()), now)))
     app.assistant(build_assistant(handler=handler, store=store, summary=summary, commands=[adds, follows]))
     register_digest_command(app, preview if preview is not None else digest_preview(settings, store),
                             language=settings.digest.language)

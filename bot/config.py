@@ -28,7 +28,7 @@ DEFAULT_CHANGE_ALERTS_PER_USER = 5
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_TIME = time(9, 0)
-DIGEST_LANGUAGES = ("en", "zh")
+DIGEST_LANGUAGES = ("en", "zh", "both")  # "both": the framing in English and Chinese
 DEFAULT_QUESTION_LOG_DAYS = 90
 DEFAULT_HEALTH_PORT = 3001
 LOG_FORMATS = ("text", "json")
@@ -42,7 +42,8 @@ class DigestSettings:
     weekday: int = 0  # Monday
     at: time = DEFAULT_TIME
     timezone: str = DEFAULT_TIMEZONE
-    language: str = "en"  # of the framing text; quotes stay in the article's language
+    language: str = "en"  # of the framing text (en, zh or both); quotes stay in the article's language
+    cadence: str = "weekly"  # weekly | daily (a channel's own settings; DIGEST_* is weekly)
     tz: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -79,7 +80,7 @@ def parse_digest_settings(*, channels: str, day: str, at: str, timezone: str, la
         zone = DEFAULT_TIMEZONE
     lang = (language or "en").lower()
     if lang not in DIGEST_LANGUAGES:
-        errors.append(f"DIGEST_LANGUAGE must be en or zh (got {language!r})")
+        errors.append(f"DIGEST_LANGUAGE must be en, zh or both (got {language!r})")
         lang = "en"
     return DigestSettings(channels=names, weekday=weekday, at=clock, timezone=zone, language=lang)
 

@@ -66,7 +66,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     readiness = Readiness(load_index=answerer.index, store=store, client=bot.app.client)
     pruner = Pruner(store, question_log_days=settings.question_log_days).start()
-    digest = start_digest_scheduler(settings, bot.app.client, store)  # None while DIGEST_CHANNEL is empty
+    digest = start_digest_scheduler(settings, bot.app.client, store)  # DIGEST_CHANNEL and channels' own cadences
     bot.start()  # the index watcher: follow and answer-change alerts, App Home's cache
     feeds = start_feed_poller(settings.retrieval, on_round=bot.watcher.poke)  # None while FEEDS is empty
     try:

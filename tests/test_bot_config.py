@@ -109,17 +109,41 @@ def test_env_example_itself_is_valid() -> None:
     assert Settings.from_env(values).port == 3000
 
 
-def test_manifest_has_exactly_the_scopes_events_and_command_needed() -> None:
+def test_manifest_has_exactly_the_scopes_events_commands_and_shortcuts_needed() -> None:
+    from bot.check_shortcut import CHECK_SHORTCUT
+    from bot.digest.command import DIGEST_COMMAND
+    from bot.follow_listener import IQA_COMMAND
+    from bot.ingest_listener import ADD_SHORTCUT
+    from bot.listeners import SLASH_COMMAND
+
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
-        "app_mentions:read", "channels:history", "groups:history", "im:history", "chat:write",
-        "reactions:write", "commands",
+        "app_mentions:read", "assistant:write", "channels:history", "channels:read", "chat:write", "commands",
+        "groups:history", "groups:read", "im:history", "reactions:write", "users:read",
     }
     events = manifest["settings"]["event_subscriptions"]
-    assert set(events["bot_events"]) == {"app_mention", "message.channels", "message.groups", "message.im"}
-    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/ask", "/digest"]
+    assert set(events["bot_events"]) == {"app_home_opened", "app_mention", "assistant_thread_context_changed",
+                                         "assistant_thread_started", "message.channels", "message.groups", "message.im"}
+    features = manifest["features"]
+    assert [c["command"] for c in features["slash_commands"]] == [SLASH_COMMAND, DIGEST_COMMAND, IQA_COMMAND]
+    assert [(s["callback_id"], s["type"]) for s in features["shortcuts"]] == [(ADD_SHORTCUT, "message"),
+                                                                              (CHECK_SHORTCUT, "message")]
+    assert features["app_home"]["home_tab_enabled"] is True and features["app_home"]["messages_tab_enabled"] is True
+    assert features["assistant_view"]["assistant_description"]
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     urls = {events["request_url"], manifest["settings"]["interactivity"]["request_url"],
-            *(c["url"] for c in manifest["features"]["slash_commands"])}
+            *(c["url"] for c in features["slash_commands"])}
     assert len(urls) == 1 and urls.pop().endswith("/slack/events")
-    assert manifest["features"]["app_home"]["messages_tab_enabled"] is True  # people can DM the bot
+
+
+def test_the_socket_mode_manifest_is_the_same_app_without_urls() -> None:
+    http = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    socket = yaml.safe_load((ROOT / "manifest.socket.yml").read_text())
+    assert socket["settings"]["socket_mode_enabled"] is True and http["settings"]["socket_mode_enabled"] is False
+    for doc in (http, socket):
+        doc["settings"]["event_subscriptions"].pop("request_url", None)
+        doc["settings"]["interactivity"].pop("request_url", None)
+        doc["settings"].pop("socket_mode_enabled")
+        for command in doc["features"]["slash_commands"]:
+            command.pop("url", None)
+    assert socket == http

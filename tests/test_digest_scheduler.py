@@ -269,9 +269,10 @@ def test_the_serve_thread_makes_up_a_missed_run_at_start(tmp_path: Path, fake_sl
     assert posts(fake_slack) == ["digest 2026-W43"]
 
 
-def test_serve_starts_the_scheduler_only_when_a_channel_is_set(tmp_path: Path, fake_slack: FakeSlack) -> None:
+def test_serve_posts_to_the_digest_channel_and_to_nothing_else(tmp_path: Path, fake_slack: FakeSlack) -> None:
     """The wiring ``industry-qa serve`` uses, on the real clock: whatever today is, the latest
-    slot is either made up (posted) or recorded as skipped, once."""
+    slot is either made up (posted) or recorded as skipped, once; without DIGEST_CHANNEL and without
+    channel settings the thread runs and posts nothing."""
     from dataclasses import replace
 
     from bot.digest.scheduler import start_digest_scheduler
@@ -282,7 +283,14 @@ def test_serve_starts_the_scheduler_only_when_a_channel_is_set(tmp_path: Path, f
                         retrieval=RetrievalSettings(corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data"))
     client = build_web_client(settings)
     store = open_store(settings.state_location)
-    assert start_digest_scheduler(settings, client, store) is None  # DIGEST_CHANNEL empty: no thread
+    idle = start_digest_scheduler(settings, client, store)  # a channel may choose a cadence any time
+    for _ in range(200):
+        if idle.rounds:
+            break
+        threading.Event().wait(0.05)
+    idle.stop()
+    assert idle.rounds >= 1
+    assert fake_slack.calls_to("chat.postMessage") == []
     on = replace(settings, digest=DigestSettings(channels=("C_NEWS",)))
     thread = start_digest_scheduler(on, client, store)
     assert thread is not None

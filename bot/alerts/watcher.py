@@ -4,7 +4,9 @@ arrivals to every listener (App Home's cache, follow alerts, answer-change alert
 Index updates come from anywhere: ``@bot add`` and feed rounds in this process (they ``poke()``
 the watcher), ``industry-qa add`` or ``industry-qa index`` in another (noticed by polling the
 ``CURRENT`` pointer every ``poll_s``). A burst of updates is handled once: a generation is
-processed only after ``settle_s`` without a newer one (at most ``max_settle_s`` after the first).
+processed only after ``settle_s`` without a newer one (at most ``max_settle_s`` after the first);
+the generation live at start is handled at once (it catches up on what arrived while the bot was
+down).
 
 The articles of a generation are remembered as seen only after every listener finished; a round
 that failed is tried again at the next poll. Listeners make that safe by claiming each alert in
@@ -80,6 +82,9 @@ class IndexWatcher:
         if generation is None or generation.name == self._done:
             self._pending = None
             return False
+        if self._done is None:  # the first look after start: nothing to wait for
+            self._handle(generation)
+            return True
         now = self.clock()
         if self._pending is None or self._pending[0] != generation.name:
             first = self._pending[1] if self._pending is not None else now

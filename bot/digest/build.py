@@ -31,8 +31,10 @@ from bot.digest.rank import (
     normalise_rows,
     tfidf_matrix,
 )
-from bot.digest.schedule import IsoWeek, week_window
+from bot.digest.schedule import Period, week_window
+from bot.digest.stories import StoryInput, group_stories
 from retrieval.answer import is_heading
+from retrieval.glossary import Glossary
 from retrieval.text import detect_language, sentence_spans
 
 MAX_SENTENCES_PER_ARTICLE = 80  # candidates per article (the lead of a long article is enough)
@@ -45,13 +47,15 @@ _QUESTION_END = "?？!！.。 \t"
 def build_digest(
     articles: Sequence[DatedArticle],
     questions: Sequence[LoggedQuestion],
-    week: IsoWeek,
+    week: Period,
     settings: DigestSettings,
     *,
     vectors: Mapping[str, ArticleVectors] | None = None,
+    glossary: Glossary | None = None,
 ) -> Digest:
-    """The digest of ``week``: its new articles (newest first) with their most central sentence,
-    3-5 key points across them, and the week's most frequent and unanswered questions."""
+    """The digest of ``week`` (or a day): its new articles (newest first) with their most central
+    sentence, grouped into stories (``bot.digest.stories``; ``glossary`` names the companies), 3-5
+    key points across them, and the period's most frequent and unanswered questions."""
     start, end = week_window(week, settings)
     fresh = sorted((a for a in articles if start <= a.added_at < end), key=lambda a: (-a.added_at.timestamp(), a.article.path))
     texts, groups, method, matrix = _sentences(fresh, vectors or {})
@@ -71,13 +75,24 @@ def build_digest(
         KeyPoint(text=texts[rows[0]], refs=tuple(sorted({int(groups[r]) + 1 for r in rows})), language=detect_language(texts[rows[0]]))
         for rows in points
     )
+    stories = group_stories([StoryInput(a, d.article.text) for a, d in zip(new, fresh, strict=True)],
+                            glossary or Glossary(), _whole_vectors(fresh, vectors or {}))
     asked = [q for q in questions if start <= q.asked_at < end]
     top, unanswered = _question_summary(asked)
     return Digest(
         week=week, start=start, end=end, timezone=settings.timezone, language=settings.language,
         articles=new, key_points=key, top_questions=top, unanswered=unanswered, n_questions=len(asked),
-        method=method if len(texts) else "none",
+        method=method if len(texts) else "none", stories=stories,
     )
+
+
+def _whole_vectors(fresh: Sequence[DatedArticle], vectors: Mapping[str, ArticleVectors]) -> np.ndarray | None:
+    """Unit whole-article vectors of ``fresh``, when the index has current ones for every article."""
+    found = [vectors.get(d.article.path) for d in fresh]
+    if not fresh or any(v is None or v.whole is None or v.content_hash != d.article.content_hash
+                        for v, d in zip(found, fresh, strict=True)):
+        return None
+    return normalise_rows(np.vstack([v.whole for v in found if v is not None and v.whole is not None]))
 
 
 def quotable_spans(text: str) -> list[tuple[int, int]]:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.config import Settings, SettingsError
-from bot.digest.schedule import IsoWeek
+from bot.digest.schedule import IsoWeek, Period
 from bot.state.protocols import StateStore
 
 
@@ -43,7 +43,7 @@ def run_digest(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env(require_slack_tokens=args.post).with_paths(corpus=args.corpus,
                                                                                            data=args.data)
-        week = IsoWeek.parse(args.week) if args.week else None
+        week: Period | None = IsoWeek.parse(args.week) if args.week else None
     except (SettingsError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -60,7 +60,7 @@ def run_digest(args: argparse.Namespace) -> int:
         store.close()
 
 
-def _post(settings: Settings, store: StateStore, *, week: IsoWeek, now: datetime, channels: list[str]) -> int:
+def _post(settings: Settings, store: StateStore, *, week: Period, now: datetime, channels: list[str]) -> int:
     """Post ``week`` to ``channels`` now, through the same claims as the scheduled post."""
     from bot.digest.render import digest_message
     from bot.digest.schedule import slot_for_week

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import numpy as np
 
-from bot.digest.schedule import IsoWeek
+from bot.digest.schedule import Period
 from retrieval.corpus import Article
 
 
@@ -35,6 +35,7 @@ class ArticleVectors:
     content_hash: str
     spans: tuple[tuple[int, int], ...]
     vectors: np.ndarray
+    whole: np.ndarray | None = None  # the whole article, centred on its language (stories)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,17 @@ class KeyPoint:
 
 
 @dataclass(frozen=True)
+class Story:
+    """One event of the period: its newest development (a verbatim sentence, or the title) and
+    every article that tells it, newest first."""
+
+    text: str
+    refs: tuple[int, ...]  # NewArticle numbers
+    language: str
+    date: str  # of the newest article
+
+
+@dataclass(frozen=True)
 class AskedQuestion:
     text: str
     count: int
@@ -64,7 +76,7 @@ class AskedQuestion:
 
 @dataclass(frozen=True)
 class Digest:
-    week: IsoWeek
+    week: Period  # an IsoWeek, or a Day for a daily digest
     start: datetime  # window, UTC, [start, end)
     end: datetime
     timezone: str
@@ -75,3 +87,4 @@ class Digest:
     unanswered: tuple[AskedQuestion, ...]
     n_questions: int
     method: str  # "vectors", "tfidf" or "none": how the key points were ranked
+    stories: tuple[Story, ...] = ()  # newest first

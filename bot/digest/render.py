@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.digest.model import Digest, NewArticle
+from bot.digest.schedule import Day
 from bot.render import (
     CONTEXT_ELEMENTS_LIMIT,
     FALLBACK_TEXT_LIMIT,
@@ -33,16 +34,30 @@ from bot.render import (
     link,
     truncate,
 )
-from bot.texts import t
+from bot.texts import LANGUAGES, TEXTS, t
 
 HEADER_LIMIT = 150  # characters of a header block's plain text
 ARTICLE_SENTENCE_LIMIT = 300  # escaped characters of an article's quoted sentence
 KEY_POINT_LIMIT = 400  # escaped characters of one key development
+STORY_LIMIT = 300  # escaped characters of a story's line (its sources come after)
+MAX_STORIES = 12  # stories listed; the rest are counted
 QUESTION_LIMIT = 200  # characters of one question shown
 
 
 def digest_title(digest: Digest) -> str:
-    return t("digest_title", digest.language, week=digest.week.week, year=digest.week.year)
+    if isinstance(digest.week, Day):
+        return w(digest, "digest_title_day", day=str(digest.week))
+    return w(digest, "digest_title", week=digest.week.week, year=digest.week.year)
+
+
+def w(digest: Digest, key: str, **values: object) -> str:
+    """The digest's words for ``key``: the daily variant (``<key>_day``) for a daily digest, in the
+    digest's language, or English and Chinese side by side for "both"."""
+    if isinstance(digest.week, Day) and f"{key}_day" in TEXTS:
+        key = f"{key}_day"
+    if digest.language == "both":
+        return " · ".join(t(key, lang, **values) for lang in LANGUAGES)
+    return t(key, digest.language, **values)
 
 
 def _section(mrkdwn: str) -> SectionBlock:
@@ -71,26 +86,47 @@ def _key_points(digest: Digest) -> str | None:
     if not digest.key_points:
         return None
     by_n = {a.n: a for a in digest.articles}
-    lines = [f"*{t('digest_key', digest.language)}*"]
+    lines = [f"*{w(digest, 'digest_key')}*"]
     for point in digest.key_points:
         refs = "".join(_ref(by_n[n]) for n in point.refs if n in by_n)
         lines.append(f"• {cut_escaped(' '.join(point.text.split()), KEY_POINT_LIMIT)} {refs}")
     return "\n".join(lines)
 
 
+def _stories(digest: Digest) -> list[str]:
+    """The stories as mrkdwn sections (each within a section's limit): one line per story, its
+    newest development and every source, newest stories first."""
+    if not digest.stories:
+        return []
+    by_n = {a.n: a for a in digest.articles}
+    lines = []
+    for story in digest.stories[:MAX_STORIES]:
+        refs = "".join(_ref(by_n[n]) for n in story.refs if n in by_n)
+        lines.append(f"• {cut_escaped(' '.join(story.text.split()), STORY_LIMIT)} {refs} _{escape_mrkdwn(story.date)}_")
+    if len(digest.stories) > MAX_STORIES:
+        lines.append(f"_{escape_mrkdwn(w(digest, 'digest_more_stories', count=len(digest.stories) - MAX_STORIES))}_")
+    sections, current = [], f"*{w(digest, 'digest_stories')}*"
+    for line in lines:
+        if len(current) + len(line) + 1 > SECTION_TEXT_LIMIT:
+            sections.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}"
+    return [*sections, current]
+
+
 def _questions(digest: Digest) -> str:
-    lang = digest.language
-    lines = [f"*{t('digest_asked', lang)}*"]
+    lines = [f"*{w(digest, 'digest_asked')}*"]
     if not digest.n_questions:
-        lines.append(t("digest_no_questions", lang))
+        lines.append(w(digest, "digest_no_questions"))
         return "\n".join(lines)
     for i, q in enumerate(digest.top_questions, start=1):
-        lines.append(f"{i}. {cut_escaped(q.text, QUESTION_LIMIT)} ({t('digest_times', lang, count=q.count)})")
-    lines.append(f"\n*{t('digest_unanswered', lang)}*")
+        lines.append(f"{i}. {cut_escaped(q.text, QUESTION_LIMIT)} ({w(digest, 'digest_times', count=q.count)})")
+    lines.append(f"\n*{w(digest, 'digest_unanswered')}*")
     if digest.unanswered:
-        lines += [f"• {cut_escaped(q.text, QUESTION_LIMIT)} ({t('digest_times', lang, count=q.count)})" for q in digest.unanswered]
+        lines += [f"• {cut_escaped(q.text, QUESTION_LIMIT)} ({w(digest, 'digest_times', count=q.count)})" for q in digest.unanswered]
     else:
-        lines.append(t("digest_all_answered", lang))
+        lines.append(w(digest, "digest_all_answered"))
     return "\n".join(lines)
 
 
@@ -101,20 +137,21 @@ def _local_range(digest: Digest) -> tuple[str, str]:
 
 def digest_message(digest: Digest, *, note: str = "") -> Message:
     """The whole digest within every Slack limit; ``note`` (escaped mrkdwn) goes under the title."""
-    lang = digest.language
     start, end = _local_range(digest)
-    summary = t("digest_summary", lang, start=start, end=end, tz=digest.timezone, articles=len(digest.articles),
+    summary = w(digest, "digest_summary", start=start, end=end, tz=digest.timezone, articles=len(digest.articles),
                  questions=digest.n_questions)
     head: list[Block] = [HeaderBlock(text=truncate(digest_title(digest), HEADER_LIMIT)), _context(escape_mrkdwn(summary))]
     if note:
         head.append(_context(note))
-    key = _key_points(digest)
+    stories = _stories(digest)  # the stories replace the key developments where there are any
+    key = None if stories else _key_points(digest)
+    head += [_section(x) for x in stories]
     tail: list[Block] = ([DividerBlock(), _section(key)] if key else []) + [DividerBlock(), _section(_questions(digest))]
-    used = len(summary) + len(note) + (len(key) if key else 0) + len(_questions(digest))
-    new_title = f"*{t('digest_new', lang)}*"
+    used = len(summary) + len(note) + sum(map(len, stories)) + (len(key) if key else 0) + len(_questions(digest))
+    new_title = f"*{w(digest, 'digest_new')}*"
     body: list[Block] = []
     if not digest.articles:
-        body.append(_section(f"{new_title}\n{t('digest_no_new', lang)}"))
+        body.append(_section(f"{new_title}\n{w(digest, 'digest_no_new')}"))
     else:
         room = MAX_BLOCKS - len(head) - len(tail) - 1  # one block kept for the "more articles" line
         current = new_title
@@ -134,42 +171,43 @@ def digest_message(digest: Digest, *, note: str = "") -> Message:
             shown += 1
         body.append(_section(current))
         if shown < len(digest.articles):
-            body.append(_context(escape_mrkdwn(t("digest_more_articles", lang, count=len(digest.articles) - shown))))
+            body.append(_context(escape_mrkdwn(w(digest, "digest_more_articles", count=len(digest.articles) - shown))))
     return Message(text=fallback_text(digest), blocks=head + body + tail)
 
 
 def fallback_text(digest: Digest) -> str:
     """Notification text: title, counts and the key developments, at most FALLBACK_TEXT_LIMIT chars."""
-    lang = digest.language
     start, end = _local_range(digest)
-    parts = [digest_title(digest), t("digest_summary", lang, start=start, end=end, tz=digest.timezone,
+    parts = [digest_title(digest), w(digest, "digest_summary", start=start, end=end, tz=digest.timezone,
                                       articles=len(digest.articles), questions=digest.n_questions)]
     if digest.key_points:
-        parts.append(f"{t('digest_key', lang)}: " + " ".join(f"• {' '.join(p.text.split())}" for p in digest.key_points))
+        parts.append(f"{w(digest, 'digest_key')}: " + " ".join(f"• {' '.join(p.text.split())}" for p in digest.key_points))
     return truncate(escape_mrkdwn("\n".join(parts)), FALLBACK_TEXT_LIMIT)
 
 
 def digest_plain_text(digest: Digest) -> str:
     """The digest for a terminal (``industry-qa digest --dry-run``): every article, no truncation."""
-    lang = digest.language
     start, end = _local_range(digest)
     out = [digest_title(digest), "=" * len(digest_title(digest)),
-           t("digest_summary", lang, start=start, end=end, tz=digest.timezone, articles=len(digest.articles),
-              questions=digest.n_questions), "", f"## {t('digest_new', lang)}"]
+           w(digest, "digest_summary", start=start, end=end, tz=digest.timezone, articles=len(digest.articles),
+              questions=digest.n_questions), "", f"## {w(digest, 'digest_new')}"]
     if not digest.articles:
-        out.append(t("digest_no_new", lang))
+        out.append(w(digest, "digest_no_new"))
     for a in digest.articles:
         out.append(f"[{a.n}] {a.title} ({', '.join(x for x in (a.outlet, a.date) if x)}) {a.url}".rstrip())
         if a.sentence:
             out.append(f"    > {' '.join(a.sentence.split())}")
+    if digest.stories:
+        out += ["", f"## {w(digest, 'digest_stories')}"]
+        out += [f"- {' '.join(x.text.split())} {''.join(f'[{n}]' for n in x.refs)} ({x.date})" for x in digest.stories]
     if digest.key_points:
-        out += ["", f"## {t('digest_key', lang)} ({digest.method})"]
+        out += ["", f"## {w(digest, 'digest_key')} ({digest.method})"]
         out += [f"- {' '.join(p.text.split())} {''.join(f'[{n}]' for n in p.refs)}" for p in digest.key_points]
-    out += ["", f"## {t('digest_asked', lang)}"]
+    out += ["", f"## {w(digest, 'digest_asked')}"]
     if not digest.n_questions:
-        out.append(t("digest_no_questions", lang))
-    out += [f"{i}. {q.text} ({t('digest_times', lang, count=q.count)})" for i, q in enumerate(digest.top_questions, 1)]
+        out.append(w(digest, "digest_no_questions"))
+    out += [f"{i}. {q.text} ({w(digest, 'digest_times', count=q.count)})" for i, q in enumerate(digest.top_questions, 1)]
     if digest.n_questions:
-        out += ["", f"## {t('digest_unanswered', lang)}"]
-        out += [f"- {q.text} ({t('digest_times', lang, count=q.count)})" for q in digest.unanswered] or [t("digest_all_answered", lang)]
+        out += ["", f"## {w(digest, 'digest_unanswered')}"]
+        out += [f"- {q.text} ({w(digest, 'digest_times', count=q.count)})" for q in digest.unanswered] or [w(digest, "digest_all_answered")]
     return "\n".join(out)

@@ -24,12 +24,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from slack_sdk.errors import SlackApiError
 
 from bot.background import Periodic
 from bot.config import DigestSettings, Settings
-from bot.digest.schedule import IsoWeek, latest_run_at_or_before, next_run_after, week_of_slot
+from bot.digest.schedule import Period, latest_run_at_or_before, next_run_after, week_of_slot
 from bot.metrics import DIGEST_POSTS
 from bot.render import Message
 from bot.state.protocols import DigestClaims, StateStore
@@ -54,15 +55,15 @@ HINTS = {
 }
 
 DIGEST_EVENT = "industry_qa_digest"  # message metadata event_type of every digest post
-Poster = Callable[[str, Message, IsoWeek], str]  # (channel, message, week) -> ts of the posted message
-Finder = Callable[[str, IsoWeek, float], "str | None"]  # ts of this week's digest posted since a time, or None
-MessageFactory = Callable[[IsoWeek], Message]
+Poster = Callable[[str, Message, Period], str]  # (channel, message, week) -> ts of the posted message
+Finder = Callable[[str, Period, float], "str | None"]  # ts of this week's digest posted since a time, or None
+MessageFactory = Callable[[Period], Message]
 
 
 @dataclass(frozen=True)
 class Outcome:
     channel: str
-    week: IsoWeek
+    week: Period
     status: str  # posted | failed | busy (another process holds it) | done (already posted/skipped) | skipped
     detail: str = ""
 
@@ -79,7 +80,7 @@ def backoff_s(attempts: int) -> float:
 def slack_poster(client: object) -> Poster:
     """A ``Poster`` over a ``slack_sdk.WebClient`` (the app's retrying client)."""
 
-    def post(channel: str, message: Message, week: IsoWeek) -> str:
+    def post(channel: str, message: Message, week: Period) -> str:
         response = client.chat_postMessage(  # type: ignore[attr-defined]
             channel=channel, unfurl_links=False, unfurl_media=False,
             metadata={"event_type": DIGEST_EVENT, "event_payload": {"week": str(week)}}, **message.to_kwargs(),
@@ -92,7 +93,7 @@ def slack_poster(client: object) -> Poster:
 def slack_finder(client: object) -> Finder:
     """A ``Finder`` over ``conversations.history`` (needs a channel ID and channels:history)."""
 
-    def find(channel: str, week: IsoWeek, since: float) -> str | None:
+    def find(channel: str, week: Period, since: float) -> str | None:
         response = client.conversations_history(  # type: ignore[attr-defined]
             channel=channel, oldest=f"{since:.6f}", include_all_metadata=True, limit=100)  # Slack may cap it (15)
         for message in response.get("messages") or []:
@@ -115,11 +116,11 @@ class DigestScheduler:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     @staticmethod
-    def latest_week(now: datetime, settings: DigestSettings) -> IsoWeek:
+    def latest_week(now: datetime, settings: DigestSettings) -> Period:
         """The week the most recent slot at or before ``now`` covers (the CLI's and /digest's default)."""
         return week_of_slot(latest_run_at_or_before(now, settings), settings)
 
-    def due_week(self, now: datetime) -> tuple[IsoWeek, datetime]:
+    def due_week(self, now: datetime) -> tuple[Period, datetime]:
         slot = latest_run_at_or_before(now, self.settings)
         return week_of_slot(slot, self.settings), slot
 
@@ -131,7 +132,7 @@ class DigestScheduler:
         week, slot = self.due_week(now)
         previous = latest_run_at_or_before(slot - timedelta(seconds=1), self.settings)
         previous_week = week_of_slot(previous, self.settings)
-        cache: dict[IsoWeek, Message] = {}
+        cache: dict[Period, Message] = {}
         outcomes = []
         for channel in self.settings.channels:
             # Down across two slots: the older one is logged too, if the bot was posting before it.
@@ -146,7 +147,7 @@ class DigestScheduler:
             outcomes.append(self.post_week(channel, week, now, cache=cache))
         return outcomes
 
-    def _skip(self, channel: str, week: IsoWeek, slot: datetime, now: datetime) -> list[Outcome]:
+    def _skip(self, channel: str, week: Period, slot: datetime, now: datetime) -> list[Outcome]:
         """Record a missed week as skipped and log it, once (no-op when the week has a row)."""
         late = now - slot
         if not self.store.skip_digest(channel, str(week), owner=self.owner, now=now.timestamp(),
@@ -161,16 +162,16 @@ class DigestScheduler:
         )
         return [Outcome(channel, week, "skipped")]
 
-    def post_week(self, channel: str, week: IsoWeek, now: datetime, *, force: bool = False,
-                  cache: dict[IsoWeek, Message] | None = None) -> Outcome:
+    def post_week(self, channel: str, week: Period, now: datetime, *, force: bool = False,
+                  cache: dict[Period, Message] | None = None) -> Outcome:
         """Claim (channel, week) and post its digest; ``force`` also retakes failed/skipped claims
         (an operator's ``digest --post``), never a posted one."""
         outcome = self._post_week(channel, week, now, force=force, cache=cache)
         DIGEST_POSTS.labels(outcome=outcome.status).inc()
         return outcome
 
-    def _post_week(self, channel: str, week: IsoWeek, now: datetime, *, force: bool,
-                   cache: dict[IsoWeek, Message] | None) -> Outcome:
+    def _post_week(self, channel: str, week: Period, now: datetime, *, force: bool,
+                   cache: dict[Period, Message] | None) -> Outcome:
         before = self.store.digest_claim(channel, str(week))
         claim = self.store.claim_digest(channel, str(week), owner=self.owner, now=now.timestamp(),
                                         stale_after_s=STALE_CLAIM_S, force=force)
@@ -198,7 +199,7 @@ class DigestScheduler:
         logger.info("weekly digest %s posted to %s (ts %s, attempt %d)", week, channel, ts, claim.attempts)
         return Outcome(channel, week, "posted", ts)
 
-    def _earlier_post(self, channel: str, week: IsoWeek, before: DigestClaim) -> str | None:
+    def _earlier_post(self, channel: str, week: Period, before: DigestClaim) -> str | None:
         """The ts of the earlier attempt's post if Slack had accepted it: a process that died after
         posting (a stale claim), or a post whose response was lost (a timeout recorded as failed)."""
         takeover = before.status == "claimed"
@@ -220,7 +221,7 @@ class DigestScheduler:
             logger.warning("%s; it had not posted, posting now", what)
         return found
 
-    def _failed(self, channel: str, week: IsoWeek, now: datetime, attempts: int, error: str, hint: str) -> Outcome:
+    def _failed(self, channel: str, week: Period, now: datetime, attempts: int, error: str, hint: str) -> Outcome:
         advice = f": {hint}" if hint else ""
         if attempts >= MAX_ATTEMPTS:
             retry_at = None
@@ -240,11 +241,19 @@ def _hours(delta: timedelta) -> str:
     return f"{delta.total_seconds() / 3600:.1f} h"
 
 
+class Pending(Protocol):
+    """A ``DigestScheduler``, or ``bot.digest.cadence.ChannelDigests`` running one per channel."""
+
+    def run_pending(self, now: datetime) -> list[Outcome]: ...
+
+    def next_wakeup(self, now: datetime) -> datetime: ...
+
+
 class SchedulerThread(Periodic):
     """Runs ``run_pending`` at start (making up a recent missed run) and then at every slot and
     at least every ``POLL_S`` seconds (for retries), until ``stop()``."""
 
-    def __init__(self, scheduler: DigestScheduler, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, scheduler: Pending, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.scheduler = scheduler
         self.clock = clock
         super().__init__(self._step, name="digest-scheduler", every_s=POLL_S)
@@ -255,20 +264,19 @@ class SchedulerThread(Periodic):
         return max(1.0, (self.scheduler.next_wakeup(now) - now).total_seconds())
 
 
-def start_digest_scheduler(settings: Settings, client: object, store: StateStore) -> SchedulerThread | None:
-    """The scheduler thread for ``industry-qa serve`` (on the process's store), or None when
-    DIGEST_CHANNEL is empty."""
-    if not settings.digest.enabled:
-        return None
+def start_digest_scheduler(settings: Settings, client: object, store: StateStore) -> SchedulerThread:
+    """The scheduler thread for ``industry-qa serve`` (on the process's store): the DIGEST_CHANNEL
+    channels' weekly digest and every channel's own cadence (``@bot settings``)."""
+    from bot.digest.cadence import ChannelDigests, next_post
     from bot.digest.render import digest_message
     from bot.digest.sources import make_digest
 
-    scheduler = DigestScheduler(
-        settings=settings.digest, store=store, post=slack_poster(client), find_posted=slack_finder(client),
-        make_message=lambda week: digest_message(
-            make_digest(week, settings=settings.digest, retrieval=settings.retrieval, log=store)),
-    )
-    now = utcnow()
-    logger.info("weekly digest to %s; next run at %s", ", ".join(settings.digest.channels),
-                next_run_after(now, settings.digest).astimezone(settings.digest.tz).isoformat())
-    return SchedulerThread(scheduler).start()
+    def factory(schedule: DigestSettings) -> MessageFactory:
+        return lambda period: digest_message(make_digest(period, settings=schedule, retrieval=settings.retrieval,
+                                                         log=store))
+
+    digests = ChannelDigests(workspace=settings.digest, store=store, post=slack_poster(client),
+                             find_posted=slack_finder(client), make_message=factory)
+    soonest = next_post(digests.plans(), utcnow())
+    logger.info("digests: %s", f"next to {soonest[0]} at {soonest[1].isoformat()}" if soonest else "none scheduled")
+    return SchedulerThread(digests).start()

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 from bot.config import DigestSettings
 from bot.digest.build import build_digest
 from bot.digest.model import ArticleVectors, DatedArticle, Digest, LoggedQuestion
-from bot.digest.schedule import IsoWeek, week_window
+from bot.digest.schedule import Period, week_window
 from bot.state.protocols import QuestionLog
 from retrieval.corpus import Article, load_corpus
 from retrieval.errors import RetrievalError
+from retrieval.glossary import load_glossary
 from retrieval.settings import RetrievalSettings
 
 if TYPE_CHECKING:
@@ -79,7 +80,8 @@ def index_vectors(index: LoadedIndex, paths: Iterable[str]) -> dict[str, Article
     for path in dict.fromkeys(paths):
         found = index.article_sentences(path)
         if found is not None:
-            out[path] = ArticleVectors(content_hash=found.content_hash, spans=found.spans, vectors=found.vectors)
+            out[path] = ArticleVectors(content_hash=found.content_hash, spans=found.spans, vectors=found.vectors,
+                                       whole=found.whole)
     return out
 
 
@@ -94,7 +96,7 @@ def load_index_vectors(settings: RetrievalSettings, paths: Iterable[str]) -> dic
         return {}
 
 
-PUBLIC_SOURCES = ("mention", "thread")  # DMs and /ask are private: never quoted in a channel post
+PUBLIC_SOURCES = ("mention", "thread", "channel")  # DMs and /ask are private: never quoted in a channel post
 
 
 def load_questions(log: QuestionLog, start: datetime, end: datetime) -> list[LoggedQuestion]:
@@ -110,10 +112,11 @@ def load_questions(log: QuestionLog, start: datetime, end: datetime) -> list[Log
     ]
 
 
-def make_digest(week: IsoWeek, *, settings: DigestSettings, retrieval: RetrievalSettings, log: QuestionLog) -> Digest:
+def make_digest(week: Period, *, settings: DigestSettings, retrieval: RetrievalSettings, log: QuestionLog) -> Digest:
     """The digest of ``week`` from the corpus and live index of ``retrieval`` and the question log."""
     start, end = week_window(week, settings)
     articles = load_dated_articles(retrieval.corpus_dir, settings.tz)
     fresh = [a.article.path for a in articles if start <= a.added_at < end]
     vectors = load_index_vectors(retrieval, fresh) if fresh else {}
-    return build_digest(articles, load_questions(log, start, end), week, settings, vectors=vectors)
+    return build_digest(articles, load_questions(log, start, end), week, settings, vectors=vectors,
+                        glossary=load_glossary(retrieval.corpus_dir))

@@ -12,6 +12,17 @@ TEXTS: dict[str, dict[str, str]] = {
     "digest_no_new": {"en": "No new articles this week.", "zh": "本周没有新文章。"},
     "digest_more_articles": {"en": "…and {count} more new articles not shown.", "zh": "……另有 {count} 篇新文章未显示。"},
     "digest_key": {"en": "Key developments", "zh": "要点"},
+    "digest_stories": {"en": "This week's stories", "zh": "本周要闻"},
+    "digest_stories_day": {"en": "The day's stories", "zh": "当日要闻"},
+    "digest_more_stories": {"en": "…and {count} more stories.", "zh": "……另有 {count} 条要闻。"},
+    "digest_title_day": {"en": "Daily digest, {day}", "zh": "{day} 每日摘要"},
+    "digest_summary_day": {
+        "en": "Daily digest · {start} – {end} ({tz}) · new articles: {articles} · questions asked: {questions}",
+        "zh": "每日摘要 · {start} – {end}（{tz}）· 新文章 {articles} 篇 · 提问 {questions} 个",
+    },
+    "digest_new_day": {"en": "New today", "zh": "今日新增"},
+    "digest_no_new_day": {"en": "No new articles today.", "zh": "今天没有新文章。"},
+    "digest_no_questions_day": {"en": "No questions were asked today.", "zh": "今天没有人提问。"},
     "digest_asked": {"en": "What people asked", "zh": "大家问了什么"},
     "digest_no_questions": {"en": "No questions were asked this week.", "zh": "本周没有人提问。"},
     "digest_unanswered": {

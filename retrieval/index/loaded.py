@@ -63,6 +63,7 @@ class ArticleSentences:
     content_hash: str  # of the article as indexed: vectors of a since-edited article are stale
     spans: tuple[tuple[int, int], ...]
     vectors: np.ndarray  # one row per span
+    whole: np.ndarray | None = None  # the whole article's vector, centred on its language's mean
 
 
 def _load(path: Path) -> np.ndarray:
@@ -219,4 +220,8 @@ class LoadedIndex:
         if self.centroids is not None:
             vecs = vecs - self.centroids[rows[:, SENTENCE_LANGUAGE]]
         spans = tuple((int(r[SENTENCE_START]), int(r[SENTENCE_END])) for r in rows)
-        return ArticleSentences(content_hash=str(self.docs.meta(d).get("hash", "")), spans=spans, vectors=vecs)
+        meta = self.docs.meta(d)
+        whole = np.asarray(self.article_vectors[d], dtype=np.float32) if self.article_vectors is not None else None
+        if whole is not None and self.centroids is not None and meta.get("language") in LANGUAGES:
+            whole = whole - self.centroids[LANGUAGES.index(meta["language"])]
+        return ArticleSentences(content_hash=str(meta.get("hash", "")), spans=spans, vectors=vecs, whole=whole)
