@@ -28,6 +28,8 @@ from tests.bot_fixtures import (
     texts_of,
     wait_answered,
 )
+from tests.test_assistant import thread_started
+from tests.test_home import home_opened
 
 
 def test_mention_gets_one_threaded_reply_with_citations(bot: BotHarness, fake_slack: FakeSlack) -> None:
@@ -289,6 +291,10 @@ def test_every_subscribed_event_has_a_listener(bot: BotHarness, fake_slack: Fake
         "message.channels": message("chatter", ts="1700000009.000002", channel_type="channel"),
         "message.groups": message("chatter", ts="1700000009.000003", channel="G1", channel_type="group"),
         "message.im": message("hi", ts="1700000009.000004", channel="D1", channel_type="im", bot_id="BOTHER"),
+        "app_home_opened": home_opened(),
+        "assistant_thread_started": thread_started("1700000009.000005"),
+        "assistant_thread_context_changed": {**thread_started("1700000009.000005"),
+                                             "type": "assistant_thread_context_changed"},
     }
     for name in manifest["settings"]["event_subscriptions"]["bot_events"]:
         assert bot.post_event(samples[name]).status == 200, name  # a 404 would make Slack retry
