@@ -1,17 +1,21 @@
 """Per-channel settings: who may change them, the form (views.open, view_submission with field
-errors), and that what is saved is what the channel gets."""
+errors), and that what is saved is what the channel gets (question-like messages answered without a
+mention, answers shown to the asker only)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import pytest
+
+from bot.channel_policy import is_question_like
 from bot.config import DigestSettings
 from bot.settings_form import SETTINGS_VIEW, read_submission, settings_view, summary
 from bot.settings_listener import SETTINGS_OPEN
 from bot.state.records import ChannelSettings
 from tests.bot_fakes import TEAM_ID, FakeSlack
-from tests.bot_fixtures import BotHarness, mention, texts_of
+from tests.bot_fixtures import QUESTION, ZH_QUESTION, BotHarness, controls, mention, message, texts_of
 
 
 def submitted(view: dict[str, Any], **picks: str) -> dict[str, Any]:
@@ -102,3 +106,48 @@ def test_settings_in_a_dm_say_where_they_belong(bot: BotHarness, fake_slack: Fak
     bot.post_event(message("settings", ts="1700000301.000100", channel="D1", channel_type="im"))
     [reply] = fake_slack.wait_count("chat.postMessage", 1, timeout=15)
     assert "Settings belong to a channel" in texts_of(reply)
+
+
+@pytest.mark.parametrize(("text", "asked"), [
+    ("Did Zhipu pass its listing hearing?", True), ("who leads the race to list", True), ("月之暗面融资多少", True),
+    ("智谱上市了吗", True), ("thanks, see you all tomorrow", False), ("lol?", False),
+    ("<https://example.com/a?b=1>", False), ("this is what the hearing said", False),
+])
+def test_what_reads_like_a_question(text: str, asked: bool) -> None:
+    assert is_question_like(text) is asked
+
+
+def test_saved_settings_are_what_the_channel_gets(bot: BotHarness, fake_slack: FakeSlack) -> None:
+    """Unasked questions are left alone until the channel's creator turns answering them on; then
+    question-like messages are answered (chatter is not), and every answer is private, with Share."""
+    fake_slack.users = {"UCREATOR": {"id": "UCREATOR"}}
+    fake_slack.channels = {"C1": {"id": "C1", "creator": "UCREATOR"}}
+    bot.post_event(message(QUESTION, ts="1700000310.000100"))  # the defaults: a mention is needed
+    fake_slack.settle(0.5)
+    assert [c.method for c in fake_slack.calls] == []
+
+    payload = {"command": "/iqa", "text": "settings", "team_id": TEAM_ID, "channel_id": "C1", "user_id": "UCREATOR",
+               "trigger_id": "9.9.8", "response_url": fake_slack.hook_url("iqa")}
+    assert bot.post_form(payload).status == 200
+    [opened] = fake_slack.wait_count("views.open", 1, timeout=15)
+    view = json.loads(opened.body["view"]) if isinstance(opened.body["view"], str) else opened.body["view"]
+    submit = {"type": "view_submission", "team": {"id": TEAM_ID}, "user": {"id": "UCREATOR"},
+              "view": submitted(view, behaviour="answer_without_mention,private_by_default")}
+    assert bot.post_form({"payload": json.dumps(submit)}).status == 200
+    fake_slack.wait_count("chat.postEphemeral", 1, timeout=15)  # "settings saved", to the creator
+    fake_slack.reset()
+
+    bot.post_event(message("thanks, see you all tomorrow", ts="1700000310.000200"))
+    bot.post_event(message(QUESTION, ts="1700000310.000300"))  # the same process sees the change at once
+    bot.post_event(message(ZH_QUESTION, ts="1700000310.000400", user="U2"))
+    bot.post_event(mention(QUESTION, ts="1700000310.000500", user="U3"))
+    answers = fake_slack.wait_count("chat.postEphemeral", 3, timeout=30)
+    fake_slack.wait_count("reactions.remove", 3, timeout=15)
+    fake_slack.settle(0.5)
+    assert fake_slack.calls_to("chat.postMessage") == []  # nothing public
+    assert len(fake_slack.calls_to("chat.postEphemeral")) == 3  # the chatter got no answer
+    by_user = {c.body["user"]: c for c in answers}
+    assert set(by_user) == {"U1", "U2", "U3"}
+    assert by_user["U1"].body["thread_ts"] == "1700000310.000300" and "Zhipu" in texts_of(by_user["U1"])
+    assert "月之暗面" in texts_of(by_user["U2"]) or "Moonshot" in texts_of(by_user["U2"])
+    assert all("answer_share" in controls(c) for c in answers)  # private answers may be shared
