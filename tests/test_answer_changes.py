@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 
-from bot.alerts.changes import bears_on
+from bot.alerts.changes import AnswerChanges, bears_on
+from bot.alerts.generations import Arrival, Generation
 from bot.cli import main as industry_qa
 from bot.evidence import evidence_of
+from bot.render import Message
 from bot.state.records import Evidence
 from bot.state.sqlite import SQLiteStateStore
 from retrieval.glossary import load_glossary
@@ -40,6 +42,52 @@ def test_only_questions_a_new_article_bears_on_are_asked_again() -> None:
     doc: Any = {"path": "x.md", "title": "智谱通过港交所聆讯", "text": "智谱华章周五通过聆讯。"}
     assert bears_on("Did Zhipu pass its hearing?", [doc], glossary)  # through the glossary's 智谱
     assert not bears_on("How much did Moonshot raise?", [doc], glossary)
+
+
+class ByQuestion:
+    """An asker that answers every question with one lead excerpt, recording what it was asked."""
+
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+        self.asked: list[str] = []
+
+    def ask(self, question: str) -> Answer:
+        self.asked.append(question)
+        return self.answer
+
+
+def test_a_round_asks_at_most_its_bound_oldest_first_and_a_newer_excerpt_alerts_once(tmp_path: Any) -> None:
+    store = SQLiteStateStore(tmp_path / "state.sqlite3")
+    old = Evidence("answered", "old.md", 0, 12)
+    for i in range(5):  # saved at 100..104: U0 is the longest unchecked
+        store.save_question(team="T", user=f"U{i}", question=f"When will Zhipu list ({i})?", language="en",
+                            evidence=old, excerpt="Zhipu filed.", source="Old Wire · 2025-12-01", now=100.0 + i,
+                            max_per_user=5)
+    store.save_question(team="T", user="U9", question="How much did Moonshot raise?", language="en", evidence=old,
+                        excerpt="Moonshot raised.", source="Old Wire · 2025-12-01", now=99.0, max_per_user=5)
+    newer = Citation(1, "Zhipu sets its date", "New Wire", "2026-01-02", "https://example.com/n",
+                     "Zhipu lists on January 8.", "new.md", 0, 25)
+    asker = ByQuestion(Answer("q", False, "en", [newer]))
+    sent: list[tuple[str, Message]] = []
+    clock = iter(range(200, 300))
+    changes = AnswerChanges(store=store, answerer=asker, post=lambda to, m: sent.append((to, m)),
+                            glossary=lambda: load_glossary(ROOT / "corpus"), max_per_round=3, clock=lambda: next(clock))
+    doc: Any = {"path": "new.md", "title": "智谱定于一月上市", "text": "Zhipu lists on January 8."}
+    no_docs: Any = ()  # a round reads only the arrival
+    generation = Generation("gen-2", docs=no_docs)
+
+    changes(Arrival(new=[doc]), generation)
+    assert asker.asked == [f"When will Zhipu list ({i})?" for i in range(3)]  # the bound; Moonshot not touched
+    assert [to for to, _ in sent] == ["U0", "U1", "U2"]
+    text = json.dumps(sent[0][1].to_kwargs(), ensure_ascii=False)
+    assert "A newer excerpt now answers it." in text and "Zhipu lists on January 8." in text
+    assert "Zhipu filed." in text and "Before (" in text  # the old answer too, with its date
+
+    changes(Arrival(changed=[doc]), generation)  # the next round: the two not yet asked, then U0 again
+    changes(Arrival(changed=[doc]), generation)
+    assert asker.asked[3:5] == ["When will Zhipu list (3)?", "When will Zhipu list (4)?"]
+    assert sorted(to for to, _ in sent) == ["U0", "U1", "U2", "U3", "U4"]  # each change once
+    assert {s.evidence for s in store.saved_questions() if s.user != "U9"} == {Evidence("answered", "new.md", 0, 25)}
 
 
 @pytest.fixture
@@ -122,3 +170,32 @@ def test_no_second_dm_when_the_process_died_between_the_dm_and_recording_it(
     assert change_dms(fake_slack) == []
     [saved] = second.store.saved_questions()
     assert saved.evidence.outcome == "answered"  # recorded this time
+
+
+def test_the_watch_limit_is_said_and_an_alert_stops_its_question(
+        make_bot: Any, live: RetrievalSettings, fake_slack: FakeSlack) -> None:
+    bot: BotHarness = make_bot(answerer=QAService(live), retrieval=live, change_alerts_per_user=1)
+    watch_refused_question(bot, fake_slack, "智谱通过聆讯了吗？")
+    bot.post_event(message("Who is first to list in Hong Kong?", ts="1700000503.000100", channel="D1",
+                           channel_type="im"))
+    [answer] = wait_answered(fake_slack)
+    payload = click(answer, "answer_watch", controls(answer)["answer_watch"]["value"], user="U1", channel="D1",
+                    response_url=fake_slack.hook_url("second"))
+    assert bot.post_form({"payload": json.dumps(payload)}).status == 200
+    assert "You already watch 1 questions" in texts_of(fake_slack.wait_count("hook:second", 1)[0])
+    assert len(bot.store.saved_questions()) == 1
+
+    article = FIXTURES / "articles" / "zhipu-hearing-fixture.md"
+    assert industry_qa(["add", str(article), "--corpus", str(live.corpus_dir), "--data", str(live.data_dir)]) == 0
+    fake_slack.wait_for(lambda calls: len(change_dms(calls)) == 1, timeout=60)
+    [alert] = [c for c in fake_slack.calls_to("chat.postMessage") if c.body.get("channel") == "U1"]
+    stop = controls(alert)["saved_question_remove"]
+    stranger = click(alert, "saved_question_remove", stop["value"], user="U2", channel="D1",
+                     response_url=fake_slack.hook_url("stranger"))
+    assert bot.post_form({"payload": json.dumps(stranger)}).status == 200  # not theirs to stop
+    assert "找不到这条答案" in texts_of(fake_slack.wait_count("hook:stranger", 1)[0])
+    mine = click(alert, "saved_question_remove", stop["value"], user="U1", channel="D1",
+                 response_url=fake_slack.hook_url("stop"))
+    assert bot.post_form({"payload": json.dumps(mine)}).status == 200
+    assert "不再提醒这个问题" in texts_of(fake_slack.wait_count("hook:stop", 1)[0])  # the alert's language
+    assert bot.store.saved_questions() == []
