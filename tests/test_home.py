@@ -6,16 +6,23 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.config import DigestSettings
+from bot.feed_poller import FeedPoller
 from bot.home.summary import candidate_questions, newest_article
+from retrieval.feeds import last_round
 from retrieval.glossary import load_glossary
-from retrieval.settings import RetrievalSettings
+from retrieval.settings import FeedSpec, RetrievalSettings
 from tests.bot_fakes import Call, FakeSlack, ScriptedAnswerer
 from tests.bot_fixtures import QUESTION, BotHarness, mention
 from tests.retrieval_fixtures import ROOT
+from tests.web_fixtures import FixtureWeb, Page, article_html, rss, serve_standard_site
 
 
 def home_opened(user: str = "U1", tab: str = "home") -> dict[str, Any]:
@@ -93,3 +100,34 @@ def test_the_messages_tab_publishes_nothing(bot: BotHarness, fake_slack: FakeSla
     assert bot.post_event(home_opened(tab="messages")).status == 200
     fake_slack.settle()
     assert fake_slack.calls_to("views.publish") == [] and fake_slack.calls_to("chat.postMessage") == []
+
+
+@pytest.fixture
+def web() -> Iterator[FixtureWeb]:
+    yield from serve_standard_site()
+
+
+def test_home_shows_the_last_feed_round_and_what_it_added(make_bot: Any, live: RetrievalSettings,
+                                                          fake_slack: FakeSlack, web: FixtureWeb) -> None:
+    text = ("MiniMax set the price range of its Hong Kong offering on Wednesday, people familiar said. "
+            "Bankers said demand from long-term investors was strong before the pricing in Hong Kong. ")
+    web.add("/news/feed-0", Page(article_html("MiniMax sets its price range", ["This page is a test fixture.", text])))
+    web.add("/feed.xml", Page(rss([("MiniMax sets its price range", web.url("/news/feed-0"), text)]),
+                              content_type="application/rss+xml"))
+    feeds = replace(live, ingest=replace(live.ingest, feeds=(FeedSpec(web.url("/feed.xml"), ()),)))
+    bot: BotHarness = make_bot(answerer=ScriptedAnswerer(), retrieval=feeds)
+    bot.post_event(home_opened())
+    before = view_text(published(fake_slack.wait_count("views.publish", 1)[0]))
+    assert "Feeds: no round has run yet." in before and "*What I know:* 1 articles" in before
+
+    rounds = bot.bot.watcher.rounds
+    poller = FeedPoller(feeds, first_delay_s=0.0, interval_s=3600, on_round=bot.bot.watcher.poke).start()
+    try:
+        assert bot.bot.watcher.wait_rounds(rounds + 1, timeout=90)  # the round's generation, handled
+    finally:
+        poller.stop()
+    assert last_round(feeds) is not None
+    bot.post_event(home_opened())
+    after = view_text(published(fake_slack.wait_count("views.publish", 2)[1]))
+    assert "Last feed round: " in after and "· 1 added, 0 failed, 0 feeds unreachable" in after
+    assert "*What I know:* 2 articles · newest: <" in after
