@@ -16,7 +16,7 @@ from bot.state.records import OUTCOMES
 
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)
-SURFACES = ("mention", "dm", "thread", "command")
+SURFACES = ("mention", "dm", "thread", "channel", "assistant", "command", "check")  # where a question came from
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 QUESTIONS = Counter("industry_qa_questions", "Questions handled, by surface and outcome",

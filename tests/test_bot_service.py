@@ -24,7 +24,7 @@ from retrieval.service import QAService
 from retrieval.settings import RetrievalSettings
 from retrieval.types import Answer, Citation, Fallback
 from tests.bot_fakes import FakeSlack, Scripted, ScriptedAnswerer
-from tests.bot_fixtures import QUESTION, BotHarness, mention, metric, wait_answered
+from tests.bot_fixtures import QUESTION, BotHarness, mention, message, metric, wait_answered
 
 CITED = [Citation(1, "A title", "Outlet", "2025-01-01", "https://example.com/a", "An excerpt.", "a.md", 0, 11)]
 
@@ -99,6 +99,18 @@ def test_refusals_and_errors_are_their_own_outcomes(make_bot: Any, fake_slack: F
     after = (metric("industry_qa_questions_total", surface="mention", outcome="refused"),
              metric("industry_qa_questions_total", surface="mention", outcome="error"))
     assert (after[0] - before[0], after[1] - before[1]) == (1, 1)
+
+
+def test_every_surface_and_outcome_is_a_series_from_the_start_and_a_dm_counts_as_one(
+        bot: BotHarness, fake_slack: FakeSlack) -> None:
+    page = bot.get("/metrics").body
+    for surface in ("mention", "dm", "thread", "channel", "assistant", "command", "check"):
+        for outcome in ("answered", "closest", "refused", "error"):
+            assert f'industry_qa_questions_total{{outcome="{outcome}",surface="{surface}"}}' in page
+    before = metric("industry_qa_questions_total", surface="dm", outcome="answered")
+    bot.post_event(message(QUESTION, ts="1700000303.000100", channel="D1", channel_type="im"))
+    wait_answered(fake_slack)
+    assert metric("industry_qa_questions_total", surface="dm", outcome="answered") == before + 1
 
 
 # -- logs -------------------------------------------------------------------------------------------
