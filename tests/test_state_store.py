@@ -17,7 +17,7 @@ import pytest
 
 from bot.state import open_store
 from bot.state.protocols import StateStore
-from bot.state.records import QuestionRecord, event_key, message_key
+from bot.state.records import PendingQuestion, QuestionRecord, event_key, message_key
 
 Opener = Callable[[], StateStore]
 
@@ -233,3 +233,50 @@ def test_outcome_is_stored_and_derived_for_records_without_one(store: StateStore
 
 def test_ping_answers_while_the_database_is_there(store: StateStore) -> None:
     store.ping()
+
+
+# -- delivery, pending questions --------------------------------------------------------------------
+
+def test_finishing_a_question_records_the_delivery(store: StateStore) -> None:
+    delivered = store.log_question(record(latency_ms=10.0))
+    lost = store.log_question(record(latency_ms=11.0))
+    store.finish_question(delivered, latency_ms=250.0, delivery_error=None)
+    store.finish_question(lost, latency_ms=30250.0, delivery_error="TimeoutError")
+    rows = {q.id: q.record for q in store.questions()}
+    assert (rows[delivered].latency_ms, rows[delivered].delivery_error) == (250.0, None)
+    assert (rows[lost].latency_ms, rows[lost].delivery_error, rows[lost].outcome) == (30250.0, "TimeoutError", "error")
+
+
+def pending(key: str = "msg:T:C:1.1", **kw: object) -> PendingQuestion:
+    base = dict(key=key, team="T", channel="C", user="U", ts="1.1", thread_ts="1.1", text="who lists first?",
+                source="mention", has_files=False, owner="host-a:1", created_at=100.0)
+    return PendingQuestion(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def test_a_pending_question_is_kept_until_removed_and_survives_a_restart(open_state: Opener) -> None:
+    first = open_state()
+    first.add_pending(pending("msg:T:C:1.1", created_at=100.0))
+    first.add_pending(pending("msg:T:C:2.2", ts="2.2", thread_ts="2.2", text="谁会上市？", created_at=101.0, has_files=True,
+                              ephemeral=True))
+    first.mark_posting("msg:T:C:1.1")
+    first.close()
+    again = open_state()
+    rows = again.pending_questions()
+    assert [p.key for p in rows] == ["msg:T:C:1.1", "msg:T:C:2.2"]  # oldest first
+    assert rows[0] == pending("msg:T:C:1.1", created_at=100.0, posting=True)
+    assert (rows[1].text, rows[1].has_files, rows[1].posting, rows[1].ephemeral) == ("谁会上市？", True, False, True)
+    again.remove_pending("msg:T:C:1.1")
+    again.remove_pending("msg:T:C:unknown")  # nothing to remove: no error
+    assert [p.key for p in again.pending_questions()] == ["msg:T:C:2.2"]
+
+
+def test_a_pending_question_is_taken_over_by_one_process_only(open_state: Opener) -> None:
+    stores = [open_state(), open_state()]
+    stores[0].add_pending(pending(owner="dead:7"))
+    with ThreadPoolExecutor(8) as pool:
+        taken = list(pool.map(lambda i: stores[i % 2].take_pending("msg:T:C:1.1", owner=f"new:{i}",
+                                                                   expected_owner="dead:7"), range(16)))
+    assert taken.count(True) == 1
+    [row] = stores[0].pending_questions()
+    assert row.owner == f"new:{taken.index(True)}"
+    assert stores[1].take_pending("msg:T:C:gone", owner="x", expected_owner="dead:7") is False

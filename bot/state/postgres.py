@@ -21,8 +21,17 @@ from bot.state.location import redact
 from bot.state.postgres_features import PostgresFeatures
 from bot.state.postgres_schema import MIGRATION_LOCK, MIGRATIONS
 from bot.state.protocols import StateUnavailableError
-from bot.state.records import DigestClaim, Feedback, QuestionRecord, StoredQuestion
-from bot.state.rules import QUESTION_FIELDS, digest_takeable, earlier_turns, question_values, stored_question
+from bot.state.records import DigestClaim, Feedback, PendingQuestion, QuestionRecord, StoredQuestion
+from bot.state.rules import (
+    PENDING_FIELDS,
+    QUESTION_FIELDS,
+    digest_takeable,
+    earlier_turns,
+    pending_question,
+    pending_values,
+    question_values,
+    stored_question,
+)
 
 POOL_MAX = 10  # connections per process; answering threads hold one for milliseconds at a time
 CONNECT_TIMEOUT_S = 10.0  # at start-up: the server must answer within this
@@ -30,6 +39,7 @@ WAIT_TIMEOUT_S = 10.0  # a thread waiting for a free connection gives up after t
 PING_TIMEOUT_S = 2.0
 RATE_SLOT_RETENTION_S = 24 * 3600
 _QUESTION_COLUMNS = ", ".join('user_id AS "user"' if f == "user" else f for f in QUESTION_FIELDS)
+_PENDING_COLUMNS = ", ".join("user_id" if f == "user" else f for f in PENDING_FIELDS)
 _DIGEST_COLUMNS = "channel, week, status, owner, attempts, claimed_at, retry_at, last_error, message_ts"
 
 
@@ -97,11 +107,37 @@ class PostgresStateStore(PostgresFeatures):
     def log_question(self, record: QuestionRecord) -> int:
         rows = self._select(
             "INSERT INTO questions (created_at, team, channel, thread_ts, user_id, source, question, language, refused,"
-            " n_citations, latency_ms, timings, error, mode, prompt_tokens, completion_tokens, note, outcome)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s) RETURNING id",
+            " n_citations, latency_ms, timings, error, mode, prompt_tokens, completion_tokens, note, outcome,"
+            " delivery_error) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s)"
+            " RETURNING id",
             (time.time(), *question_values(record)),
         )
         return int(rows[0]["id"])
+
+    def finish_question(self, question_id: int, *, latency_ms: float, delivery_error: str | None) -> None:
+        self._execute("UPDATE questions SET latency_ms = %s, delivery_error = %s,"
+                      " outcome = CASE WHEN %s::text IS NULL THEN outcome ELSE 'error' END WHERE id = %s",
+                      (latency_ms, delivery_error, delivery_error, question_id))
+
+    # -- pending questions --------------------------------------------------------------------------
+    def add_pending(self, question: PendingQuestion) -> None:
+        self._execute(f"INSERT INTO pending_questions ({_PENDING_COLUMNS}) VALUES"
+                      f" ({', '.join(['%s'] * len(PENDING_FIELDS))}) ON CONFLICT DO NOTHING", pending_values(question))
+
+    def mark_posting(self, key: str) -> None:
+        self._execute("UPDATE pending_questions SET posting = TRUE WHERE key = %s", (key,))
+
+    def remove_pending(self, key: str) -> None:
+        self._execute("DELETE FROM pending_questions WHERE key = %s", (key,))
+
+    def pending_questions(self) -> list[PendingQuestion]:
+        columns = ", ".join('user_id AS "user"' if f == "user" else f for f in PENDING_FIELDS)
+        rows = self._select(f"SELECT {columns} FROM pending_questions ORDER BY created_at, key")
+        return [pending_question(r) for r in rows]
+
+    def take_pending(self, key: str, *, owner: str, expected_owner: str) -> bool:
+        return self._execute("UPDATE pending_questions SET owner = %s WHERE key = %s AND owner = %s",
+                             (owner, key, expected_owner)) == 1
 
     def record_feedback(self, *, question_id: int, user: str, value: int) -> bool:
         try:

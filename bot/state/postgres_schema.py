@@ -127,4 +127,17 @@ MIGRATIONS: tuple[str, ...] = (
         created_at DOUBLE PRECISION NOT NULL
     );
     """,
+    # Nothing lost: whether each reply reached Slack, and the questions claimed but not yet answered.
+    """
+    ALTER TABLE questions ADD COLUMN delivery_error TEXT;  -- why the reply was not posted; NULL: posted
+    CREATE TABLE pending_questions (
+        key TEXT PRIMARY KEY,                 -- the message's claim key
+        team TEXT NOT NULL, channel TEXT NOT NULL, user_id TEXT NOT NULL, ts TEXT NOT NULL,
+        thread_ts TEXT NOT NULL, text TEXT NOT NULL, source TEXT NOT NULL, has_files BOOLEAN NOT NULL,
+        owner TEXT NOT NULL,                  -- the process answering it
+        created_at DOUBLE PRECISION NOT NULL,
+        posting BOOLEAN NOT NULL DEFAULT FALSE,
+        ephemeral BOOLEAN NOT NULL DEFAULT FALSE
+    );
+    """,
 )

@@ -18,6 +18,7 @@ from bot.state.records import (
     FeedbackReason,
     Follow,
     KeptAnswer,
+    PendingQuestion,
     QuestionRecord,
     SavedQuestion,
     StoredQuestion,
@@ -52,6 +53,10 @@ class QuestionLog(Protocol):
     def log_question(self, record: QuestionRecord) -> int:
         """Append to the question log, stamped now; returns the id that feedback refers to."""
 
+    def finish_question(self, question_id: int, *, latency_ms: float, delivery_error: str | None) -> None:
+        """Complete a logged entry once its reply was posted (the latency then includes posting) or
+        could not be (``delivery_error``: the entry's outcome becomes "error")."""
+
     def record_feedback(self, *, question_id: int, user: str, value: int) -> bool:
         """Store (or change) a user's vote; False when the question id is unknown."""
 
@@ -63,6 +68,26 @@ class QuestionLog(Protocol):
 
     def feedback(self) -> list[Feedback]:
         """Current votes, by question id and user."""
+
+
+class PendingQuestions(Protocol):
+    """Questions claimed but not yet answered, so that none is lost when a process stops first."""
+
+    def add_pending(self, question: PendingQuestion) -> None:
+        """Record a claimed question (its key is the message's claim key; adding it again is a no-op)."""
+
+    def mark_posting(self, key: str) -> None:
+        """Note that the reply is being posted: whoever recovers it looks in the thread first."""
+
+    def remove_pending(self, key: str) -> None:
+        """Forget a question once its reply (answer or notice) was posted; unknown keys are ignored."""
+
+    def pending_questions(self) -> list[PendingQuestion]:
+        """Every pending question, oldest first."""
+
+    def take_pending(self, key: str, *, owner: str, expected_owner: str) -> bool:
+        """Atomically make ``owner`` the one answering ``key`` if ``expected_owner`` still is;
+        False when another process took it first or it is gone."""
 
 
 class DigestClaims(Protocol):
@@ -231,6 +256,6 @@ class SlackFeatures(UserQuestions, Follows, AlertLog, SeenArticles, SavedQuestio
     feedback form and sharing."""
 
 
-class StateStore(EventClaims, ThreadTurns, QuestionLog, DigestClaims, RateLimits, SlackFeatures, Maintenance,
-                 Protocol):
+class StateStore(EventClaims, ThreadTurns, QuestionLog, PendingQuestions, DigestClaims, RateLimits, SlackFeatures,
+                 Maintenance, Protocol):
     """Everything a process keeps: what ``bot.state.open_store`` returns and ``serve`` passes around."""

@@ -27,10 +27,13 @@ class QuestionRecord:
     note: str = ""  # Answer.note: the fallback from the model to the extractive answer
     # answered | closest | refused | error; "" is filled in from ``refused`` and ``error`` (older rows)
     outcome: str = ""
+    # why the reply could not be posted to Slack (an error class or Slack's error code); None: posted
+    delivery_error: str | None = None
 
     def __post_init__(self) -> None:
         if not self.outcome:
-            object.__setattr__(self, "outcome", default_outcome(refused=self.refused, error=self.error))
+            object.__setattr__(self, "outcome", default_outcome(refused=self.refused,
+                                                                error=self.error or self.delivery_error))
 
 
 OUTCOMES = ("answered", "closest", "refused", "error")
@@ -73,6 +76,26 @@ class DigestClaim:
     retry_at: float | None  # failed: earliest next attempt; None = no automatic retry
     last_error: str | None
     message_ts: str | None
+
+
+@dataclass(frozen=True)
+class PendingQuestion:
+    """A question claimed but not yet answered. It is kept until its reply is posted, so that a
+    process that stops first (a deploy, a crash) leaves it for the next start-up to answer."""
+
+    key: str  # the message's claim key (``message_key``)
+    team: str
+    channel: str
+    user: str
+    ts: str
+    thread_ts: str
+    text: str  # as the person wrote it, the bot's mention removed
+    source: str  # mention | dm | thread | channel | assistant
+    has_files: bool
+    owner: str  # the process answering it ("host:pid")
+    created_at: float  # epoch seconds
+    posting: bool = False  # its reply was being posted: look in the thread before answering again
+    ephemeral: bool = False  # its reply is shown to the asker alone (the channel's settings)
 
 
 def event_key(event_id: str) -> str:

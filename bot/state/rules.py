@@ -10,12 +10,13 @@ import json
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from bot.state.records import QuestionRecord, StoredQuestion
+from bot.state.records import PendingQuestion, QuestionRecord, StoredQuestion
 
 # The question log's fields in the order the backends select them (each names its columns so).
 QUESTION_FIELDS = (
     "id", "created_at", "team", "channel", "thread_ts", "user", "source", "question", "language", "refused",
     "n_citations", "latency_ms", "timings", "error", "mode", "prompt_tokens", "completion_tokens", "note", "outcome",
+    "delivery_error",
 )
 
 
@@ -43,7 +44,7 @@ def question_values(record: QuestionRecord) -> tuple[Any, ...]:
         record.team, record.channel, record.thread_ts, record.user, record.source, record.question,
         record.language, record.refused, record.n_citations, record.latency_ms, json.dumps(record.timings_ms),
         record.error, record.mode, record.prompt_tokens, record.completion_tokens, record.note or None,
-        record.outcome,
+        record.outcome, record.delivery_error,
     )
 
 
@@ -62,6 +63,22 @@ def stored_question(row: Row) -> StoredQuestion:
         n_citations=int(row["n_citations"]), latency_ms=float(row["latency_ms"]),
         timings_ms=json.loads(timings) if isinstance(timings, str) else dict(timings or {}), error=row["error"],
         mode=row["mode"], prompt_tokens=row["prompt_tokens"], completion_tokens=row["completion_tokens"],
-        note=row["note"] or "", outcome=row["outcome"] or "",
+        note=row["note"] or "", outcome=row["outcome"] or "", delivery_error=row["delivery_error"],
     )
     return StoredQuestion(id=int(row["id"]), created_at=float(row["created_at"]), record=record)
+
+
+# The pending-question fields in the order the backends select them (each names its columns so).
+PENDING_FIELDS = ("key", "team", "channel", "user", "ts", "thread_ts", "text", "source", "has_files", "owner",
+                  "created_at", "posting", "ephemeral")
+
+
+def pending_values(question: PendingQuestion) -> tuple[Any, ...]:
+    """A pending question's values in ``PENDING_FIELDS`` order."""
+    return tuple(getattr(question, name) for name in PENDING_FIELDS)
+
+
+def pending_question(row: Row) -> PendingQuestion:
+    values = {name: row[name] for name in PENDING_FIELDS}
+    return PendingQuestion(**{**values, "has_files": bool(values["has_files"]), "posting": bool(values["posting"]),
+                              "ephemeral": bool(values["ephemeral"]), "created_at": float(values["created_at"])})

@@ -12,8 +12,17 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.state.records import DigestClaim, Feedback, QuestionRecord, StoredQuestion
-from bot.state.rules import QUESTION_FIELDS, digest_takeable, earlier_turns, question_values, stored_question
+from bot.state.records import DigestClaim, Feedback, PendingQuestion, QuestionRecord, StoredQuestion
+from bot.state.rules import (
+    PENDING_FIELDS,
+    QUESTION_FIELDS,
+    digest_takeable,
+    earlier_turns,
+    pending_question,
+    pending_values,
+    question_values,
+    stored_question,
+)
 from bot.state.sqlite_features import SQLiteFeatures
 from bot.state.sqlite_schema import MIGRATIONS
 
@@ -76,10 +85,42 @@ class SQLiteStateStore(SQLiteFeatures):
             cur = self._conn.execute(
                 "INSERT INTO questions (created_at, team, channel, thread_ts, user, source, question, language,"
                 " refused, n_citations, latency_ms, timings_json, error, mode, prompt_tokens, completion_tokens,"
-                " note, outcome) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " note, outcome, delivery_error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (time.time(), *question_values(record)),
             )
             return int(cur.lastrowid or 0)
+
+    def finish_question(self, question_id: int, *, latency_ms: float, delivery_error: str | None) -> None:
+        with self._lock:
+            self._conn.execute(
+                "UPDATE questions SET latency_ms = ?, delivery_error = ?,"
+                " outcome = CASE WHEN ? IS NULL THEN outcome ELSE 'error' END WHERE id = ?",
+                (latency_ms, delivery_error, delivery_error, question_id),
+            )
+
+    # Pending questions: the only writers of ``pending_questions``.
+    def add_pending(self, question: PendingQuestion) -> None:
+        with self._lock:
+            self._conn.execute(f"INSERT OR IGNORE INTO pending_questions ({', '.join(PENDING_FIELDS)})"
+                               f" VALUES ({', '.join('?' * len(PENDING_FIELDS))})", pending_values(question))
+
+    def mark_posting(self, key: str) -> None:
+        with self._lock:
+            self._conn.execute("UPDATE pending_questions SET posting = 1 WHERE key = ?", (key,))
+
+    def remove_pending(self, key: str) -> None:
+        with self._lock:
+            self._conn.execute("DELETE FROM pending_questions WHERE key = ?", (key,))
+
+    def pending_questions(self) -> list[PendingQuestion]:
+        rows = self._select(f"SELECT {', '.join(PENDING_FIELDS)} FROM pending_questions ORDER BY created_at, key")
+        return [pending_question(r) for r in rows]
+
+    def take_pending(self, key: str, *, owner: str, expected_owner: str) -> bool:
+        with self._lock:
+            cur = self._conn.execute("UPDATE pending_questions SET owner = ? WHERE key = ? AND owner = ?",
+                                     (owner, key, expected_owner))
+            return cur.rowcount == 1
 
     def record_feedback(self, *, question_id: int, user: str, value: int) -> bool:
         with self._lock:

@@ -134,4 +134,18 @@ MIGRATIONS: tuple[str, ...] = (
         created_at REAL NOT NULL
     );
     """,
+    # Nothing lost: whether each reply reached Slack, and the questions claimed but not yet answered
+    # (answered at the next start-up when a process stops first).
+    """
+    ALTER TABLE questions ADD COLUMN delivery_error TEXT;     -- why the reply was not posted; NULL: posted
+    CREATE TABLE pending_questions (
+        key TEXT PRIMARY KEY,            -- the message's claim key
+        team TEXT NOT NULL, channel TEXT NOT NULL, user TEXT NOT NULL, ts TEXT NOT NULL,
+        thread_ts TEXT NOT NULL, text TEXT NOT NULL, source TEXT NOT NULL, has_files INTEGER NOT NULL,
+        owner TEXT NOT NULL,             -- the process answering it
+        created_at REAL NOT NULL,
+        posting INTEGER NOT NULL DEFAULT 0,  -- 1 once its reply was being posted
+        ephemeral INTEGER NOT NULL DEFAULT 0  -- 1: the reply is shown to the asker alone
+    );
+    """,
 )
