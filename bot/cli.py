@@ -36,8 +36,19 @@ def common_options(p: argparse.ArgumentParser) -> None:
                    help="settings file to read (default: ./.env of the working directory, if any)")
 
 
+def installed_version() -> str:
+    """The installed package's version (pyproject.toml's), what a bug report should name."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("industry-qa")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="industry-qa", description="Cited answers from an industry news corpus.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     retrieval_cli.register_index(sub, common_options)
     register_ask(sub, common_options)

@@ -44,6 +44,15 @@ def test_serve_is_part_of_the_industry_qa_command() -> None:
     assert args.func.__module__ == "bot.serve_cli"
 
 
+def test_version_names_the_installed_package(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["--version"])
+    assert stopped.value.code == 0
+    project = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    [declared] = re.findall(r'^version = "([^"]+)"', project, flags=re.M)
+    assert capsys.readouterr().out.strip() == f"industry-qa {declared}"
+
+
 def test_the_command_line_is_composed_outside_retrieval() -> None:
     """The console script is bot.cli's; retrieval/ only registers its commands and imports nothing
     from bot/ (imports run one way)."""

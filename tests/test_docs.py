@@ -30,3 +30,17 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_pytest_blocks_network_except_loopback() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert "--allow-hosts=127.0.0.1" in pyproject
+
+
+def test_the_license_file_is_the_one_pyproject_declares() -> None:
+    [declared] = re.findall(r'^license = \{ text = "([^"]+)" \}', (ROOT / "pyproject.toml").read_text(), flags=re.M)
+    assert declared == "MIT"
+    assert (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License\n")
+
+
+def test_the_extras_the_readme_names_exist() -> None:
+    project = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    section = project.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
+    extras = set(re.findall(r"^([\w-]+) = \[", section, flags=re.M))
+    named = set(re.findall(r"\.\[([\w,-]+)\]", (ROOT / "README.md").read_text(encoding="utf-8")))
+    assert named and all(extra in extras for group in named for extra in group.split(","))
