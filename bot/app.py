@@ -38,8 +38,10 @@ from bot.listeners import register_listeners
 from bot.ratelimit import UserRateLimiter
 from bot.render import Message
 from bot.settings_listener import SettingsHandler, register_settings
+from bot.shutdown import Drain
 from bot.slack_client import build_web_client, counting_client
 from bot.state.protocols import StateStore
+from bot.state_alarm import StateAlarm
 from retrieval.glossary import load_glossary
 
 logger = logging.getLogger(__name__)
@@ -49,10 +51,13 @@ LISTENER_THREADS = 16
 
 @dataclass
 class Bot:
-    """The app and what runs beside it: the index watcher (alerts, App Home's cache)."""
+    """The app and what runs beside it: the index watcher (alerts, App Home's cache), the question
+    handler (``serve`` resumes pending questions through it) and the worker pools to drain when stopping."""
 
     app: App
     watcher: IndexWatcher
+    answers: QuestionHandler
+    drain: Drain
 
     def start(self) -> Bot:
         self.watcher.start()
@@ -94,12 +99,15 @@ def create_bot(
     if generations is None:  # share the answerer's loaded index when it has one
         generations = (ServiceGenerations(answerer) if isinstance(answerer, IndexHolder)
                        else DiskGenerations(settings.retrieval))
+    alarm = StateAlarm()  # one per process: the listeners, the answers and the adds log a failing database once
     handler = QuestionHandler(
         answerer=answerer,
         store=store,
         limiter=limiter if limiter is not None else UserRateLimiter(settings.user_questions_per_minute, store),
         workers=settings.workers,
+        alarm=alarm,
     )
+    listener_pool = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bot-listener")
     app = App(
         name="industry-qa",
         client=client if client is not None else build_web_client(settings),
@@ -107,7 +115,7 @@ def create_bot(
         # Events are acked before the listener runs. Listeners only decide and claim, then hand the
         # answering to the handler's pool, so these threads are always free for the next ack.
         process_before_response=False,
-        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bot-listener"),
+        listener_executor=listener_pool,
         logger=logging.getLogger("bot.bolt"),
     )
     glossary = load_glossary(settings.retrieval.corpus_dir)
@@ -128,8 +136,9 @@ def create_bot(
     app.middleware(counting_client)  # Web API failures in listeners reach /metrics
     # before the question listeners (Bolt runs the first that matches): "@bot add <url>" and
     # "@bot follow Zhipu" are not questions
-    adds = register_ingest(app, IngestHandler(ingest=ingest, store=store, allowed_users=settings.add_allowed_users,
-                                              on_indexed=watcher.poke))
+    ingest_handler = IngestHandler(ingest=ingest, store=store, allowed_users=settings.add_allowed_users,
+                                   on_indexed=watcher.poke, alarm=alarm)
+    adds = register_ingest(app, ingest_handler)
     policy = ChannelPolicy(store)
     settings_form = register_settings(app, SettingsHandler(store=store, settings=settings, on_change=policy.changed))
     follows = register_follow_commands(app, FollowHandler(store=store, glossary=lambda: glossary), store,
@@ -143,4 +152,6 @@ def create_bot(
     app.assistant(build_assistant(handler=handler, store=store, summary=summary, commands=[adds, follows]))
     register_digest_command(app, preview if preview is not None else digest_preview(settings, store),
                             language=settings.digest.language)
-    return Bot(app=app, watcher=watcher)
+    drain = Drain()  # in the order work is handed on: listeners, adds, answers, their Slack calls
+    drain.add(listener_pool, ingest_handler.pool, *handler.pools)
+    return Bot(app=app, watcher=watcher, answers=handler, drain=drain)

@@ -6,6 +6,7 @@ another replica within ``TTL_S``.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -13,6 +14,8 @@ from collections.abc import Callable
 
 from bot.state.protocols import ChannelPreferences
 from bot.state.records import ChannelSettings
+
+logger = logging.getLogger(__name__)
 
 TTL_S = 30.0
 MIN_QUESTION_CHARS = 6
@@ -47,7 +50,13 @@ class ChannelPolicy:
             hit = self._cache.get(key)
             if hit is not None and now - hit[0] < self.ttl_s:
                 return hit[1]
-        found = self.store.channel_settings(team, channel)
+        try:
+            found = self.store.channel_settings(team, channel)
+        except Exception:
+            # the state database failing: the last known settings, else the defaults. The claim that
+            # follows fails too, and tells the asker and logs the failure once (bot/state_alarm.py).
+            logger.debug("channel settings unreadable", exc_info=True)
+            return hit[1] if hit is not None else None
         with self._lock:
             self._cache[key] = (now, found)
         return found

@@ -45,6 +45,6 @@ def register_check_shortcut(app: App, handler: QuestionHandler) -> None:
             return
         turn = Turn.of_command(team=context.team_id or "", channel=str((shortcut.get("channel") or {}).get("id", "")),
                                user=str((shortcut.get("user") or {}).get("id", "")), text=text,
-                               mention="industry-qa", source="check")
+                               mention="@industry-qa", source="check")
         handler.handle_command(turn, respond)
 

@@ -31,6 +31,7 @@ DEFAULT_TIME = time(9, 0)
 DIGEST_LANGUAGES = ("en", "zh", "both")  # "both": the framing in English and Chinese
 DEFAULT_QUESTION_LOG_DAYS = 90
 DEFAULT_HEALTH_PORT = 3001
+DEFAULT_SHUTDOWN_GRACE_S = 20  # below the 30 s most orchestrators wait after SIGTERM before SIGKILL
 LOG_FORMATS = ("text", "json")
 
 
@@ -111,6 +112,9 @@ class Settings:
     question_log_days: int = DEFAULT_QUESTION_LOG_DAYS
     # /healthz, /readyz and /metrics in Socket Mode (HTTP mode serves them on ``port``)
     health_port: int = DEFAULT_HEALTH_PORT
+    # after SIGTERM, seconds to finish the answers in flight and queued; what is left is answered
+    # at the next start (keep it below the orchestrator's own wait before SIGKILL)
+    shutdown_grace_s: int = DEFAULT_SHUTDOWN_GRACE_S
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     # Slack user ids who may "@bot add <url>"; empty = anyone in the workspace
     add_allowed_users: frozenset[str] = frozenset()
@@ -198,6 +202,7 @@ class Settings:
             log_format=log_format,
             question_log_days=_int("QUESTION_LOG_DAYS", DEFAULT_QUESTION_LOG_DAYS, 0, 100_000),
             health_port=_int("HEALTH_PORT", DEFAULT_HEALTH_PORT, 0, 65535),
+            shutdown_grace_s=_int("SHUTDOWN_GRACE_S", DEFAULT_SHUTDOWN_GRACE_S, 0, 3600),
             retrieval=retrieval,
             add_allowed_users=adders,
             digest=digest,

@@ -1,7 +1,10 @@
-"""What happens to a question once a listener has acked it: dedupe, limit, ask, render, reply.
+"""What happens to a question once a listener has acked it: claim, limit, ask, render, reply.
 
-Every path ends in a visible reply (answer, notice or short error) and the working reaction is
-removed in ``finally``; details of unexpected failures go to the log, never to Slack.
+Every path ends in a reply the asker sees: the answer in the thread, or a notice (the help in the
+thread; limits and errors shown to the asker alone). A claimed question stays pending in the state
+store until its reply is posted, so a process that stops first leaves it for the next start-up
+(bot/recovery.py). The working reaction is removed in ``finally``; details of unexpected failures go
+to the log, never to Slack, and a failing state database is logged once (bot/state_alarm.py).
 """
 
 from __future__ import annotations
@@ -9,22 +12,25 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import metrics
 from bot.config import DEFAULT_WORKERS
+from bot.delivery import Delivery, DeliveryFailed, Reply
 from bot.logs import ContextPool, new_question_id, question_context
 from bot.progress import Progress
+from bot.question_log import finish_question, log_question
 from bot.ratelimit import UserRateLimiter
-from bot.render import Message, answer_message, notice_message
-from bot.state.protocols import EventClaims, KeptAnswers, QuestionLog, ThreadTurns
-from bot.state.records import QuestionRecord, default_outcome, message_key
+from bot.render import Message, answer_message, notice_message, short_answer_message
+from bot.shutdown import process_owner
+from bot.state.protocols import EventClaims, KeptAnswers, PendingQuestions, QuestionLog, ThreadTurns
+from bot.state.records import PendingQuestion
+from bot.state_alarm import StateAlarm, is_state_failure
 from bot.texts import fallback_note, t
-from bot.turn import Incoming, Turn
+from bot.turn import Incoming, Turn, asks_for_help
 from retrieval.errors import (
     EmbeddingError,
     EmptyQuestionError,
@@ -39,7 +45,7 @@ from retrieval.types import Answer
 logger = logging.getLogger(__name__)
 
 WORKING_REACTION = "hourglass_flowing_sand"
-# What a person is told for each kind of retrieval failure (bot/texts.py); the error's own message,
+# What a person is told for each kind of retrieval failure (bot/texts); the error's own message,
 # which may name server paths, goes to the log only.
 _REASON_KEYS: tuple[tuple[type[RetrievalError], str], ...] = (
     (IndexMissingError, "error_index_missing"),
@@ -59,9 +65,9 @@ class Answerer(Protocol):
     ) -> Answer: ...
 
 
-class QuestionState(EventClaims, ThreadTurns, QuestionLog, KeptAnswers, Protocol):
-    """The state answering reads and writes: the claim, the thread's turns, the log, the votes and
-    the private answers kept for sharing."""
+class QuestionState(EventClaims, ThreadTurns, QuestionLog, PendingQuestions, KeptAnswers, Protocol):
+    """The state answering reads and writes: the claim, pending questions, the thread's turns, the
+    log, the votes and the private answers kept for sharing."""
 
 
 class QuestionHandler:
@@ -72,10 +78,13 @@ class QuestionHandler:
         store: QuestionState,
         limiter: UserRateLimiter,
         workers: int = DEFAULT_WORKERS,
+        alarm: StateAlarm | None = None,
     ) -> None:
         self.answerer = answerer
         self.store = store
         self.limiter = limiter
+        self.alarm = alarm if alarm is not None else StateAlarm()
+        self.owner = process_owner()
         # Questions answered in parallel (BOT_WORKERS); separate from Bolt's listener threads. The
         # pools carry the question id into their threads (bot/logs.py).
         self._answering = ContextPool(max_workers=workers, thread_name_prefix="bot-answer")
@@ -84,12 +93,21 @@ class QuestionHandler:
         self._progress = ContextPool(max_workers=4, thread_name_prefix="bot-progress")
 
     @property
+    def pools(self) -> list[ThreadPoolExecutor]:
+        """The pools a stopping process drains, answering pool first (bot/shutdown.py)."""
+        return [self._answering, self._progress, self._reactions]
+
+    @property
     def streams(self) -> bool:
         """Whether answers come from a language model (then a placeholder shows the partial answer)."""
         return getattr(self.answerer, "llm", None) is not None
 
     def knows_thread(self, *, team: str, channel: str, thread_ts: str) -> bool:
-        history = self.store.thread_history(team=team, channel=channel, thread_ts=thread_ts, before_ts="inf")
+        try:
+            history = self.store.thread_history(team=team, channel=channel, thread_ts=thread_ts, before_ts="inf")
+        except Exception as err:  # without the database a follow-up cannot be told from chatter: stay quiet
+            self.alarm.failed(err)
+            return False
         return history is not None
 
     # -- mentions, DMs, thread follow-ups ---------------------------------------------------------
@@ -101,37 +119,57 @@ class QuestionHandler:
         threads stay free to ack slash commands and button clicks within Slack's 3 s.
         """
         turn = Turn.of_message(msg)
-
-        def post(message: Message) -> None:
-            if turn.ephemeral:
-                client.chat_postEphemeral(channel=turn.channel, user=turn.user, thread_ts=turn.thread_ts,
-                                          **message.to_kwargs())
-            else:
-                client.chat_postMessage(channel=turn.channel, thread_ts=turn.thread_ts, **message.to_kwargs())
-
+        delivery = self._delivery(turn, client)
         with question_context(new_question_id()):
             try:
-                if not self.store.claim(message_key(turn.team, turn.channel, turn.ts)):
+                if not self.store.claim(turn.key):
                     logger.info("message %s/%s already handled; not answering twice", turn.channel, turn.ts)
                     return
-            except Exception as err:  # the state database failing: say so rather than risk a double reply
-                self._post_safely(post, notice_message(self._error_text(err, turn.language)))
+                self.store.add_pending(turn.pending(owner=self.owner, now=time.time()))
+            except Exception as err:  # the state database failing: a short notice rather than a double reply
+                self.alarm.failed(err)
+                self._notify_safely(delivery, t("state_unavailable", turn.language))
                 return
+            self.alarm.ok()
             logger.info("%s question in %s/%s (ts %s)", turn.source, turn.channel, turn.thread_ts, turn.ts)
-            self._answering.submit(self._answer_message, turn, client, post)
+            self._answering.submit(self._answer_message, turn, client, delivery)
 
-    def _answer_message(self, turn: Turn, client: WebClient, post: Callable[[Message], None]) -> None:
+    def resume(self, pending: PendingQuestion, client: WebClient, *, bot_user_id: str) -> None:
+        """Answer a question that a stopped process claimed but did not answer. If it was already
+        posting the reply, the thread is searched first: a reply found there is not posted again."""
+        turn = Turn.of_pending(pending, bot_user_id=bot_user_id)
+        delivery = self._delivery(turn, client)
+        with question_context(new_question_id()):
+            if pending.posting and delivery.own_reply() is not None:
+                logger.info("%s was answered before the restart", turn.key)
+                self._reaction(client, "remove", turn)
+                self._forget(turn)
+                return
+            logger.info("%s question in %s/%s (ts %s), left unanswered by a stopped process", turn.source,
+                        turn.channel, turn.thread_ts, turn.ts)
+            self._answering.submit(self._answer_message, turn, client, delivery)
+
+    def _delivery(self, turn: Turn, client: WebClient) -> Delivery:
+        return Delivery(client, channel=turn.channel, thread_ts=turn.thread_ts, key=turn.key, user=turn.user,
+                        since_ts=turn.ts, ephemeral=turn.ephemeral)
+
+    def _answer_message(self, turn: Turn, client: WebClient, delivery: Delivery) -> None:
         try:
-            self._handle_claimed(turn, client, post)
-        except Exception as err:  # e.g. the state database failing: still say so in the thread
-            self._post_safely(post, notice_message(self._error_text(err, turn.language)))
+            self._handle_claimed(turn, client, delivery)
+        except Exception as err:  # e.g. the state database failing: the asker is still told
+            self._notify_safely(delivery, self._error_text(err, turn.language))
+        finally:
+            self._forget(turn)
 
-    def _handle_claimed(self, turn: Turn, client: WebClient, post: Callable[[Message], None]) -> None:
-        if not turn.text:
-            key = "files_only" if turn.has_files else "help"
-            self._post_safely(post, notice_message(t(key, turn.language, bot=turn.mention)))
+    def _handle_claimed(self, turn: Turn, client: WebClient, delivery: Delivery) -> None:
+        def post(message: Message, shorter: Message | None = None) -> None:
+            delivery.post(message, shorter=shorter)
+
+        if not turn.text or asks_for_help(turn.text):
+            key = "files_only" if turn.has_files and not turn.text else "help"
+            post(notice_message(t(key, turn.language, bot=turn.mention)))
             return
-        if not self._allowed(turn, post):
+        if not self._allowed(turn, delivery.notify):
             return
         history = self.store.thread_history(team=turn.team, channel=turn.channel, thread_ts=turn.thread_ts,
                                             before_ts=turn.ts)
@@ -142,12 +180,12 @@ class QuestionHandler:
         added = self._reactions.submit(self._reaction, client, "add", turn)
         on_partial = None
         if self.streams and not turn.ephemeral:  # an ephemeral message cannot be updated in place
-            progress = Progress(client, channel=turn.channel, thread_ts=turn.thread_ts, language=turn.language,
-                                pool=self._progress, post=post)
+            progress = Progress(client, delivery=delivery, language=turn.language, pool=self._progress)
             progress.start()
             post, on_partial = progress.finish, progress.partial
         try:
-            self._answer(turn, history=history or [], post=post, on_partial=on_partial)
+            reply = Reply(post=post, notify=delivery.notify, posting=lambda: self.store.mark_posting(turn.key))
+            self._answer(turn, history=history or [], reply=reply, on_partial=on_partial)
         finally:
             wait([added], timeout=REACTION_WAIT_S)
             self._reaction(client, "remove", turn)
@@ -161,45 +199,56 @@ class QuestionHandler:
             self._answering.submit(self._answer_command, turn, respond)
 
     def _answer_command(self, turn: Turn, respond: Respond) -> None:
-        def post(message: Message) -> None:
+        def post(message: Message, shorter: Message | None = None) -> None:
             respond(response_type="ephemeral", replace_original=False, **message.to_kwargs())
 
-        if not turn.text:
-            self._post_safely(post, notice_message(t("help", turn.language, bot=turn.mention)))
-            return
-        if self._allowed(turn, post):
-            self._answer(turn, history=[], post=post)
+        reply = Reply(post=post, notify=lambda m: post(m))
+        try:
+            if not turn.text or asks_for_help(turn.text):
+                post(notice_message(t("help", turn.language, bot=turn.mention)))
+            elif self._allowed(turn, reply.notify):
+                self._answer(turn, history=[], reply=reply)
+        except Exception as err:
+            self._notify_safely(reply, self._error_text(err, turn.language))
 
     # -- helpers ------------------------------------------------------------------------------------
 
-    def _allowed(self, turn: Turn, post: Callable[[Message], None]) -> bool:
-        """The per-user limit; when it is reached the person is told so."""
+    def _allowed(self, turn: Turn, notify: Callable[[Message], None]) -> bool:
+        """The per-user limit; when it is reached the asker (alone) is told so."""
         if self.limiter.allow(turn.user):
             return True
-        self._post_safely(post, notice_message(t("rate_limited", turn.language, limit=self.limiter.per_minute)))
+        notify(notice_message(t("rate_limited", turn.language, limit=self.limiter.per_minute)))
         return False
 
-    def _answer(self, turn: Turn, *, history: Sequence[str], post: Callable[[Message], None],
+    def _answer(self, turn: Turn, *, history: Sequence[str], reply: Reply,
                 on_partial: Callable[[str], None] | None = None) -> None:
-        logged = False
         try:
             if on_partial is not None:
                 answer = self.answerer.ask(turn.text, history=history, on_partial=on_partial)
             else:
                 answer = self.answerer.ask(turn.text, history=history)
-            question_id = self._log(turn, answer)
-            logged = True
-            notes = self._notes(turn, answer)
-            if turn.private and question_id is not None:
-                self._keep(turn, question_id, answer_message(answer, question_id=question_id, notes=notes))
-            post(answer_message(answer, question_id=question_id, notes=notes, shareable=turn.private))
         except EmptyQuestionError as err:  # e.g. "@bot ???": nothing to search for, so show the help
-            self._log(turn, None, error=err)
-            self._post_safely(post, notice_message(t("help", turn.language, bot=turn.mention)))
-        except Exception as err:  # every failure still ends in a visible reply
-            if not logged:
-                self._log(turn, None, error=err)
-            self._post_safely(post, notice_message(self._error_text(err, turn.language)))
+            log_question(self.store, self.alarm, turn, None, error=err)
+            reply.post(notice_message(t("help", turn.language, bot=turn.mention)), None)
+            return
+        except Exception as err:  # every failure still ends in a notice for the asker
+            log_question(self.store, self.alarm, turn, None, error=err)
+            self._notify_safely(reply, self._error_text(err, turn.language))
+            return
+        question_id = log_question(self.store, self.alarm, turn, answer, final=False)
+        notes = self._notes(turn, answer)
+        if turn.private and question_id is not None:
+            self._keep(turn, question_id, answer_message(answer, question_id=question_id, notes=notes))
+        failure: str | None = None
+        try:
+            reply.posting()
+            reply.post(answer_message(answer, question_id=question_id, notes=notes, shareable=turn.private),
+                       short_answer_message(answer, question_id=question_id, notes=notes, shareable=turn.private))
+        except Exception as err:
+            failure = err.code if isinstance(err, DeliveryFailed) else type(err).__name__
+            logger.warning("the answer to %s could not be delivered: %s", turn.key or "a /ask command", failure)
+        finally:
+            finish_question(self.store, self.alarm, question_id, turn, answer, delivery_error=failure)
 
     def _keep(self, turn: Turn, question_id: int, shared: Message) -> None:
         """A private answer as "Share to channel" will post it; losing it only costs the sharing."""
@@ -217,57 +266,30 @@ class QuestionHandler:
         note = fallback_note(answer)
         return [*notes, note] if note else notes
 
-    @staticmethod
-    def _error_text(err: Exception, lang: str) -> str:
+    def _error_text(self, err: Exception, lang: str) -> str:
         if isinstance(err, RetrievalError):  # its message may name server paths: the log gets it, Slack a reason
             logger.warning("retrieval failed: %s: %s", type(err).__name__, loggable(err))
             key = next((k for kind, k in _REASON_KEYS if isinstance(err, kind)), "error_search")
             return t("error_retrieval", lang, reason=t(key, lang))
+        if is_state_failure(err):
+            self.alarm.failed(err)
+            return t("state_unavailable", lang)
         logger.error("answering failed", exc_info=err)
         return t("error_generic", lang)
 
-    def _log(self, turn: Turn, answer: Answer | None, *, error: Exception | None = None) -> int | None:
-        """Write the question log and count the question in the metrics; never raises."""
-        latency_s = time.perf_counter() - turn.received
-        refused = answer.refused if answer else False
-        # the answer's own three-way outcome where retrieval gives one (answered / closest / refused)
-        outcome = "error" if error else getattr(answer, "outcome", "") or default_outcome(refused=refused, error=None)
-        metrics.question_handled(surface=turn.source, outcome=outcome, latency_s=latency_s,
-                                 fallback=answer.fallback.code if answer and answer.fallback else "")
+    def _forget(self, turn: Turn) -> None:
+        """The reply is out (or could not be): the question is no longer pending."""
         try:
-            question_id: int | None = self.store.log_question(
-                QuestionRecord(
-                    team=turn.team,
-                    channel=turn.channel,
-                    thread_ts=turn.thread_ts,
-                    user=turn.user,
-                    source=turn.source,
-                    question=answer.question if answer else turn.text,
-                    language=answer.language if answer else turn.language,
-                    refused=refused,
-                    n_citations=len(answer.citations) if answer else 0,
-                    latency_ms=latency_s * 1000,
-                    timings_ms=dict(answer.timings_ms) if answer else {},
-                    error=type(error).__name__ if error else None,
-                    mode=answer.mode if answer else None,
-                    prompt_tokens=answer.usage.get("prompt_tokens") if answer else None,
-                    completion_tokens=answer.usage.get("completion_tokens") if answer else None,
-                    note=fallback_note(answer) if answer else "",
-                    outcome=outcome,
-                )
-            )
-        except Exception:  # the log must never cost the user their answer
-            logger.exception("could not write the question log")
-            question_id = None
-        logger.info("question %s in %.0f ms (log id %s)", outcome, latency_s * 1000, question_id)
-        return question_id
+            self.store.remove_pending(turn.key)
+        except Exception as err:
+            self.alarm.failed(err)
 
     @staticmethod
-    def _post_safely(post: Callable[[Message], None], message: Message) -> None:
+    def _notify_safely(target: Delivery | Reply, text: str) -> None:
         try:
-            post(message)
+            target.notify(notice_message(text))
         except Exception:
-            logger.exception("could not deliver a reply to Slack")
+            logger.exception("could not deliver a notice to Slack")
 
     @staticmethod
     def _reaction(client: WebClient, action: str, turn: Turn) -> None:

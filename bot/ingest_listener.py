@@ -17,11 +17,13 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.add_progress import AddProgress
+from bot.delivery import Delivery
 from bot.handler import WORKING_REACTION, Respond
 from bot.listeners import is_ignored, strip_mention
 from bot.render import Message, escape_mrkdwn, notice_message
 from bot.state.protocols import EventClaims
 from bot.state.records import message_key
+from bot.state_alarm import StateAlarm
 from bot.texts import TEXTS, t
 from retrieval.logsafe import loggable
 from retrieval.text import detect_language
@@ -91,11 +93,12 @@ def outcome_reason(o: Outcome, language: str) -> str:
 
 class IngestHandler:
     def __init__(self, *, ingest: Ingest, store: EventClaims, allowed_users: frozenset[str],
-                 on_indexed: Callable[[], None] | None = None) -> None:
+                 on_indexed: Callable[[], None] | None = None, alarm: StateAlarm | None = None) -> None:
         self.ingest = ingest
         self.store = store
         self.allowed_users = allowed_users
         self.on_indexed = on_indexed  # tells the index watcher (alerts, App Home) to look now
+        self.alarm = alarm if alarm is not None else StateAlarm()
         # Adds take seconds (fetch, embed): off the listener threads, one at a time (they share a lock anyway).
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bot-ingest")
 
@@ -103,12 +106,13 @@ class IngestHandler:
         return not self.allowed_users or user in self.allowed_users
 
     def run(self, urls: list[str], user: str, post: Callable[[Message], None], language: str = "en", *,
-            progress: AddProgress | None = None) -> None:
+            progress: AddProgress | None = None, notify: Callable[[Message], None] | None = None) -> None:
         """Every path ends in a reply: added, already there, refused, or why it failed. With
-        ``progress``, a long add shows how far it got, and the reply replaces that notice."""
+        ``progress``, a long add shows how far it got, and the reply replaces that notice; refusals
+        go to ``notify`` (the asker alone) when given."""
         try:
             if not self.may_add(user):
-                post(notice_message(t("add_not_allowed", language)))
+                (notify or post)(notice_message(t("add_not_allowed", language)))
                 return
             if len(urls) > MAX_URLS:
                 post(notice_message(t("add_too_many", language, limit=MAX_URLS)))
@@ -126,23 +130,31 @@ class IngestHandler:
 
     def on_message(self, event: Mapping[str, Any], context: BoltContext, client: WebClient) -> None:
         team, channel, ts = context.team_id or "", str(event.get("channel", "")), str(event.get("ts", ""))
-        if not self.store.claim(message_key(team, channel, ts)):
-            return  # redelivered, or seen as both app_mention and message
         text = strip_mention(str(event.get("text") or ""), context.bot_user_id)
         urls, language = add_command_urls(text) or [], request_language(text)
         thread_ts = str(event.get("thread_ts") or ts)
+        user = str(event.get("user", ""))
+        delivery = Delivery(client, channel=channel, thread_ts=thread_ts, key=message_key(team, channel, ts),
+                            user=user, since_ts=ts)
 
         def post(message: Message) -> None:
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message.to_kwargs())
+            delivery.post(message)
 
-        user = str(event.get("user", ""))
+        try:
+            if not self.store.claim(message_key(team, channel, ts)):
+                return  # redelivered, or seen as both app_mention and message
+        except Exception as err:  # the state database failing: say so rather than risk adding twice
+            self.alarm.failed(err)
+            _post_safely(delivery.notify, notice_message(t("state_unavailable", language)))
+            return
+        self.alarm.ok()
 
         def job() -> None:
             # the working indicator: an add can wait for a feed round that holds the index lock
             working = self.may_add(user) and _react(client, "reactions_add", channel, ts)
             progress = AddProgress(client, channel=channel, thread_ts=thread_ts, language=language, post=post)
             try:
-                self.run(urls, user, post, language, progress=progress)
+                self.run(urls, user, post, language, progress=progress, notify=delivery.notify)
             finally:
                 if working:
                     _react(client, "reactions_remove", channel, ts)

@@ -14,13 +14,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, BoltResponse
+from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
 from bot.channel_policy import ChannelPolicy
 from bot.handler import QuestionHandler, Respond
 from bot.state.protocols import EventClaims
 from bot.state.records import event_key
+from bot.state_alarm import StateAlarm
 from bot.texts import t
 from bot.turn import Incoming, Turn
 
@@ -67,17 +68,28 @@ def to_incoming(event: Mapping[str, Any], *, team: str, bot_user_id: str | None,
     )
 
 
-def dedupe_events(store: EventClaims) -> Callable[..., BoltResponse]:
+def dedupe_events(store: EventClaims, alarm: StateAlarm) -> Callable[..., BoltResponse]:
     """Global middleware: ack and drop an Events API delivery whose ``event_id`` was seen before
-    (Slack's redeliveries, ``X-Slack-Retry-Num``), including across restarts."""
+    (Slack's redeliveries, ``X-Slack-Retry-Num``), including across restarts.
+
+    When the state database fails (a full disk), the delivery is still acked, never answered 500
+    (Slack would redeliver it three times, then disable the app): a first delivery goes on to the
+    listener, whose claim fails too and tells the asker; a redelivery is dropped, since the first
+    one was already told."""
 
     def middleware(
-        body: dict[str, Any], resp: BoltResponse, next: Callable[[], None], logger: logging.Logger
+        body: dict[str, Any], req: BoltRequest, resp: BoltResponse, next: Callable[[], None], logger: logging.Logger
     ) -> BoltResponse:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not store.claim(event_key(str(event_id))):
-            logger.info("duplicate delivery of event %s ignored", event_id)
-            return BoltResponse(status=200, body="")
+        if event_id:
+            try:
+                first = store.claim(event_key(str(event_id)))
+            except Exception as err:
+                alarm.failed(err)
+                first = not req.headers.get("x-slack-retry-num")
+            if not first:
+                logger.info("duplicate delivery of event %s ignored", event_id)
+                return BoltResponse(status=200, body="")
         next()
         return resp
 
@@ -85,7 +97,7 @@ def dedupe_events(store: EventClaims) -> Callable[..., BoltResponse]:
 
 
 def register_listeners(app: App, handler: QuestionHandler, store: EventClaims, policy: ChannelPolicy) -> None:
-    app.middleware(dedupe_events(store))
+    app.middleware(dedupe_events(store, handler.alarm))
 
     def in_channel(event: Mapping[str, Any], context: BoltContext, source: str) -> Incoming:
         msg = to_incoming(event, team=context.team_id or "", bot_user_id=context.bot_user_id, source=source)
@@ -118,6 +130,6 @@ def register_listeners(app: App, handler: QuestionHandler, store: EventClaims, p
     def on_ask(ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext) -> None:
         turn = Turn.of_command(team=context.team_id or "", channel=str(command.get("channel_id", "")),
                                user=str(command.get("user_id", "")), text=str(command.get("text") or ""),
-                               mention="industry-qa")
+                               mention="@industry-qa")
         ack(text=t("working", turn.language))
         handler.handle_command(turn, respond)

@@ -8,7 +8,9 @@ The partial text arrives already filtered by the language-model layer (``retriev
 
 Slack calls for the placeholder and the partial updates run on a background pool, so a slow or
 rate-limited Slack never holds up reading the model's stream. The final message waits for any
-update still in flight (so a late partial cannot overwrite it).
+update still in flight (so a late partial cannot overwrite it). The final message carries the
+reply's stamp (bot/delivery.py); the placeholder does not, so a restart never takes a placeholder
+for the answer.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from slack_sdk import WebClient
 
+from bot.delivery import Delivery
 from bot.render import SECTION_TEXT_LIMIT, Message, cut_escaped, notice_message
 from bot.texts import t
 
@@ -39,15 +42,14 @@ def partial_text(text: str) -> str:
 class Progress:
     """One answer's placeholder. ``start()``, then ``partial`` as ``on_partial``, then ``finish``."""
 
-    def __init__(self, client: WebClient, *, channel: str, thread_ts: str, language: str,
-                 pool: ThreadPoolExecutor, post: Callable[[Message], None],
+    def __init__(self, client: WebClient, *, delivery: Delivery, language: str, pool: ThreadPoolExecutor,
                  interval_s: float = UPDATE_INTERVAL_S, clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
-        self.channel = channel
-        self.thread_ts = thread_ts
+        self.delivery = delivery  # the final message: an update of the placeholder, or a new reply
+        self.channel = delivery.channel
+        self.thread_ts = delivery.thread_ts
         self.language = language
         self.pool = pool
-        self.post = post  # posts a new reply in the thread (the fallback for ``finish``)
         self.interval_s = interval_s
         self.clock = clock
         self._lock = threading.Lock()
@@ -96,9 +98,9 @@ class Progress:
                 self._last_done = self.clock()
                 self._inflight = None
 
-    def finish(self, message: Message) -> None:
-        """Replace the placeholder with ``message``; post it as a new reply if that is not possible.
-        Raises only when the new reply cannot be posted either."""
+    def finish(self, message: Message, shorter: Message | None = None) -> None:
+        """Replace the placeholder with ``message``; post it as a new reply (and remove the
+        placeholder) if that is not possible. Raises only when the new reply cannot be posted either."""
         with self._lock:
             self._finished = True
             inflight = self._inflight
@@ -113,17 +115,9 @@ class Progress:
             ts = None
         if ts is not None:
             try:
-                self.client.chat_update(channel=self.channel, ts=ts, **message.to_kwargs())
+                self.delivery.update(ts, message, shorter=shorter)
                 return
             except Exception:
                 logger.warning("final chat.update failed; posting the answer as a new reply", exc_info=True)
-            self._withdraw(ts)
-        self.post(message)
-
-    def _withdraw(self, ts: str) -> None:
-        """Delete the placeholder: it may show a partial model answer that the final one replaces
-        (or rejects), and that must not stay standing above it."""
-        try:
-            self.client.chat_delete(channel=self.channel, ts=ts)
-        except Exception:
-            logger.warning("could not delete the placeholder of a replaced answer", exc_info=True)
+            self.delivery.delete(ts)  # it may show a partial answer the final one replaces or rejects
+        self.delivery.post(message, shorter=shorter)

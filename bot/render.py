@@ -32,6 +32,7 @@ MESSAGE_TEXT_BUDGET = 12000
 ANSWER_TEXT_LIMIT = 6000  # the answer body may take at most this share of the budget
 EXCERPT_LIMIT = 1000  # escaped characters of one quoted excerpt (cut with an ellipsis beyond)
 TITLE_LIMIT = 200  # characters of an article title in a source line
+SHORT_ANSWER_LIMIT = 2500  # the answer body when Slack refused the full message as too long
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,23 @@ def answer_message(answer: Answer, *, question_id: int | None = None, notes: Seq
             blocks.append(context([t("more_sources", lang, count=len(citations) - shown)]))
     blocks += tail
     return Message(text=fallback_text(answer, notes=notes), blocks=blocks)
+
+
+def short_answer_message(answer: Answer, *, question_id: int | None = None, notes: Sequence[str] = (),
+                         shareable: bool = False) -> Message:
+    """What is posted when Slack refuses ``answer_message`` as too long: the answer cut to
+    ``SHORT_ANSWER_LIMIT``, its sources as links without their excerpts, a note that it was shortened."""
+    lang = answer.language
+    body = answer_text(answer).strip() or t("nothing_found", lang)
+    blocks: list[Block] = [section(cut_escaped(body, SHORT_ANSWER_LIMIT))]
+    citations = [] if answer.refused else list(answer.citations)
+    if citations:
+        lines = [f"*[{c.n}]* {link(c.url, truncate(c.title or c.path, TITLE_LIMIT))}" for c in citations]
+        blocks.append(section(truncate("\n".join(lines), SHORT_ANSWER_LIMIT)))
+    blocks.append(context([escape_mrkdwn(n) for n in notes][: CONTEXT_ELEMENTS_LIMIT - 1] + [t("answer_cut", lang)]))
+    if question_id is not None:
+        blocks += answer_actions(answer, question_id=question_id, shareable=shareable)
+    return Message(text=truncate(fallback_text(answer, notes=notes), SHORT_ANSWER_LIMIT), blocks=blocks)
 
 
 def fallback_text(answer: Answer, *, notes: Sequence[str] = ()) -> str:

@@ -29,8 +29,9 @@ def register_serve(
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Exit status: 0 on a clean stop; 2 (one ``error:`` line) for invalid settings, a state
-    database or index that cannot be used, or Slack refusing or not answering at start-up."""
+    """Exit status: 0 on a clean stop (SIGTERM or SIGINT: no new events, then the answers in flight
+    and queued are finished within SHUTDOWN_GRACE_S); 2 (one ``error:`` line) for invalid settings,
+    a state database or index that cannot be used, or Slack refusing or not answering at start-up."""
     from bot.config import Settings
     from bot.logs import configure_logging
 
@@ -42,6 +43,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from bot.health import Readiness
     from bot.maintenance import Pruner, prune_once
     from bot.server import serve
+    from bot.shutdown import exit_now
     from bot.state import StateUnavailableError, open_store
     from retrieval.service import QAService
 
@@ -58,24 +60,32 @@ def run_serve(args: argparse.Namespace) -> int:
 
     try:
         bot = create_bot(settings, store=store, answerer=answerer)
+        bot_user_id = str(bot.app.client.auth_test().get("user_id", ""))
     except (BoltError, OSError, HTTPException) as err:  # Bolt's auth.test: refused, or no answer at all
         print(f"error: {slack_start_failure(err, settings)}", file=sys.stderr)
         return 2
     from bot.digest.scheduler import start_digest_scheduler
     from bot.feed_poller import start_feed_poller
+    from bot.recovery import Recoverer, recover_pending
 
-    readiness = Readiness(load_index=answerer.index, store=store, client=bot.app.client)
-    pruner = Pruner(store, question_log_days=settings.question_log_days).start()
-    digest = start_digest_scheduler(settings, bot.app.client, store)  # DIGEST_CHANNEL and channels' own cadences
+    app = bot.app
+    readiness = Readiness(load_index=answerer.index, store=store, client=app.client)
+    recover_pending(bot.answers, app.client, bot_user_id=bot_user_id)  # what the last process left unanswered
+    workers = [Pruner(store, question_log_days=settings.question_log_days).start(),
+               Recoverer(bot.answers, app.client, bot_user_id=bot_user_id).start(),
+               start_digest_scheduler(settings, app.client, store)]  # DIGEST_CHANNEL and channels' own cadences
     bot.start()  # the index watcher: follow and answer-change alerts, App Home's cache
-    feeds = start_feed_poller(settings.retrieval, on_round=bot.watcher.poke)  # None while FEEDS is empty
+    workers.append(start_feed_poller(settings.retrieval, on_round=bot.watcher.poke))  # None while FEEDS is empty
     try:
         with contextlib.suppress(KeyboardInterrupt):
             serve(settings, bot.app, readiness=readiness)
     finally:
-        for worker in (digest, feeds, pruner, bot):
+        for worker in workers:
             if worker is not None:
                 worker.stop()
+        bot.stop()
+    if not bot.drain(settings.shutdown_grace_s):
+        exit_now(0)  # the unanswered questions stay pending; waiting for their threads would overrun the grace
     return 0
 
 

@@ -4,10 +4,11 @@ Mode (with the health endpoints on ``HEALTH_PORT``)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -29,6 +30,7 @@ from bot.http_gate import (
     header_map,
     read_body,
 )
+from bot.shutdown import stop_signals
 
 logger = logging.getLogger(__name__)
 
@@ -118,11 +120,27 @@ async def _plain(send: Send, status: int, body: bytes) -> None:
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+class StoppableServer(uvicorn.Server):
+    """uvicorn, except that SIGTERM and SIGINT only stop it. uvicorn re-raises the signal once its
+    own shutdown is done, which ends the process before the answers still in flight are posted;
+    here ``serve`` returns instead, and the caller drains them (bot/shutdown.py)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with stop_signals(self._stop):
+            yield
+
+    def _stop(self) -> None:
+        if self.should_exit:  # a second signal: stop waiting for open connections
+            self.force_exit = True
+        self.should_exit = True
+
+
 def uvicorn_server(asgi: ASGIApp, *, host: str, port: int, log_level: str = "info") -> uvicorn.Server:
     # log_config=None: uvicorn's loggers go through the root handler (bot/logs.py: text or JSON)
     config = uvicorn.Config(asgi, host=host, port=port, log_level=log_level.lower(), lifespan="off", access_log=False,
                             log_config=None)
-    return uvicorn.Server(config)
+    return StoppableServer(config)
 
 
 class ServerThread:
@@ -157,8 +175,9 @@ class ServerThread:
 
 
 def serve(settings: Settings, app: App, *, readiness: Readiness | None = None) -> None:
-    """Block serving ``app``: Socket Mode when SLACK_APP_TOKEN is set (the health endpoints then on
-    HEALTH_PORT, unless it is 0), else HTTP on PORT."""
+    """Serve ``app`` until SIGTERM or SIGINT: Socket Mode when SLACK_APP_TOKEN is set (the health
+    endpoints then on HEALTH_PORT, unless it is 0), else HTTP on PORT. Returns once no new event is
+    taken; the caller then lets the work already taken finish."""
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -166,7 +185,13 @@ def serve(settings: Settings, app: App, *, readiness: Readiness | None = None) -
             health = ServerThread(HealthRoutes(readiness), host=settings.host, port=settings.health_port).__enter__()
             logger.info("health endpoints at http://%s:%d/readyz", settings.host, health.port)
         logger.info("connecting to Slack in Socket Mode")
-        SocketModeHandler(app, settings.slack_app_token).start()
+        handler = SocketModeHandler(app, settings.slack_app_token)
+        stopped = threading.Event()
+        with stop_signals(stopped.set):
+            handler.connect()
+            while not stopped.wait(1.0):
+                pass
+        handler.close()
         return
     logger.info("serving Slack events at http://%s:%d%s", settings.host, settings.port, EVENTS_PATH)
     asgi = BotASGI(app, signing_secret=settings.slack_signing_secret, readiness=readiness)

@@ -1,5 +1,9 @@
-"""The Web API client: retries on HTTP 429 (honouring ``Retry-After``) and on connection errors,
-and counts the calls that still fail (``industry_qa_slack_api_errors``)."""
+"""The Web API client: retries on HTTP 429 (honouring ``Retry-After``), on 500/503 and on connection
+errors, and counts the calls that still fail (``industry_qa_slack_api_errors``).
+
+Posting a message is the exception: a 5xx or a dropped connection may come after Slack posted it,
+so ``bot.delivery`` retries posts itself, after looking for the message in the thread.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,14 @@ from typing import Any
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web import SlackResponse
 
 from bot.config import Settings
@@ -18,6 +29,28 @@ from bot.metrics import SLACK_API_ERRORS
 
 RATE_LIMIT_RETRIES = 3  # Retry-After is usually a few seconds; give up after three waits
 CONNECTION_ERROR_RETRIES = 2
+SERVER_ERROR_RETRIES = 2
+POSTING_METHODS = ("chat.postMessage", "chat.postEphemeral")  # not idempotent: retried by bot.delivery
+
+
+def _posting(request: HttpRequest) -> bool:
+    return request.url.rstrip("/").endswith(POSTING_METHODS)
+
+
+class ServerErrorRetry(ServerErrorRetryHandler):
+    """500 and 503 are tried again, except for posting methods."""
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        return not _posting(request) and super()._can_retry(state=state, request=request, response=response, error=error)
+
+
+class ConnectionErrorRetry(ConnectionErrorRetryHandler):
+    """Connection errors are tried again, except for posting methods."""
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        return not _posting(request) and super()._can_retry(state=state, request=request, response=response, error=error)
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +92,7 @@ def build_web_client(settings: Settings) -> WebClient:
         logger=logger,
         retry_handlers=[
             RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-            ConnectionErrorRetryHandler(max_retry_count=CONNECTION_ERROR_RETRIES),
+            ServerErrorRetry(max_retry_count=SERVER_ERROR_RETRIES),
+            ConnectionErrorRetry(max_retry_count=CONNECTION_ERROR_RETRIES),
         ],
     )

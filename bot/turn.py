@@ -6,9 +6,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from bot.state.records import PendingQuestion, message_key
 from retrieval.text import detect_language
 
 PRIVATE_SOURCES = frozenset({"dm", "assistant", "command", "check"})
+HELP_WORDS = frozenset({"help", "帮助", "幫助"})
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,24 @@ class Turn:
                    language=_language(msg.text), mention=f"<@{msg.bot_user_id}>", ts=msg.ts,
                    thread_ts=msg.thread_ts, has_files=msg.has_files, ephemeral=msg.ephemeral)
 
+    @property
+    def key(self) -> str:
+        """The claim key of the message ("" for /ask, which has no message)."""
+        return message_key(self.team, self.channel, self.ts) if self.ts else ""
+
+    def pending(self, *, owner: str, now: float) -> PendingQuestion:
+        """This turn as a pending question (kept until its reply is posted)."""
+        return PendingQuestion(key=self.key, team=self.team, channel=self.channel, user=self.user, ts=self.ts,
+                               thread_ts=self.thread_ts, text=self.text, source=self.source, has_files=self.has_files,
+                               owner=owner, created_at=now, ephemeral=self.ephemeral)
+
+    @classmethod
+    def of_pending(cls, pending: PendingQuestion, *, bot_user_id: str) -> Turn:
+        """The turn of a question a stopped process claimed but did not answer."""
+        return cls(team=pending.team, channel=pending.channel, user=pending.user, source=pending.source,
+                   text=pending.text, language=_language(pending.text), mention=f"<@{bot_user_id}>", ts=pending.ts,
+                   thread_ts=pending.thread_ts, has_files=pending.has_files, ephemeral=pending.ephemeral)
+
     @classmethod
     def of_command(cls, *, team: str, channel: str, user: str, text: str, mention: str,
                    source: str = "command") -> Turn:
@@ -64,6 +84,11 @@ class Turn:
         text = text.strip()
         return cls(team=team, channel=channel, user=user, source=source, text=text, language=_language(text),
                    mention=mention)
+
+
+def asks_for_help(text: str) -> bool:
+    """"@bot help" asks for the help, not the corpus."""
+    return text.strip().strip("?？!！.。").lower() in HELP_WORDS
 
 
 def _language(text: str) -> str:

@@ -2,10 +2,12 @@
 
 ``FakeSlack`` is a real HTTP server on 127.0.0.1 (port 0). It records every call (method, parsed
 body, time), checks the bearer token, and can be scripted per method to answer 429 with
-``Retry-After``, an ``ok: false`` error, or to hang. Paths under ``/hooks/`` stand in for
-interaction ``response_url``s. Like Slack, it answers ``invalid_arguments`` when a method's
-required arguments are missing (``REQUIRED``), and ``users.info`` / ``conversations.info`` from
-the ``users`` and ``channels`` a test sets up.
+``Retry-After``, an ``ok: false`` error, or to hang (a hang with no scripted body still accepts the
+call: a slow Slack that did post). It keeps what was posted (``posted``) and answers
+``conversations.replies`` from it. Paths under ``/hooks/`` stand in for interaction
+``response_url``s. Like Slack, it answers ``invalid_arguments`` when a method's required arguments
+are missing (``REQUIRED``), and ``users.info`` / ``conversations.info`` from the ``users`` and
+``channels`` a test sets up.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "chat.postEphemeral": ("channel", "user"),
     "chat.update": ("channel", "ts"),
     "chat.delete": ("channel", "ts"),
+    "conversations.replies": ("channel", "ts"),
     "views.publish": ("user_id", "view"),
     "views.open": ("trigger_id", "view"),
     "views.update": ("view",),
@@ -76,6 +79,7 @@ class FakeSlack:
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._ts = itertools.count(1)
+        self.posted: list[dict[str, Any]] = []  # messages chat.postMessage accepted, as Slack stores them
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -87,6 +91,9 @@ class FakeSlack:
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 fake._handle(self, raw)
+
+            def do_GET(self) -> None:  # conversations.replies and the other reading methods
+                fake._handle(self, self.path.partition("?")[2], query=True)
 
         class Server(ThreadingHTTPServer):
             request_queue_size = 128  # the default listen backlog of 5 drops SYNs under a burst (1 s stalls)
@@ -157,7 +164,7 @@ class FakeSlack:
                 return
 
     # -- serving ------------------------------------------------------------------------------------
-    def _handle(self, req: BaseHTTPRequestHandler, raw: str) -> None:
+    def _handle(self, req: BaseHTTPRequestHandler, raw: str, *, query: bool = False) -> None:
         path = req.path.split("?")[0]
         if path.startswith("/hooks/"):
             self._record(Call(f"hook:{path.removeprefix('/hooks/')}", json.loads(raw or "{}")))
@@ -165,7 +172,7 @@ class FakeSlack:
             return
         method = path.removeprefix("/api/")
         ctype = req.headers.get("Content-Type", "")
-        body = json.loads(raw or "{}") if "json" in ctype else {k: v[0] for k, v in parse_qs(raw).items()}
+        body = json.loads(raw or "{}") if "json" in ctype and not query else {k: v[0] for k, v in parse_qs(raw).items()}
         call = Call(method, body)
         expected = self.app_token if method == "apps.connections.open" else self.token
         if req.headers.get("Authorization") != f"Bearer {expected}":
@@ -185,9 +192,11 @@ class FakeSlack:
                 req.close_connection = True
                 req.connection.shutdown(socket.SHUT_RDWR)
                 return
+            accepted = scripted.body is None and scripted.status == 200
+            reply = self._default(method, body) if accepted else scripted.body or {"ok": scripted.status == 200}
             if scripted.hang_s:
                 time.sleep(scripted.hang_s)
-            self._json(req, scripted.status, scripted.body or {"ok": scripted.status == 200}, scripted.headers)
+            self._json(req, scripted.status, reply, scripted.headers)
             return
         self._json(req, 200, self._default(method, body))
 
@@ -214,11 +223,41 @@ class FakeSlack:
         if method == "auth.test":
             return {"ok": True, "url": "https://t.slack.com/", "team": "T", "user": "qa", "team_id": TEAM_ID,
                     "user_id": BOT_USER_ID, "bot_id": "BBOT"}
-        if method in ("chat.postMessage", "chat.update"):
-            return {"ok": True, "channel": body.get("channel"), "ts": f"1900000000.{next(self._ts):06d}"}
+        if method == "chat.postMessage":
+            ts = f"1900000000.{next(self._ts):06d}"
+            with self._lock:
+                self.posted.append({"type": "message", "bot_id": "BBOT", "user": BOT_USER_ID, "ts": ts,
+                                    "channel": body.get("channel"), "thread_ts": body.get("thread_ts") or ts,
+                                    "text": body.get("text", ""), "metadata": _json_field(body.get("metadata"))})
+            return {"ok": True, "channel": body.get("channel"), "ts": ts}
+        if method == "chat.update":  # the message as Slack stores it takes the new text and metadata
+            with self._lock:
+                for m in self.posted:
+                    if (m["channel"], m["ts"]) == (body.get("channel"), body.get("ts")):
+                        m.update(text=body.get("text", ""), metadata=_json_field(body.get("metadata")))
+            return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts")}
+        if method == "chat.delete":
+            with self._lock:
+                self.posted = [m for m in self.posted if (m["channel"], m["ts"]) != (body.get("channel"), body.get("ts"))]
+            return {"ok": True}
+        if method == "conversations.replies":
+            return {"ok": True, "messages": self._thread(body), "has_more": False}
         if method == "apps.connections.open":
             return {"ok": True, "url": self.socket_url}
         return {"ok": True}
+
+    def _thread(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        """What conversations.replies returns: the thread's posted messages, oldest first; their
+        metadata only with include_all_metadata."""
+        oldest = float(query.get("oldest") or 0)
+        with_metadata = str(query.get("include_all_metadata", "")).lower() in ("1", "true")
+        with self._lock:
+            found = [dict(m) for m in self.posted if m["channel"] == query.get("channel")
+                     and m["thread_ts"] == query.get("ts") and float(m["ts"]) >= oldest]
+        for m in found:
+            if not with_metadata or not m["metadata"]:
+                m.pop("metadata")
+        return found[: int(query.get("limit") or 1000)]
 
     @staticmethod
     def _json(req: BaseHTTPRequestHandler, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
@@ -236,6 +275,11 @@ class FakeSlack:
             req.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (a hang test)
             pass
+
+
+def _json_field(value: Any) -> Any:
+    """A JSON-valued argument as the Web API client sent it (a dict in a JSON body, text in a form)."""
+    return json.loads(value) if isinstance(value, str) and value.startswith("{") else value
 
 
 class ScriptedAnswerer:

@@ -298,6 +298,13 @@ def wait_answered(fake: FakeSlack, n: int = 1) -> list[Call]:
     return fake.calls_to("chat.postMessage")
 
 
+def wait_told(fake: FakeSlack, n: int = 1) -> list[Call]:
+    """Wait for ``n`` notices to the asker alone (errors, limits) and the working reaction removed."""
+    fake.wait_count("chat.postEphemeral", n)
+    fake.wait_count("reactions.remove", n)
+    return fake.calls_to("chat.postEphemeral")
+
+
 def assert_working_indicator(fake: FakeSlack, ts: str) -> None:
     """One reaction added on the message, and removed after the last reply (and after the add)."""
     methods = [c.method for c in fake.calls]

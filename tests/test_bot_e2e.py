@@ -222,17 +222,26 @@ def test_twenty_concurrent_mentions_are_acked_within_3s_and_all_answered(bot: Bo
         (mention("", ts="1700000007.000100"), "Ask me about the industry news corpus"),
         (mention("", ts="1700000007.000200", files=[{"id": "F1", "name": "report.pdf"}]), "can't read attached files"),
         (mention("? ！ …", ts="1700000007.000250"), "Ask me about the industry news corpus"),
+        (mention("help", ts="1700000007.000260"), "Ask me about the industry news corpus"),
+        (mention("帮助", ts="1700000007.000270"), "可以向我提问"),
     ],
-    ids=["empty-mention", "files-only", "no-words"],
+    ids=["empty-mention", "files-only", "no-words", "help", "help-zh"],
 )
 def test_notices_for_empty_and_file_only_mentions(bot: BotHarness, fake_slack: FakeSlack, event: dict[str, Any], expected: str) -> None:
     bot.post_event(event)
     [post] = fake_slack.wait_count("chat.postMessage", 1)
     assert expected in texts_of(post)
-    if expected.startswith("Ask me"):
-        assert f"<@{BOT_USER_ID}>" in texts_of(post)  # the help shows how to mention this bot
+    if expected.startswith(("Ask me", "可以")):
+        assert f"<@{BOT_USER_ID}>" in texts_of(post) and "@<@" not in texts_of(post)  # how to mention this bot
     fake_slack.settle()
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_slash_command_help_names_the_bot_once(bot: BotHarness, fake_slack: FakeSlack) -> None:
+    bot.post_form({"command": "/ask", "text": "help", "team_id": "T111", "channel_id": "C1", "user_id": "U1",
+                   "response_url": fake_slack.hook_url("ask"), "trigger_id": "1.1"})
+    [reply] = fake_slack.wait_count("hook:ask", 1)
+    assert "e.g. *@industry-qa which AI company" in texts_of(reply) and "@@" not in texts_of(reply)
 
 
 def test_over_long_question_is_cut_with_a_note(make_bot: Any, qa_service: Any, fake_slack: FakeSlack) -> None:
@@ -258,20 +267,23 @@ def test_chinese_question_gets_chinese_framing(bot: BotHarness, fake_slack: Fake
 def test_chinese_failure_message_is_chinese(make_bot: Any, fake_slack: FakeSlack) -> None:
     bot = make_bot(answerer=ScriptedAnswerer(error=RuntimeError("boom")))
     bot.post_event(mention(ZH_QUESTION, ts="1700000007.000500"))
-    [post] = wait_answered(fake_slack)
-    assert "抱歉" in texts_of(post)
+    [notice] = fake_slack.wait_count("chat.postEphemeral", 1)
+    assert "抱歉" in texts_of(notice)
 
 
-def test_per_user_limit_answers_politely(make_bot: Any, qa_service: Any, fake_slack: FakeSlack) -> None:
+def test_per_user_limit_answers_politely_to_the_asker_alone(make_bot: Any, qa_service: Any,
+                                                            fake_slack: FakeSlack) -> None:
     bot = make_bot(answerer=qa_service, user_questions_per_minute=2)
-    for i in range(3):
+    for i in range(2):
         bot.post_event(mention(QUESTION, ts=f"1700000008.00000{i}"))
         fake_slack.wait_count("chat.postMessage", i + 1)
-    posts = fake_slack.calls_to("chat.postMessage")
-    assert "asked 2 questions in the last minute" in texts_of(posts[2])
-    assert "asked 2 questions" not in texts_of(posts[0])
+    bot.post_event(mention(QUESTION, ts="1700000008.000002"))
+    [notice] = fake_slack.wait_count("chat.postEphemeral", 1)
+    assert "asked 2 questions in the last minute" in texts_of(notice)
+    assert (notice.body["user"], notice.body["thread_ts"]) == ("U1", "1700000008.000002")
+    assert not any("asked 2 questions" in texts_of(p) for p in fake_slack.calls_to("chat.postMessage"))
     bot.post_event(mention(QUESTION, ts="1700000008.000009", user="U-other"))  # others unaffected
-    assert "example.com" in texts_of(fake_slack.wait_count("chat.postMessage", 4)[3])
+    assert "example.com" in texts_of(fake_slack.wait_count("chat.postMessage", 3)[2])
 
 
 def test_healthz_and_url_verification(bot: BotHarness) -> None:

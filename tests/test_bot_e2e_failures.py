@@ -16,7 +16,6 @@ from tests.bot_fakes import FakeSlack, Scripted, ScriptedAnswerer
 from tests.bot_fixtures import (
     QUESTION,
     BotHarness,
-    assert_working_indicator,
     mention,
     texts_of,
     wait_answered,
@@ -61,12 +60,13 @@ def test_answering_failure_ends_in_a_visible_reply(
 ) -> None:
     bot = make_bot(answerer=ScriptedAnswerer(error=error))
     bot.post_event(mention(QUESTION, ts="1700000004.000100"))
-    [post] = wait_answered(fake_slack)
-    text = texts_of(post)
-    assert visible in text and post.body["thread_ts"] == "1700000004.000100"
+    [notice] = fake_slack.wait_count("chat.postEphemeral", 1)
+    fake_slack.wait_count("reactions.remove", 1)
+    text = texts_of(notice)
+    assert visible in text and notice.body["thread_ts"] == "1700000004.000100" and notice.body["user"] == "U1"
     if hidden:
         assert hidden not in text
-    assert_working_indicator(fake_slack, "1700000004.000100")
+    assert fake_slack.calls_to("chat.postMessage") == []  # told to the asker alone
     assert bot.store.questions()[0].record.error == type(error).__name__
 
 
@@ -75,29 +75,34 @@ class LockedStore(SQLiteStateStore):
         raise sqlite3.OperationalError("database is locked")
 
 
-def test_state_database_failure_still_gives_a_visible_error(make_bot: Any, qa_service: Any, fake_slack: FakeSlack) -> None:
+def test_state_database_failure_still_gives_a_visible_notice(make_bot: Any, qa_service: Any,
+                                                             fake_slack: FakeSlack) -> None:
     bot = make_bot(answerer=qa_service, store_class=LockedStore)
     bot.post_event(mention(QUESTION, ts="1700000004.000150"))
-    [post] = fake_slack.wait_count("chat.postMessage", 1)
-    assert "something went wrong" in texts_of(post) and "locked" not in texts_of(post)
-    assert post.body["thread_ts"] == "1700000004.000150"
+    [notice] = fake_slack.wait_count("chat.postEphemeral", 1)
+    assert "storage is failing" in texts_of(notice) and "locked" not in texts_of(notice)
+    assert notice.body["thread_ts"] == "1700000004.000150"
 
 
-def test_slack_refusing_the_answer_still_gives_a_visible_error(bot: BotHarness, fake_slack: FakeSlack) -> None:
+def test_slack_refusing_the_blocks_as_too_long_gets_the_shorter_answer(bot: BotHarness, fake_slack: FakeSlack) -> None:
     fake_slack.script("chat.postMessage", Scripted(body={"ok": False, "error": "msg_blocks_too_long"}))
     bot.post_event(mention(QUESTION, ts="1700000004.000200"))
     fake_slack.wait_count("chat.postMessage", 2)
     fake_slack.wait_count("reactions.remove", 1)
-    assert "something went wrong" in texts_of(fake_slack.calls_to("chat.postMessage")[1])
+    short = texts_of(fake_slack.calls_to("chat.postMessage")[1])
+    assert "example.com/zhipu-hearing" in short and "shortened to fit in Slack" in short
 
 
-def test_hanging_web_api_ends_in_a_visible_error(make_bot: Any, qa_service: Any, fake_slack: FakeSlack) -> None:
+def test_a_hanging_web_api_that_did_not_post_is_tried_again(make_bot: Any, qa_service: Any,
+                                                           fake_slack: FakeSlack) -> None:
     bot = make_bot(answerer=qa_service, slack_api_timeout_s=1)
-    fake_slack.script("chat.postMessage", Scripted(hang_s=2.5))
+    fake_slack.script("chat.postMessage", Scripted(hang_s=2.5, status=500, body={"ok": False, "error": "fatal_error"}))
     bot.post_event(mention(QUESTION, ts="1700000004.000300"))
     fake_slack.wait_count("chat.postMessage", 2, timeout=15)
     fake_slack.wait_count("reactions.remove", 1, timeout=15)
-    assert "something went wrong" in texts_of(fake_slack.calls_to("chat.postMessage")[1])
+    first, second = fake_slack.calls_to("chat.postMessage")
+    assert first.body == second.body and "example.com/zhipu-hearing" in texts_of(second)
+    assert len(fake_slack.posted) == 1
 
 
 def test_commands_are_acked_while_every_answer_worker_is_busy(make_bot: Any, fake_slack: FakeSlack) -> None:

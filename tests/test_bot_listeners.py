@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_bolt import BoltResponse
+from slack_bolt import BoltRequest, BoltResponse
 
 from bot.listeners import dedupe_events, is_ignored, mentions, strip_mention, to_incoming
 from bot.ratelimit import UserRateLimiter
 from bot.state.sqlite import SQLiteStateStore
+from bot.state_alarm import StateAlarm
 
 
 @pytest.mark.parametrize(
@@ -59,15 +60,16 @@ def test_to_incoming_replies_in_the_thread() -> None:
 
 def test_dedupe_middleware_drops_a_seen_event_id(tmp_path: Path) -> None:
     store = SQLiteStateStore(tmp_path / "s.sqlite3")
-    middleware = dedupe_events(store)
+    middleware = dedupe_events(store, StateAlarm())
     calls: list[str] = []
     body = {"type": "event_callback", "event_id": "Ev1", "event": {}}
     log = logging.getLogger("test")
     resp = BoltResponse(status=200)
-    assert middleware(body, resp, lambda: calls.append("next"), log) is resp
-    dropped = middleware(body, resp, lambda: calls.append("next"), log)
+    req = BoltRequest(body="{}", headers={})
+    assert middleware(body, req, resp, lambda: calls.append("next"), log) is resp
+    dropped = middleware(body, req, resp, lambda: calls.append("next"), log)
     assert calls == ["next"] and dropped.status == 200 and dropped is not resp
-    middleware({"type": "block_actions"}, resp, lambda: calls.append("next"), log)  # not an event: passes
+    middleware({"type": "block_actions"}, req, resp, lambda: calls.append("next"), log)  # not an event: passes
     assert calls == ["next", "next"]
     store.close()
 

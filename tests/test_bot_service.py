@@ -95,7 +95,8 @@ def test_refusals_and_errors_are_their_own_outcomes(make_bot: Any, fake_slack: F
     make_bot(answerer=ScriptedAnswerer(answer=refused)).post_event(mention(QUESTION, ts="1700000301.000100"))
     wait_answered(fake_slack)
     make_bot(answerer=ScriptedAnswerer(error=RuntimeError("boom"))).post_event(mention(QUESTION, ts="1700000302.000100"))
-    wait_answered(fake_slack)  # (a new bot starts with a clean record of calls)
+    fake_slack.wait_count("chat.postEphemeral", 1)  # the error, to the asker (a new bot starts with a clean record)
+    fake_slack.wait_count("reactions.remove", 1)
     after = (metric("industry_qa_questions_total", surface="mention", outcome="refused"),
              metric("industry_qa_questions_total", surface="mention", outcome="error"))
     assert (after[0] - before[0], after[1] - before[1]) == (1, 1)
@@ -142,7 +143,7 @@ def test_every_log_line_of_a_question_carries_its_id_in_json(make_bot: Any, fake
         root.removeHandler(handler)
         root.setLevel(level)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
-    mine = [e for e in lines if e["logger"] in ("bot.handler", "retrieval.test")]
+    mine = [e for e in lines if e["logger"] in ("bot.handler", "bot.question_log", "retrieval.test")]
     by_question: dict[str, list[str]] = {}
     for entry in mine:
         by_question.setdefault(entry.get("question_id", ""), []).append(entry["message"])

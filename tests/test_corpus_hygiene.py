@@ -16,7 +16,7 @@ from retrieval.errors import EmbeddingError, IndexCorruptError, IndexMismatchErr
 from retrieval.service import QAService
 from retrieval.settings import RetrievalSettings
 from tests.bot_fakes import FakeSlack, ScriptedAnswerer
-from tests.bot_fixtures import QUESTION, ZH_QUESTION, mention, texts_of, wait_answered
+from tests.bot_fixtures import QUESTION, ZH_QUESTION, mention, texts_of, wait_told
 from tests.retrieval_fixtures import SEED, make_corpus
 
 SECRET = "root:x:0:0:root:/root:/bin/bash\nThis file is outside the corpus and must never be indexed or quoted.\n"
@@ -77,7 +77,7 @@ def test_a_missing_index_is_explained_without_server_paths(make_bot: Any, fake_s
     bot = make_bot(answerer=QAService(settings))
     with caplog.at_level(logging.WARNING):
         bot.post_event(mention(QUESTION, ts="1700000009.000100"))
-        [post] = wait_answered(fake_slack)
+        [post] = wait_told(fake_slack)
     reply = texts_of(post)
     assert "the index has not been built yet" in reply and str(tmp_path) not in reply
     assert str(tmp_path / "empty") in caplog.text  # the operator still sees where
@@ -94,6 +94,6 @@ def test_retrieval_errors_are_worded_for_people_not_operators(make_bot: Any, fak
                                                              question: str, expected: str) -> None:
     bot = make_bot(answerer=ScriptedAnswerer(error=error))
     bot.post_event(mention(question, ts="1700000009.000200"))
-    [post] = wait_answered(fake_slack)
+    [post] = wait_told(fake_slack)
     assert expected in texts_of(post) and "/srv/" not in texts_of(post)
 

@@ -145,6 +145,7 @@ def test_socket_mode_serves_readiness_and_metrics_on_the_health_port(
              "retry_attempt": 0, "retry_reason": ""})
     [post] = slack.wait_count("chat.postMessage", 1, timeout=60)
     assert "example.com/zhipu-hearing" in texts_of(post)
+    slack.wait_count("reactions.remove", 1, timeout=30)  # after the question is counted (once its reply is posted)
     metrics = process.get("/metrics")
     assert metrics.status == 200 and 'industry_qa_questions_total{outcome="answered",surface="mention"} 1.0' in metrics.body
     check = [i for i in dockerfile() if i.keyword == "HEALTHCHECK"][0].exec_form()

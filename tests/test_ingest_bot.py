@@ -138,11 +138,12 @@ def test_internal_address_is_refused_and_the_reply_says_why(make_bot: Any, fake_
 def test_only_listed_users_may_add(make_bot: Any, fake_slack: FakeSlack, web: FixtureWeb, live: RetrievalSettings) -> None:
     bot = make_bot(retrieval=live, add_allowed_users=frozenset({"UEDITOR"}))
     bot.post_event(mention(f"add <{web.url('/news/zhipu-hearing-fixture')}>", ts="1700000005.000100", user="U1"))
-    (call,) = fake_slack.wait_count("chat.postMessage", 1, timeout=30)
+    (call,) = fake_slack.wait_count("chat.postEphemeral", 1, timeout=30)
     assert "not on the list of people who may add articles" in texts_of(call)
+    assert (call.body["user"], call.body["thread_ts"]) == ("U1", "1700000005.000100")  # the asker alone
     assert web.requests == []  # nothing was fetched
     fake_slack.settle()
-    assert [c.method for c in fake_slack.calls] == ["chat.postMessage"]  # and it was not answered as a question
+    assert [c.method for c in fake_slack.calls] == ["chat.postEphemeral"]  # and it was not answered as a question
 
 
 def test_message_shortcut_adds_the_linked_article(make_bot: Any, fake_slack: FakeSlack, web: FixtureWeb,

@@ -5,13 +5,13 @@ from __future__ import annotations
 TEXTS: dict[str, dict[str, str]] = {
     "help": {
         "en": (
-            "Ask me about the industry news corpus, e.g. *@{bot} which AI company will be first to list in Hong Kong?*\n"
+            "Ask me about the industry news corpus, e.g. *{bot} which AI company will be first to list in Hong Kong?*\n"
             "I reply in the thread with an answer and numbered, quoted sources. "
             "Reply in that thread for a follow-up (no need to mention me again). "
             "`/ask <question>` answers privately."
         ),
         "zh": (
-            "可以向我提问行业新闻语料中的问题，例如 *@{bot} 哪家大模型公司最先在香港上市？*\n"
+            "可以向我提问行业新闻语料中的问题，例如 *{bot} 哪家大模型公司最先在香港上市？*\n"
             "我会在话题中回复答案并附上编号的原文引用。在同一话题里直接回复即可追问（无需再次@我）。"
             "`/ask <问题>` 会只对你可见地回答。"
         ),
@@ -52,6 +52,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "error_generic": {
         "en": "Sorry, something went wrong while answering. It has been logged; please try again in a little while.",
         "zh": "抱歉，回答时出了问题，已记录到日志。请稍后再试。",
+    },
+    "state_unavailable": {
+        "en": "Sorry, I can't answer right now: my storage is failing (it has been logged). Please try again in a little while.",
+        "zh": "抱歉，我现在无法回答：存储出现故障（已记录到日志）。请稍后再试。",
+    },
+    "restart_apology": {
+        "en": "Sorry, I was restarted before I could answer this. Please ask again.",
+        "zh": "抱歉，我在回答这个问题之前重启了。请再问一次。",
     },
     "nothing_found": {
         "en": "I found nothing in the corpus about that.",
