@@ -64,6 +64,7 @@ def run_serve(args: argparse.Namespace) -> int:
     except (BoltError, OSError, HTTPException) as err:  # Bolt's auth.test: refused, or no answer at all
         print(f"error: {slack_start_failure(err, settings)}", file=sys.stderr)
         return 2
+    from bot.background import Periodic
     from bot.digest.scheduler import start_digest_scheduler
     from bot.feed_poller import start_feed_poller
     from bot.recovery import Recoverer, recover_pending
@@ -71,9 +72,11 @@ def run_serve(args: argparse.Namespace) -> int:
     app = bot.app
     readiness = Readiness(load_index=answerer.index, store=store, client=app.client)
     recover_pending(bot.answers, app.client, bot_user_id=bot_user_id)  # what the last process left unanswered
-    workers = [Pruner(store, question_log_days=settings.question_log_days).start(),
-               Recoverer(bot.answers, app.client, bot_user_id=bot_user_id).start(),
-               start_digest_scheduler(settings, app.client, store)]  # DIGEST_CHANNEL and channels' own cadences
+    workers: list[Periodic | None] = [
+        Pruner(store, question_log_days=settings.question_log_days).start(),
+        Recoverer(bot.answers, app.client, bot_user_id=bot_user_id).start(),
+        start_digest_scheduler(settings, app.client, store),  # DIGEST_CHANNEL and channels' own cadences
+    ]
     bot.start()  # the index watcher: follow and answer-change alerts, App Home's cache
     workers.append(start_feed_poller(settings.retrieval, on_round=bot.watcher.poke))  # None while FEEDS is empty
     try:
