@@ -81,22 +81,7 @@ class Delivery:
     def post(self, message: Message, *, shorter: Message | None = None) -> str:
         """Post ``message`` (``shorter`` if Slack finds it too long) once; returns its ts. Link
         previews are off: citations link to articles, and a card per source would bury the answer."""
-        for attempt in range(ATTEMPTS):
-            try:
-                return self._send(message)
-            except Exception as err:
-                if _too_long(err) and shorter is not None:
-                    message, shorter = shorter, None
-                    continue
-                if not maybe_posted(err) or attempt == ATTEMPTS - 1:
-                    raise DeliveryFailed(failure_code(err)) from err
-                logger.warning("posting a reply failed (%s); looking for it in the thread before trying again",
-                               failure_code(err))
-                self.sleep(RETRY_DELAYS_S[attempt])
-                found = None if self.ephemeral else self.own_reply()
-                if found is not None:
-                    return found
-        raise DeliveryFailed("too_long")  # only a shorter message that was still too long gets here
+        return self._attempts(self._send, message, shorter, look=lambda: None if self.ephemeral else self.own_reply())
 
     def _send(self, message: Message) -> str:
         if self.ephemeral:
@@ -110,17 +95,32 @@ class Delivery:
     def update(self, ts: str, message: Message, *, shorter: Message | None = None) -> None:
         """Replace the message ``ts`` (a placeholder) with ``message``; the same update twice is harmless,
         so 5xx and timeouts are simply tried again."""
+
+        def send(m: Message) -> str:
+            self.client.chat_update(channel=self.channel, ts=ts, metadata=self.stamp, **m.to_kwargs())
+            return ts
+
+        self._attempts(send, message, shorter, look=lambda: None)
+
+    def _attempts(self, send: Callable[[Message], str], message: Message, shorter: Message | None, *,
+                  look: Callable[[], str | None]) -> str:
+        """``send(message)`` up to ``ATTEMPTS`` times; ``shorter`` instead once Slack finds it too long.
+        After a 5xx or a timeout, ``look()`` may find that an earlier try did arrive (its ts)."""
         for attempt in range(ATTEMPTS):
             try:
-                self.client.chat_update(channel=self.channel, ts=ts, metadata=self.stamp, **message.to_kwargs())
-                return
+                return send(message)
             except Exception as err:
                 if _too_long(err) and shorter is not None:
                     message, shorter = shorter, None
                     continue
                 if not maybe_posted(err) or attempt == ATTEMPTS - 1:
                     raise DeliveryFailed(failure_code(err)) from err
+                logger.warning("sending a reply failed (%s); trying again unless it arrived", failure_code(err))
                 self.sleep(RETRY_DELAYS_S[attempt])
+                found = look()
+                if found is not None:
+                    return found
+        raise DeliveryFailed("too_long")  # only a shorter message that was still too long gets here
 
     def own_reply(self) -> str | None:
         """The ts of a reply to this question already in the thread, or None. When the thread
