@@ -63,8 +63,8 @@ class Bot:
         self.watcher.start()
         return self
 
-    def stop(self) -> None:
-        self.watcher.stop()
+    def stop(self, timeout: float = 10.0) -> None:
+        self.watcher.stop(timeout)
 
 
 def create_app(settings: Settings, **collaborators: Any) -> App:

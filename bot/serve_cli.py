@@ -83,10 +83,13 @@ def run_serve(args: argparse.Namespace) -> int:
         with contextlib.suppress(KeyboardInterrupt):
             serve(settings, bot.app, readiness=readiness)
     finally:
+        # Background work is told to stop but not waited for: SHUTDOWN_GRACE_S belongs to the answers.
+        # Cutting it short leaves nothing half-written (index generations are swapped atomically,
+        # digests and alerts are claimed in the state database).
         for worker in workers:
             if worker is not None:
-                worker.stop()
-        bot.stop()
+                worker.stop(timeout=0)
+        bot.stop(timeout=0)
     if not bot.drain(settings.shutdown_grace_s):
         exit_now(0)  # the unanswered questions stay pending; waiting for their threads would overrun the grace
     return 0
