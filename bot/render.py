@@ -6,7 +6,7 @@ the per-block ones when ``Message.to_kwargs()`` serialises the blocks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote as url_quote
@@ -51,6 +51,18 @@ def escape_mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# Slack has no escape for its formatting markers: a verbatim "~20% … ~5%" would be struck through. A
+# date token whose format is invalid shows its fallback text, as plain text, so in quoted text each
+# marker is written as such a token (jsx-slack's <Escape> does the same); the reader sees the marker.
+FORMATTING_MARKERS = frozenset("*_~`")
+PLAIN_MARKER = "<!date^00000000^{{_}}|{}>"
+
+
+def escape_verbatim(text: str) -> str:
+    """``escape_mrkdwn`` for text quoted as written: its ``*``, ``_``, ``~`` and backticks format nothing."""
+    return "".join(PLAIN_MARKER.format(c) if c in FORMATTING_MARKERS else c for c in escape_mrkdwn(text))
+
+
 def truncate(text: str, limit: int, marker: str = "…") -> str:
     """``text`` cut to at most ``limit`` characters, ending with ``marker`` when cut."""
     if len(text) <= limit:
@@ -58,8 +70,8 @@ def truncate(text: str, limit: int, marker: str = "…") -> str:
     return text[: max(0, limit - len(marker))].rstrip() + marker
 
 
-def split_escaped(raw: str, limit: int) -> list[str]:
-    """Escape ``raw`` and split it into pieces of at most ``limit`` characters.
+def split_escaped(raw: str, limit: int, escape: Callable[[str], str] = escape_mrkdwn) -> list[str]:
+    """Escape ``raw`` (with ``escape``) and split it into pieces of at most ``limit`` characters.
 
     Splits at a paragraph, line or space break when one lies in the second half of a piece, and
     never inside an ``&amp;``-style entity (pieces are cut in raw text, then escaped).
@@ -67,13 +79,13 @@ def split_escaped(raw: str, limit: int) -> list[str]:
     pieces: list[str] = []
     rest = raw
     while rest:
-        if len(escape_mrkdwn(rest)) <= limit:
-            pieces.append(escape_mrkdwn(rest))
+        if len(escape(rest)) <= limit:
+            pieces.append(escape(rest))
             break
         lo, hi = 1, len(rest)  # largest n with len(escape(rest[:n])) <= limit
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if len(escape_mrkdwn(rest[:mid])) <= limit:
+            if len(escape(rest[:mid])) <= limit:
                 lo = mid
             else:
                 hi = mid - 1
@@ -83,7 +95,7 @@ def split_escaped(raw: str, limit: int) -> list[str]:
             if at >= cut // 2:
                 cut = at + len(sep)
                 break
-        pieces.append(escape_mrkdwn(rest[:cut].rstrip()))
+        pieces.append(escape(rest[:cut].rstrip()))
         rest = rest[cut:].lstrip()
     return [p for p in pieces if p]
 
@@ -97,12 +109,12 @@ def link(url: str, label: str) -> str:
     return f"<{escape_mrkdwn(safe_url)}|{label}>"
 
 
-def cut_escaped(raw: str, limit: int, marker: str = "…") -> str:
+def cut_escaped(raw: str, limit: int, marker: str = "…", escape: Callable[[str], str] = escape_mrkdwn) -> str:
     """``raw`` escaped, cut to at most ``limit`` characters (never inside an entity) plus ``marker``."""
-    escaped = escape_mrkdwn(raw)
+    escaped = escape(raw)
     if len(escaped) <= limit:
         return escaped
-    return split_escaped(raw, max(1, limit - len(marker)))[0] + marker
+    return split_escaped(raw, max(1, limit - len(marker)), escape)[0] + marker
 
 
 def blockquote_escaped(escaped: str) -> str:
@@ -122,7 +134,8 @@ def citation_mrkdwn(citation: Citation, language: str) -> str:
     lines = [f"*[{citation.n}]* {link(citation.url, title)}"]
     if meta:
         lines.append(f"_{meta}_")
-    lines.append(blockquote_escaped(cut_escaped(citation.excerpt.strip(), EXCERPT_LIMIT, t("excerpt_cut", language))))
+    excerpt = cut_escaped(citation.excerpt.strip(), EXCERPT_LIMIT, t("excerpt_cut", language), escape_verbatim)
+    lines.append(blockquote_escaped(excerpt))
     return "\n".join(lines)
 
 
@@ -141,7 +154,8 @@ def answer_message(answer: Answer, *, question_id: int | None = None, notes: Seq
     ``question_id`` (an alert quoting an answer) there are no controls."""
     lang = answer.language
     body = answer_text(answer).strip() or t("nothing_found", lang)
-    answer_pieces = split_escaped(truncate(body, ANSWER_TEXT_LIMIT, "\n" + t("answer_cut", lang)), SECTION_TEXT_LIMIT)
+    answer_pieces = split_escaped(truncate(body, ANSWER_TEXT_LIMIT, "\n" + t("answer_cut", lang)), SECTION_TEXT_LIMIT,
+                                  body_escape(answer))
     blocks: list[Block] = [section(p) for p in answer_pieces]
     if notes:
         blocks.append(context([escape_mrkdwn(n) for n in notes]))
@@ -171,7 +185,7 @@ def short_answer_message(answer: Answer, *, question_id: int | None = None, note
     ``SHORT_ANSWER_LIMIT``, its sources as links without their excerpts, a note that it was shortened."""
     lang = answer.language
     body = answer_text(answer).strip() or t("nothing_found", lang)
-    blocks: list[Block] = [section(cut_escaped(body, SHORT_ANSWER_LIMIT))]
+    blocks: list[Block] = [section(cut_escaped(body, SHORT_ANSWER_LIMIT, escape=body_escape(answer)))]
     citations = [] if answer.refused else list(answer.citations)
     if citations:
         lines = [f"*[{c.n}]* {link(c.url, truncate(c.title or c.path, TITLE_LIMIT))}" for c in citations]
@@ -180,6 +194,11 @@ def short_answer_message(answer: Answer, *, question_id: int | None = None, note
     if question_id is not None:
         blocks += answer_actions(answer, question_id=question_id, shareable=shareable)
     return Message(text=truncate(fallback_text(answer, notes=notes), SHORT_ANSWER_LIMIT), blocks=blocks)
+
+
+def body_escape(answer: Answer) -> Callable[[str], str]:
+    """An extractive answer quotes its source as written; a model's answer and a refusal may format."""
+    return escape_verbatim if answer.mode == "extractive" and not answer.refused else escape_mrkdwn
 
 
 def fallback_text(answer: Answer, *, notes: Sequence[str] = ()) -> str:

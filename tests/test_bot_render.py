@@ -20,6 +20,7 @@ from bot.render import (
     notice_message,
     split_escaped,
 )
+from bot.texts import answer_text
 from retrieval.types import Answer, Citation
 
 BROKEN_ENTITY = re.compile(r"&(?!amp;|lt;|gt;)")
@@ -177,3 +178,24 @@ def test_notice_message_is_one_section_within_limits() -> None:
     payload = notice_message("x" * 5000).to_kwargs()
     assert len(payload["blocks"]) == 1 and len(payload["blocks"][0]["text"]["text"]) <= SECTION_TEXT_LIMIT
     assert len(payload["text"]) <= FALLBACK_TEXT_LIMIT
+
+
+PLAIN = re.compile(r"<!date\^00000000\^\{_\}\|(.)>")  # a formatting marker shown as itself
+
+
+def test_formatting_markers_in_quoted_text_format_nothing() -> None:
+    excerpt = "Margins rose ~20% while costs fell ~5%; *net* income_growth stayed `flat`."
+    answer = Answer("q", False, "en", [_citation(1, excerpt=excerpt)], mode="extractive")
+    texts = [b["text"]["text"] for b in answer_message(answer, question_id=1).to_kwargs()["blocks"]
+             if b["type"] == "section"]
+    body, quote = texts[0], texts[2].split("\n> ", 1)[1]
+    for shown, written in ((body, answer_text(answer)), (quote, excerpt)):
+        assert PLAIN.sub(r"\1", shown) == written  # the reader sees the text as written
+        assert not set(PLAIN.sub("", shown)) & set("*_~`")  # and no marker is left to format it
+
+
+def test_a_model_answer_and_a_refusal_keep_their_formatting() -> None:
+    assert answer_message(_answer("*MiniMax* lists first [1]."), question_id=1).blocks[0].to_dict()["text"]["text"] \
+        == "*MiniMax* lists first [1]."
+    empty = Answer("q", True, "en", [], refusal="empty_corpus")
+    assert "`industry-qa index`" in answer_message(empty).blocks[0].to_dict()["text"]["text"]
