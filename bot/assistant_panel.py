@@ -13,7 +13,7 @@ read back with the tier-limited ``conversations.replies``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from slack_bolt import Assistant, BoltContext, Say, SetSuggestedPrompts
@@ -23,7 +23,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.handler import QuestionHandler
-from bot.home.summary import HomeSummary
+from bot.home.summary import FIXED_EXAMPLES, HomeSummary
 from bot.listeners import is_ignored, to_incoming
 from bot.render import truncate
 from bot.state.protocols import AssistantThreads
@@ -48,14 +48,21 @@ class StoredThreadContexts(AssistantThreadContextStore):
         return AssistantThreadContext(found) if found and "channel_id" in found else None
 
 
-def suggested_prompts(summary: HomeSummary) -> list[dict[str, str]]:
-    """Up to four checked example questions, the languages taking turns."""
-    current = summary.current
-    examples = current.examples if current is not None else {}
-    columns = [examples.get(lang, []) for lang in LANGUAGES]
-    interleaved = [q for row in zip(*columns, strict=False) for q in row]
-    rest = [q for col in columns for q in col if q not in interleaved]
-    return [{"title": truncate(q, 75), "message": q} for q in [*interleaved, *rest][:MAX_PROMPTS]]
+def suggested_prompts(examples: Mapping[str, list[str]]) -> list[dict[str, str]]:
+    """Up to four checked example questions, the languages taking turns: the first fixed question
+    ("Who is closest to listing?"), then those about the names in the newest articles, so the panel
+    shows what this corpus is about; the other fixed ones fill what is left. ``examples`` are App
+    Home's checked ones by language."""
+    fixed = {t(key, lang) for key in FIXED_EXAMPLES for lang in LANGUAGES}
+
+    def taking_turns(keep: Callable[[str], bool]) -> list[str]:
+        columns = [[q for q in examples.get(lang, []) if keep(q)] for lang in LANGUAGES]
+        interleaved = [q for row in zip(*columns, strict=False) for q in row]
+        return interleaved + [q for col in columns for q in col if q not in interleaved]
+
+    general = taking_turns(lambda q: q in fixed)
+    ordered = [*general[: len(LANGUAGES)], *taking_turns(lambda q: q not in fixed), *general[len(LANGUAGES):]]
+    return [{"title": truncate(q, 75), "message": q} for q in ordered[:MAX_PROMPTS]]
 
 
 def build_assistant(*, handler: QuestionHandler, store: AssistantThreads, summary: HomeSummary,
@@ -68,7 +75,8 @@ def build_assistant(*, handler: QuestionHandler, store: AssistantThreads, summar
         store.save_assistant_thread(channel=str(thread.get("channel_id", "")), thread_ts=str(thread.get("thread_ts", "")),
                                     context={str(k): str(v) for k, v in (thread.get("context") or {}).items()})
         say(text="\n".join(t("assistant_greeting", lang) for lang in LANGUAGES))
-        prompts = suggested_prompts(summary)
+        current = summary.current
+        prompts = suggested_prompts(current.examples if current is not None else {})
         if prompts:
             set_suggested_prompts(prompts=prompts, title=t("assistant_prompts_title", "en"))
 

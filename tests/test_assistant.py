@@ -8,10 +8,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.app import create_bot
+from bot.assistant_panel import suggested_prompts
 from bot.config import Settings
 from bot.slack_client import build_web_client
 from bot.state.sqlite import SQLiteStateStore
@@ -31,6 +33,21 @@ def thread_started(thread_ts: str = THREAD) -> dict[str, Any]:
 def said(text: str, ts: str, thread_ts: str = THREAD) -> dict[str, Any]:
     return {"type": "message", "channel": "D1", "channel_type": "im", "user": "U1", "text": text, "ts": ts,
             "thread_ts": thread_ts, "event_ts": ts}
+
+
+FIRST, NEWS = ("Who is closest to listing?", "哪家公司最接近上市？"), ("What's new this week?", "这周有什么新进展？")
+ZHIPU = ("What's the latest on Zhipu AI?", "智谱最近有什么进展？")
+
+
+@pytest.mark.parametrize(("examples", "prompts"), [
+    ({"en": [FIRST[0], NEWS[0], ZHIPU[0]], "zh": [FIRST[1], NEWS[1], ZHIPU[1]]}, [*FIRST, *ZHIPU]),
+    ({"en": [FIRST[0], NEWS[0]], "zh": [FIRST[1], NEWS[1]]}, [*FIRST, *NEWS]),  # no name in the newest articles
+    ({"en": [NEWS[0], ZHIPU[0]], "zh": [ZHIPU[1]]}, [NEWS[0], ZHIPU[0], ZHIPU[1]]),  # only the answered ones
+    ({"en": [], "zh": []}, []),
+])
+def test_suggested_prompts_are_a_general_question_then_the_corpus_names(
+        examples: dict[str, list[str]], prompts: list[str]) -> None:
+    assert [p["message"] for p in suggested_prompts(examples)] == prompts
 
 
 def test_a_panel_thread_is_greeted_titled_answered_and_followed_up(make_bot: Any, fake_slack: FakeSlack) -> None:

@@ -31,6 +31,7 @@ TEXT_SCANNED = 3000  # characters of each of them
 NAMES = 2  # glossary names turned into examples
 MAX_CANDIDATES = 8
 EXAMPLES_PER_LANGUAGE = 3
+FIXED_EXAMPLES = ("example_first", "example_news")  # text keys of the questions any corpus of this kind gets
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def candidate_questions(docs: Sequence[DocumentRecord], glossary: Glossary) -> l
         if not _is_name(group[0]):
             continue
         counts[i] = sum(any(mentions(text, alias) for alias in group) for text in texts)
-    pairs = [(lang, t(key, lang)) for key in ("example_first", "example_news") for lang in LANGUAGES]
+    pairs = [(lang, t(key, lang)) for key in FIXED_EXAMPLES for lang in LANGUAGES]
     for i, n in counts.most_common(NAMES):
         if n == 0:
             break
