@@ -4,7 +4,8 @@ Every method borrows a connection from a pool (psycopg 3, autocommit) for one st
 transaction. Exactly-once claims are single ``INSERT ... ON CONFLICT DO NOTHING`` statements; a
 digest claim locks its row (``SELECT ... FOR UPDATE``); a rate-limit window is counted under an
 advisory lock on its key. The schema is ``MIGRATIONS`` (bot/state/postgres_schema.py). The URL may
-carry a password: only ``redact(url)`` is ever put into a message.
+carry a password: only ``redact(url)`` is ever put into a message. The statements both backends say
+alike are ``bot.state.shared_queries``.
 """
 
 from __future__ import annotations
@@ -21,16 +22,13 @@ from bot.state.location import redact
 from bot.state.postgres_features import PostgresFeatures
 from bot.state.postgres_schema import MIGRATION_LOCK, MIGRATIONS
 from bot.state.protocols import StateUnavailableError
-from bot.state.records import DigestClaim, Feedback, PendingQuestion, QuestionRecord, StoredQuestion
+from bot.state.records import DigestClaim, PendingQuestion, QuestionRecord
 from bot.state.rules import (
     PENDING_FIELDS,
     QUESTION_FIELDS,
     digest_takeable,
-    earlier_turns,
-    pending_question,
     pending_values,
     question_values,
-    stored_question,
 )
 
 POOL_MAX = 10  # connections per process; answering threads hold one for milliseconds at a time
@@ -38,13 +36,17 @@ CONNECT_TIMEOUT_S = 10.0  # at start-up: the server must answer within this
 WAIT_TIMEOUT_S = 10.0  # a thread waiting for a free connection gives up after this
 PING_TIMEOUT_S = 2.0
 RATE_SLOT_RETENTION_S = 24 * 3600
-_QUESTION_COLUMNS = ", ".join('user_id AS "user"' if f == "user" else f for f in QUESTION_FIELDS)
 _PENDING_COLUMNS = ", ".join("user_id" if f == "user" else f for f in PENDING_FIELDS)
-_DIGEST_COLUMNS = "channel, week, status, owner, attempts, claimed_at, retry_at, last_error, message_ts"
 
 
 class PostgresStateStore(PostgresFeatures):
     """Thread-safe (a connection pool); several processes may share the database."""
+
+    _MARK = "%s"
+    _USER = "user_id"
+    _READ_USER = 'user_id AS "user"'
+    _BYTE_ORDER = ' COLLATE "C"'  # whatever the database's collation
+    _QUESTION_COLUMNS = ", ".join('user_id AS "user"' if f == "user" else f for f in QUESTION_FIELDS)
 
     def __init__(self, url: str, *, pool_max: int = POOL_MAX, connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         self._url = url
@@ -98,11 +100,6 @@ class PostgresStateStore(PostgresFeatures):
         self._execute("INSERT INTO thread_turns VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                       (team, channel, thread_ts, ts, user, question, time.time()))
 
-    def thread_history(self, *, team: str, channel: str, thread_ts: str, before_ts: str) -> list[str] | None:
-        rows = self._select("SELECT ts, question FROM thread_turns WHERE team = %s AND channel = %s AND thread_ts = %s",
-                            (team, channel, thread_ts))
-        return earlier_turns([(r["ts"], r["question"]) for r in rows], before_ts) if rows else None
-
     # -- question log, feedback ---------------------------------------------------------------------
     def log_question(self, record: QuestionRecord) -> int:
         rows = self._select(
@@ -130,11 +127,6 @@ class PostgresStateStore(PostgresFeatures):
     def remove_pending(self, key: str) -> None:
         self._execute("DELETE FROM pending_questions WHERE key = %s", (key,))
 
-    def pending_questions(self) -> list[PendingQuestion]:
-        columns = ", ".join('user_id AS "user"' if f == "user" else f for f in PENDING_FIELDS)
-        rows = self._select(f"SELECT {columns} FROM pending_questions ORDER BY created_at, key")
-        return [pending_question(r) for r in rows]
-
     def take_pending(self, key: str, *, owner: str, expected_owner: str) -> bool:
         return self._execute("UPDATE pending_questions SET owner = %s WHERE key = %s AND owner = %s",
                              (owner, key, expected_owner)) == 1
@@ -150,22 +142,6 @@ class PostgresStateStore(PostgresFeatures):
             ) == 1
         except psycopg.errors.ForeignKeyViolation:  # the question was pruned meanwhile
             return False
-
-    def questions(self) -> list[StoredQuestion]:
-        return self._select_questions("ORDER BY id", ())
-
-    def _select_questions(self, where: str, params: Sequence[object]) -> list[StoredQuestion]:
-        return [stored_question(r) for r in self._select(f"SELECT {_QUESTION_COLUMNS} FROM questions {where}", params)]
-
-    def questions_between(self, start: float, end: float) -> list[StoredQuestion]:
-        rows = self._select(f"SELECT {_QUESTION_COLUMNS} FROM questions WHERE created_at >= %s AND created_at < %s"
-                            " ORDER BY created_at, id", (start, end))
-        return [stored_question(r) for r in rows]
-
-    def feedback(self) -> list[Feedback]:
-        rows = self._select('SELECT question_id, user_id AS "user", value, created_at FROM feedback'
-                            ' ORDER BY question_id, user_id COLLATE "C"')
-        return [Feedback(**r) for r in rows]
 
     # -- weekly digest claims -----------------------------------------------------------------------
     def claim_digest(self, channel: str, week: str, *, owner: str, now: float, stale_after_s: float,
@@ -190,35 +166,11 @@ class PostgresStateStore(PostgresFeatures):
                              (owner, now, now, channel, week))
         return self.digest_claim(channel, week)
 
-    def finish_digest(self, channel: str, week: str, *, owner: str, now: float, message_ts: str) -> bool:
-        return self._settle_digest(channel, week, owner, "status = 'posted', message_ts = %s, last_error = NULL",
-                                   (message_ts,), now)
-
-    def fail_digest(self, channel: str, week: str, *, owner: str, now: float, error: str, retry_at: float | None) -> bool:
-        return self._settle_digest(channel, week, owner, "status = 'failed', last_error = %s, retry_at = %s",
-                                   (error, retry_at), now)
-
-    def _settle_digest(self, channel: str, week: str, owner: str, assignments: str, values: tuple[object, ...],
-                       now: float) -> bool:
-        return self._execute(f"UPDATE digest_claims SET {assignments}, updated_at = %s"
-                             " WHERE channel = %s AND week = %s AND owner = %s AND status = 'claimed'",
-                             (*values, now, channel, week, owner)) == 1
-
     def skip_digest(self, channel: str, week: str, *, owner: str, now: float, reason: str) -> bool:
         return self._execute(
             "INSERT INTO digest_claims (channel, week, status, owner, attempts, claimed_at, last_error, updated_at)"
             " VALUES (%s, %s, 'skipped', %s, 0, %s, %s, %s) ON CONFLICT DO NOTHING",
             (channel, week, owner, now, reason, now)) == 1
-
-    def has_digest_before(self, channel: str, week: str) -> bool:
-        # ISO week names sort as text in byte order ("C"), whatever the database's collation
-        return bool(self._select('SELECT 1 FROM digest_claims WHERE channel = %s AND week < %s COLLATE "C" LIMIT 1',
-                                 (channel, week)))
-
-    def digest_claim(self, channel: str, week: str) -> DigestClaim | None:
-        rows = self._select(f"SELECT {_DIGEST_COLUMNS} FROM digest_claims WHERE channel = %s AND week = %s",
-                            (channel, week))
-        return DigestClaim(**rows[0]) if rows else None
 
     # -- rate limits, maintenance -------------------------------------------------------------------
     def take_rate_slot(self, key: str, *, limit: int, window_s: float, now: float) -> bool:

@@ -1,7 +1,8 @@
 """``StateStore`` in one SQLite file (WAL), so the bot's state survives restarts.
 
 Several processes may share the file: claims are single statements or ``BEGIN IMMEDIATE``
-transactions, so exactly one of them wins. The schema is ``MIGRATIONS`` (bot/state/sqlite_schema.py).
+transactions, so exactly one of them wins. The schema is ``MIGRATIONS`` (bot/state/sqlite_schema.py);
+the statements SQLite and PostgreSQL say alike are ``bot.state.shared_queries``.
 """
 
 from __future__ import annotations
@@ -12,27 +13,28 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.state.records import DigestClaim, Feedback, PendingQuestion, QuestionRecord, StoredQuestion
+from bot.state.records import DigestClaim, PendingQuestion, QuestionRecord
 from bot.state.rules import (
     PENDING_FIELDS,
     QUESTION_FIELDS,
     digest_takeable,
-    earlier_turns,
-    pending_question,
     pending_values,
     question_values,
-    stored_question,
 )
 from bot.state.sqlite_features import SQLiteFeatures
 from bot.state.sqlite_schema import MIGRATIONS
 
-# The question log's columns as ``QUESTION_FIELDS`` names them.
-_QUESTION_COLUMNS = ", ".join("timings_json AS timings" if f == "timings" else f for f in QUESTION_FIELDS)
 RATE_SLOT_RETENTION_S = 24 * 3600  # rate windows are a minute; older uses only take space
 
 
 class SQLiteStateStore(SQLiteFeatures):
     """Thread-safe: one connection guarded by a lock (writes are tiny; WAL keeps readers cheap)."""
+
+    _MARK = "?"
+    _USER = "user"
+    _READ_USER = "user"
+    _BYTE_ORDER = ""  # SQLite compares text by bytes unless told otherwise
+    _QUESTION_COLUMNS = ", ".join("timings_json AS timings" if f == "timings" else f for f in QUESTION_FIELDS)
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -72,14 +74,6 @@ class SQLiteStateStore(SQLiteFeatures):
                 (team, channel, thread_ts, ts, user, question, time.time()),
             )
 
-    def thread_history(self, *, team: str, channel: str, thread_ts: str, before_ts: str) -> list[str] | None:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT ts, question FROM thread_turns WHERE team = ? AND channel = ? AND thread_ts = ?",
-                (team, channel, thread_ts),
-            ).fetchall()
-        return earlier_turns(rows, before_ts) if rows else None
-
     def log_question(self, record: QuestionRecord) -> int:
         with self._lock:
             cur = self._conn.execute(
@@ -111,10 +105,6 @@ class SQLiteStateStore(SQLiteFeatures):
     def remove_pending(self, key: str) -> None:
         with self._lock:
             self._conn.execute("DELETE FROM pending_questions WHERE key = ?", (key,))
-
-    def pending_questions(self) -> list[PendingQuestion]:
-        rows = self._select(f"SELECT {', '.join(PENDING_FIELDS)} FROM pending_questions ORDER BY created_at, key")
-        return [pending_question(r) for r in rows]
 
     def take_pending(self, key: str, *, owner: str, expected_owner: str) -> bool:
         with self._lock:
@@ -212,24 +202,6 @@ class SQLiteStateStore(SQLiteFeatures):
                 raise
         return self.digest_claim(channel, week)
 
-    def finish_digest(self, channel: str, week: str, *, owner: str, now: float, message_ts: str) -> bool:
-        return self._settle_digest(channel, week, owner, "status = 'posted', message_ts = ?, last_error = NULL",
-                                   (message_ts,), now)
-
-    def fail_digest(self, channel: str, week: str, *, owner: str, now: float, error: str, retry_at: float | None) -> bool:
-        return self._settle_digest(channel, week, owner, "status = 'failed', last_error = ?, retry_at = ?",
-                                   (error, retry_at), now)
-
-    def _settle_digest(self, channel: str, week: str, owner: str, assignments: str, values: tuple[object, ...],
-                       now: float) -> bool:
-        with self._lock:
-            cur = self._conn.execute(
-                f"UPDATE digest_claims SET {assignments}, updated_at = ?"
-                " WHERE channel = ? AND week = ? AND owner = ? AND status = 'claimed'",
-                (*values, now, channel, week, owner),
-            )
-            return cur.rowcount == 1
-
     def skip_digest(self, channel: str, week: str, *, owner: str, now: float, reason: str) -> bool:
         with self._lock:
             cur = self._conn.execute(
@@ -239,34 +211,9 @@ class SQLiteStateStore(SQLiteFeatures):
             )
             return cur.rowcount == 1
 
-    def has_digest_before(self, channel: str, week: str) -> bool:
-        return bool(self._select("SELECT 1 FROM digest_claims WHERE channel = ? AND week < ? LIMIT 1", (channel, week)))
-
-    def digest_claim(self, channel: str, week: str) -> DigestClaim | None:
-        rows = self._select(
-            "SELECT channel, week, status, owner, attempts, claimed_at, retry_at, last_error, message_ts"
-            " FROM digest_claims WHERE channel = ? AND week = ?",
-            (channel, week),
-        )
-        return DigestClaim(**dict(rows[0])) if rows else None
-
-    def questions(self) -> list[StoredQuestion]:
-        return self._select_questions("ORDER BY id", ())
-
-    def _select_questions(self, where: str, params: Sequence[object]) -> list[StoredQuestion]:
-        return [stored_question(r) for r in self._select(f"SELECT {_QUESTION_COLUMNS} FROM questions {where}", params)]
-
-    def questions_between(self, start: float, end: float) -> list[StoredQuestion]:
-        rows = self._select(
-            f"SELECT {_QUESTION_COLUMNS} FROM questions WHERE created_at >= ? AND created_at < ?"
-            " ORDER BY created_at, id",
-            (start, end),
-        )
-        return [stored_question(r) for r in rows]
-
-    def feedback(self) -> list[Feedback]:
-        rows = self._select("SELECT question_id, user, value, created_at FROM feedback ORDER BY question_id, user")
-        return [Feedback(**dict(r)) for r in rows]
+    def _execute(self, sql: str, params: Sequence[object] = ()) -> int:
+        with self._lock:
+            return self._conn.execute(sql, params).rowcount
 
     def _select(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         with self._lock:

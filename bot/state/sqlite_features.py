@@ -1,6 +1,7 @@
 """The SQLite half of ``SlackFeatures``: follows, the alert log, seen articles, saved questions,
 channel settings, feedback reasons and kept answers. Mixed into ``SQLiteStateStore``, whose one
-connection and lock it shares; the records' row mapping is ``bot.state.feature_rows``.
+connection and lock it shares; the records' row mapping is ``bot.state.feature_rows``, and the
+reads both backends say alike are ``bot.state.shared_queries``.
 
 Claims (an alert, a saved question under its per-user cap) are single statements or ``BEGIN
 IMMEDIATE`` transactions, so two processes on one file agree on who won.
@@ -12,7 +13,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from bot.state import feature_rows as rows
 from bot.state.records import (
@@ -20,29 +21,13 @@ from bot.state.records import (
     Evidence,
     FeedbackReason,
     Follow,
-    KeptAnswer,
-    SavedQuestion,
-    StoredQuestion,
 )
+from bot.state.shared_queries import SharedQueries
 
 
-class SQLiteFeatures:
+class SQLiteFeatures(SharedQueries):
     _lock: threading.Lock
     _conn: sqlite3.Connection
-
-    def _select(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
-        raise NotImplementedError  # SQLiteStateStore's
-
-    # -- the question log by user ----------------------------------------------------------------
-    def question(self, question_id: int) -> StoredQuestion | None:
-        found = self._select_questions("WHERE id = ?", (question_id,))
-        return found[0] if found else None
-
-    def questions_of(self, *, team: str, user: str, limit: int) -> list[StoredQuestion]:
-        return self._select_questions("WHERE team = ? AND user = ? ORDER BY id DESC LIMIT ?", (team, user, limit))
-
-    def _select_questions(self, where: str, params: Sequence[object]) -> list[StoredQuestion]:
-        raise NotImplementedError  # SQLiteStateStore's
 
     # -- follows ---------------------------------------------------------------------------------
     def add_follow(self, follow: Follow) -> bool:
@@ -59,14 +44,6 @@ class SQLiteFeatures:
                                      (team, follower, key))
             return cur.rowcount == 1
 
-    def follows_of(self, *, team: str, follower: str) -> list[Follow]:
-        found = self._select(f"SELECT {rows.FOLLOW_COLUMNS} FROM follows WHERE team = ? AND follower = ?"
-                             " ORDER BY created_at, key", (team, follower))
-        return [rows.follow(r) for r in found]
-
-    def all_follows(self) -> list[Follow]:
-        return [rows.follow(r) for r in self._select(f"SELECT {rows.FOLLOW_COLUMNS} FROM follows ORDER BY created_at")]
-
     # -- alerts delivered once -------------------------------------------------------------------
     def claim_alert(self, key: str, *, recipient: str, now: float) -> bool:
         with self._lock:
@@ -79,9 +56,6 @@ class SQLiteFeatures:
             self._conn.execute("DELETE FROM alerts_sent WHERE key = ?", (key,))
 
     # -- seen articles ---------------------------------------------------------------------------
-    def seen_articles(self) -> dict[str, str] | None:
-        return rows.seen(list(self._select("SELECT path, hash FROM seen_articles")))
-
     def remember_articles(self, articles: Mapping[str, str]) -> None:
         now = time.time()
         with self._lock:
@@ -118,14 +92,6 @@ class SQLiteFeatures:
                 raise
         return saved
 
-    def saved_questions(self) -> list[SavedQuestion]:
-        return [rows.saved_question(r) for r in self._select(f"SELECT {rows.SAVED_COLUMNS} FROM saved_questions ORDER BY id")]
-
-    def saved_of(self, *, team: str, user: str) -> list[SavedQuestion]:
-        found = self._select(f"SELECT {rows.SAVED_COLUMNS} FROM saved_questions WHERE team = ? AND user = ? ORDER BY id",
-                             (team, user))
-        return [rows.saved_question(r) for r in found]
-
     def update_evidence(self, saved_id: int, *, evidence: Evidence, excerpt: str, source: str, now: float) -> None:
         with self._lock:
             self._conn.execute(
@@ -140,10 +106,6 @@ class SQLiteFeatures:
             return cur.rowcount == 1
 
     # -- channel settings ------------------------------------------------------------------------
-    def channel_settings(self, team: str, channel: str) -> ChannelSettings | None:
-        found = self._select("SELECT * FROM channel_settings WHERE team = ? AND channel = ?", (team, channel))
-        return rows.channel_settings(found[0]) if found else None
-
     def save_channel_settings(self, settings: ChannelSettings) -> None:
         with self._lock:
             self._conn.execute(
@@ -153,9 +115,6 @@ class SQLiteFeatures:
                 (settings.team, settings.channel, rows.preferences_json(settings), settings.updated_by,
                  settings.updated_at or time.time()),
             )
-
-    def all_channel_settings(self) -> list[ChannelSettings]:
-        return [rows.channel_settings(r) for r in self._select("SELECT * FROM channel_settings ORDER BY team, channel")]
 
     # -- feedback reasons ------------------------------------------------------------------------
     def record_feedback_reason(self, reason: FeedbackReason) -> bool:
@@ -170,9 +129,6 @@ class SQLiteFeatures:
             )
             return True
 
-    def feedback_reasons(self) -> list[FeedbackReason]:
-        return [rows.feedback_reason(r) for r in self._select("SELECT * FROM feedback_reasons ORDER BY question_id, user")]
-
     # -- kept answers ----------------------------------------------------------------------------
     def keep_answer(self, *, question_id: int, user: str, message: Mapping[str, object]) -> None:
         with self._lock:
@@ -180,11 +136,6 @@ class SQLiteFeatures:
                 "INSERT OR REPLACE INTO kept_answers (question_id, user, message_json, created_at) VALUES (?,?,?,?)",
                 (question_id, user, json.dumps(dict(message), ensure_ascii=False), time.time()),
             )
-
-    def kept_answer(self, question_id: int) -> KeptAnswer | None:
-        found = self._select("SELECT * FROM kept_answers WHERE question_id = ?", (question_id,))
-        return rows.kept_answer(found[0]) if found else None
-
 
     # -- assistant threads -----------------------------------------------------------------------
     def save_assistant_thread(self, *, channel: str, thread_ts: str, context: Mapping[str, str]) -> None:
@@ -195,8 +146,3 @@ class SQLiteFeatures:
                 " updated_at = excluded.updated_at",
                 (channel, thread_ts, json.dumps(dict(context)), time.time()),
             )
-
-    def assistant_thread(self, *, channel: str, thread_ts: str) -> dict[str, str] | None:
-        found = self._select("SELECT context_json FROM assistant_threads WHERE channel = ? AND thread_ts = ?",
-                             (channel, thread_ts))
-        return rows.thread_context(found[0]) if found else None
