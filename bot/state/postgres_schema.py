@@ -11,6 +11,7 @@ from __future__ import annotations
 
 MIGRATION_LOCK = 0x1D57_A7E5  # any constant shared by every replica of the bot
 
+# Not shared with sqlite_schema.py: shipped migrations are frozen DDL in one dialect, read as written.
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE processed (

@@ -7,6 +7,7 @@ so an old file is brought up to date on open and a new one is built by running t
 from __future__ import annotations
 
 # Each entry is one migration; the database's user_version is the number applied so far.
+# Not shared with postgres_schema.py: shipped migrations are frozen DDL in one dialect, read as written.
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE processed (
