@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from slack_sdk.errors import SlackApiError
@@ -58,18 +59,17 @@ def bears_on(question: str, docs: Iterable[DocumentRecord], glossary: Glossary) 
     return bool(wanted) and any(wanted & content_terms(f"{d.get('title', '')} {d.get('text', '')}") for d in docs)
 
 
+@dataclass(kw_only=True, eq=False)
 class AnswerChanges:
     """An ``IndexWatcher`` listener."""
 
-    def __init__(self, *, store: ChangeState, answerer: Asker, post: Post, glossary: Callable[[], Glossary],
-                 max_per_round: int = MAX_PER_ROUND, clock: Callable[[], float] = time.time) -> None:
-        self.store = store
-        self.answerer = answerer
-        self.post = post
-        self.glossary = glossary
-        self.max_per_round = max_per_round
-        self.clock = clock
-        self.asked = 0  # re-asks so far (the cost the tests bound)
+    store: ChangeState
+    answerer: Asker
+    post: Post
+    glossary: Callable[[], Glossary]
+    max_per_round: int = MAX_PER_ROUND
+    clock: Callable[[], float] = time.time
+    asked: int = field(default=0, init=False)  # re-asks so far (the cost the tests bound)
 
     def __call__(self, arrival: Arrival, generation: Generation) -> None:
         touched = arrival.touched
