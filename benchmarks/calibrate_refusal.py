@@ -24,6 +24,7 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -136,18 +137,19 @@ def _verbatim(svc: QAService, c) -> bool:  # type: ignore[no-untyped-def]
     return docs.get(c.path, "")[c.start:c.end] == c.excerpt
 
 
-def fit_logistic(X: np.ndarray, y: np.ndarray, *, l2: float = 1e-3) -> np.ndarray:
+def fit_logistic(X: np.ndarray, y: np.ndarray, *, l2: float = 1e-3, signs: Sequence[int | None] | None = None) -> np.ndarray:
     """Class-balanced L2 logistic regression (bias first); scipy L-BFGS. Features are standardised
     for the fit (so the penalty does not favour wide-range features such as coverage over narrow
-    cosines) and the weights are mapped back to raw features."""
+    cosines) and the weights are mapped back to raw features. ``signs``: per feature, +1 (weight
+    >= 0), -1 (<= 0), 0 (free) or None (left out: 0), so that a feature cannot count the wrong way round."""
     mu, sd = X.mean(axis=0), X.std(axis=0)
     sd[sd == 0] = 1.0
-    w = _fit_std((X - mu) / sd, y, l2)
+    w = _fit_std((X - mu) / sd, y, l2, signs)
     raw = w[1:] / sd
     return np.concatenate([[w[0] - float(raw @ mu)], raw])
 
 
-def _fit_std(X: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
+def _fit_std(X: np.ndarray, y: np.ndarray, l2: float, signs: Sequence[int | None] | None = None) -> np.ndarray:
     from scipy.optimize import minimize
 
     Xb = np.hstack([np.ones((len(X), 1)), X])
@@ -165,7 +167,9 @@ def _fit_std(X: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
         g[1:] += 2 * l2 * w[1:]
         return ll + reg, g
 
-    res = minimize(loss, np.zeros(Xb.shape[1]), jac=True, method="L-BFGS-B")
+    bounds = None if signs is None else [(None, None)] + [
+        (0.0, 0.0) if sg is None else (0.0, None) if sg > 0 else (None, 0.0) if sg < 0 else (None, None) for sg in signs]
+    res = minimize(loss, np.zeros(Xb.shape[1]), jac=True, method="L-BFGS-B", bounds=bounds)
     return res.x
 
 

@@ -87,13 +87,15 @@ def incremental(eval_dir: Path, n_articles: int = 1000) -> dict:
             "first_build_seconds": round(first.seconds, 2)}
 
 
-def shipped_corpus(n_rounds: int = 5) -> dict:
-    """Warm ask on the shipped corpus (seed questions) and cold `industry-qa ask` (process wall time)."""
+def shipped_corpus(n_rounds: int = 5, questions: list[str] | None = None) -> dict:
+    """Warm ask on the shipped corpus (default: the seed questions) and cold `industry-qa ask`
+    (process wall time)."""
     from .answers import ensure_shipped_index, shipped_settings
 
     ensure_shipped_index()  # the shipped corpus, indexed as the product does, in benchmarks/.cache/shipped
     s = shipped_settings()
-    qs = [json.loads(x)["question"] for x in (DEFAULT_EVAL_DIR / "seed_qa.jsonl").read_text("utf-8").splitlines() if x.strip()]
+    qs = questions or [json.loads(x)["question"] for x in (DEFAULT_EVAL_DIR / "seed_qa.jsonl").read_text("utf-8").splitlines()
+                       if x.strip()]
     svc = QAService(s)
     for q in qs:
         svc.ask(q)

@@ -11,7 +11,9 @@ import json
 import sys
 from pathlib import Path
 
-from bot.texts import answer_text, fallback_note
+from bot.render import ROLE_LABELS
+from bot.texts import answer_text, fallback_note, t
+from bot.texts.wording import human_date
 from retrieval.cli import Common, Subparsers, settings_from
 
 
@@ -25,9 +27,10 @@ def register_ask(sub: Subparsers, common: Common) -> None:
 
 
 def register_eval(sub: Subparsers, common: Common) -> None:
-    p = sub.add_parser("eval", help="accuracy, refusals and citation validity on a seed_qa-style JSONL file")
+    p = sub.add_parser("eval", help="right / wrong / refused / closest answers on a seed_qa-style JSONL file")
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--split", help="only the questions of this split (the dev set has train and test)")
     common(p)
     p.set_defaults(func=cmd_eval)
 
@@ -42,8 +45,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return 0
     print(text)
     for c in answer.citations:
-        meta = " · ".join(x for x in (c.outlet, c.published, c.url) if x)
-        print(f"\n[{c.n}] {c.title}\n    {meta}\n    \"{c.excerpt}\"\n    ({c.path}:{c.start}-{c.end})")
+        role = t(f"role_{c.role}", answer.language) if c.role in ROLE_LABELS else ""
+        meta = " · ".join(x for x in (c.outlet, human_date(c.published, answer.language), role, c.url) if x)
+        quoted_above = answer.mode != "llm" and c.n == 1  # the answer's line quotes [1] already
+        excerpt = "" if quoted_above else f"\n    \"{c.excerpt}\""
+        print(f"\n[{c.n}] {c.title}\n    {meta}{excerpt}\n    ({c.path}:{c.start}-{c.end})")
     if args.verbose:
         print("\n" + ", ".join(f"{k}={v:.1f}" for k, v in answer.timings_ms.items()), file=sys.stderr)
         tokens = ", ".join(f"{k}={v}" for k, v in answer.usage.items())
@@ -55,18 +61,25 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from retrieval.evaluate import run_eval
+    from retrieval.evaluate import VERDICTS, run_eval
     from retrieval.service import QAService
 
-    result = run_eval(QAService(settings_from(args)), Path(args.file), word=answer_text)
+    result = run_eval(QAService(settings_from(args)), Path(args.file), word=answer_text, split=args.split)
     metrics = result.metrics()
     if args.json:
-        print(json.dumps({"metrics": metrics, "rows": result.rows}, ensure_ascii=False, indent=2))
+        print(json.dumps({"metrics": metrics, "by_kind": result.by("kind"), "rows": result.rows},
+                         ensure_ascii=False, indent=2))
         return 0
     for r in result.rows:
         mark = "ok  " if r["correct"] else "FAIL"
-        print(f"{mark} {r['id']:>5} {'refused ' if r['refused'] else 'answered'} {r['question'][:70]}")
+        print(f"{mark} {r['id']:>5} {r['outcome']:<8} {r['verdict']:<7} {r['question'][:70]}")
     print()
+    kinds = result.by("kind")
+    if len(kinds) > 1:
+        print(f"{'kind':<26}{'n':>4}" + "".join(f"{v:>9}" for v in VERDICTS))
+        for kind, m in [*kinds.items(), ("all", metrics)]:
+            print(f"{kind:<26}{m['questions']:>4}" + "".join(f"{m[v]:>9}" for v in VERDICTS))
+        print()
     for k, v in metrics.items():
-        print(f"{k:>20}: {v}")
+        print(f"{k:>22}: {v}")
     return 0

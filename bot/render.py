@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
 
 from bot.answer_actions import answer_actions
 from bot.texts import answer_text, t
+from bot.texts.wording import human_date
 from retrieval.types import Answer, Citation
 
 SECTION_TEXT_LIMIT = 3000  # characters of mrkdwn per section block
@@ -33,6 +34,8 @@ ANSWER_TEXT_LIMIT = 6000  # the answer body may take at most this share of the b
 EXCERPT_LIMIT = 1000  # escaped characters of one quoted excerpt (cut with an ellipsis beyond)
 TITLE_LIMIT = 200  # characters of an article title in a source line
 SHORT_ANSWER_LIMIT = 2500  # the answer body when Slack refused the full message as too long
+
+ROLE_LABELS = ("support", "earlier", "related")  # roles named under a source (the lead needs no label)
 
 
 @dataclass(frozen=True)
@@ -127,15 +130,19 @@ def blockquote(text: str) -> str:
     return blockquote_escaped(escape_mrkdwn(text))
 
 
-def citation_mrkdwn(citation: Citation, language: str) -> str:
-    """``*[n]* <url|title>`` / ``_outlet · date_`` / the verbatim excerpt as a quote."""
-    meta = " · ".join(escape_mrkdwn(part) for part in (citation.outlet, citation.published) if part)
+def citation_mrkdwn(citation: Citation, language: str, *, quote: bool = True) -> str:
+    """``*[n]* <url|title>`` / ``_outlet · date · role_`` / the verbatim excerpt as a quote (left out
+    when the answer's own line already quotes it: each thing is said once)."""
+    role = t(f"role_{citation.role}", language) if citation.role in ROLE_LABELS else ""
+    meta = " · ".join(escape_mrkdwn(part) for part in (citation.outlet, human_date(citation.published, language), role)
+                      if part)
     title = truncate(citation.title or citation.path, TITLE_LIMIT)
     lines = [f"*[{citation.n}]* {link(citation.url, title)}"]
     if meta:
         lines.append(f"_{meta}_")
-    excerpt = cut_escaped(citation.excerpt.strip(), EXCERPT_LIMIT, t("excerpt_cut", language), escape_verbatim)
-    lines.append(blockquote_escaped(excerpt))
+    if quote:
+        excerpt = cut_escaped(citation.excerpt.strip(), EXCERPT_LIMIT, t("excerpt_cut", language), escape_verbatim)
+        lines.append(blockquote_escaped(excerpt))
     return "\n".join(lines)
 
 
@@ -167,7 +174,8 @@ def answer_message(answer: Answer, *, question_id: int | None = None, notes: Seq
         reserve = len(tail) + 1  # keep room for the "more sources" line and the buttons
         shown = 0
         for citation in citations:
-            text = citation_mrkdwn(citation, lang)
+            quoted_above = answer.mode != "llm" and citation.n == 1  # the answer's line quotes [1]
+            text = citation_mrkdwn(citation, lang, quote=not quoted_above)
             if used + len(text) > MESSAGE_TEXT_BUDGET or len(blocks) + reserve >= MAX_BLOCKS:
                 break
             blocks.append(section(text))
@@ -207,7 +215,7 @@ def fallback_text(answer: Answer, *, notes: Sequence[str] = ()) -> str:
     parts = [escape_mrkdwn(answer_text(answer).strip() or t("nothing_found", lang)), *map(escape_mrkdwn, notes)]
     if answer.citations and not answer.refused:
         sources = [
-            f"[{c.n}] {escape_mrkdwn(c.title)} ({escape_mrkdwn(', '.join(x for x in (c.outlet, c.published) if x))})"
+            f"[{c.n}] {escape_mrkdwn(c.title)} ({escape_mrkdwn(', '.join(x for x in (c.outlet, human_date(c.published, lang)) if x))})"
             for c in answer.citations
         ]
         parts.append(f"{t('sources', lang)}: " + "; ".join(sources))

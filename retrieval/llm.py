@@ -46,6 +46,11 @@ Conversation (earlier questions, oldest first):
 
 Last message: {question}"""
 
+TRANSLATE_PROMPT = """Translate this question about industry news into {language}, keeping company names as they are usually written in {language}.
+Output only the translation. Do not answer it.
+
+Question: {question}"""
+
 
 @dataclass
 class LLMResult:
@@ -251,6 +256,18 @@ class LLMAnswerer:
             if shown is not None:
                 on_partial(shown)
         return "".join(parts), usage
+
+    def translate(self, question: str, language: str) -> str:
+        """``question`` in ``language`` ("en" or "zh"), for the retrieval's word match; "" when the
+        model fails or answers with something that is not a short translation."""
+        prompt = TRANSLATE_PROMPT.format(language=LANGUAGE_NAMES.get(language, "English"), question=question)
+        try:
+            text = _content(self.chat.invoke([("user", prompt)])).strip()
+        except Exception as err:
+            logger.warning("LLM translation failed, searching with the question as asked: %s", failure(err).code)
+            return ""
+        line = text.splitlines()[0].strip() if text else ""
+        return line if len(line) <= 2 * len(question) + 40 and NOT_IN_CORPUS not in line else ""
 
     def rewrite(self, question: str, history: Sequence[str]) -> str:
         """A standalone version of a follow-up; the plain joined question if the model fails."""

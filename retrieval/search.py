@@ -3,7 +3,7 @@ sentence and article cosines, ranks, age) and ranked by the fused score of ``ret
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
@@ -12,7 +12,7 @@ from .fusion import CandidateFeatures, FusionParams, fused_scores, ranks_of
 from .index import LoadedIndex
 from .index.dense import DenseIndex
 
-__all__ = ["FusionParams", "Hit", "LoadedIndex", "candidate_features", "search"]
+__all__ = ["FusionParams", "Hit", "LoadedIndex", "answer_pool", "candidate_features", "search"]
 
 
 @dataclass(frozen=True)
@@ -28,11 +28,13 @@ class Hit:
 
 
 def search(index: LoadedIndex, qvec: np.ndarray, question: str, *, k: int, params: FusionParams | None = None,
-           asked_on: date | None = None, dense: DenseIndex | None = None) -> list[Hit]:
+           asked_on: date | None = None, dense: DenseIndex | None = None,
+           bm: np.ndarray | None = None) -> list[Hit]:
     """The best ``k`` chunks of ``index`` (at most ``params.per_doc`` per article; default: the
     fitted weights). ``asked_on``: the day the question is asked, for the recency term (None = no
     recency). ``dense``: where the dense candidates come from (default: the index's own; the
-    speed benchmark passes an exact one to measure what the approximate index changes)."""
+    speed benchmark passes an exact one to measure what the approximate index changes). ``bm``: the
+    BM25 scores of ``question`` when the caller has them already."""
     params = params or FusionParams()
     n = index.chunk_count
     if n == 0:
@@ -40,7 +42,7 @@ def search(index: LoadedIndex, qvec: np.ndarray, question: str, *, k: int, param
     m = min(params.candidates, n)
     query = np.asarray(qvec, dtype=np.float32).reshape(-1)
     d_ids = (dense or index.dense).search(query, m)
-    bm = index.bm25.scores(question)
+    bm = index.bm25.scores(question) if bm is None else bm
     b_ids = top_ids(bm, m)
     cand = np.unique(np.concatenate([d_ids, b_ids]).astype(np.int64))
     features = candidate_features(index, query, cand, dense_ranked=d_ids, bm25_ranked=b_ids, bm25=bm,
@@ -59,6 +61,30 @@ def search(index: LoadedIndex, qvec: np.ndarray, question: str, *, k: int, param
         if len(hits) >= k:
             break
     return hits
+
+
+def answer_pool(index: LoadedIndex, qvec: np.ndarray, question: str, *, k: int, sparse_extra: int,
+                params: FusionParams | None = None, asked_on: date | None = None) -> list[Hit]:
+    """The chunks an answer is looked for in: the best ``k`` by the fused score (up to three per
+    article: an answer may sit in any part of a relevant article), then up to ``sparse_extra``
+    more of the best BM25 chunks. ``question`` is the glossary-expanded text: its BM25 side matches
+    the other language's words, which the fused score, fitted on one-language questions, ranks too
+    low for an English question whose answer is in a Chinese article."""
+    params = replace(params or FusionParams(), per_doc=max(3, (params or FusionParams()).per_doc))
+    bm = index.bm25.scores(question)
+    hits = search(index, qvec, question, k=k, params=params, asked_on=asked_on, bm=bm)
+    have = {h.chunk for h in hits}
+    per_doc: dict[int, int] = {}
+    extra: list[Hit] = []
+    for c in np.argsort(-bm)[: 10 * sparse_extra]:
+        if len(extra) >= sparse_extra or bm[c] <= 0:
+            break
+        doc, start, end = index.chunk_span(int(c))
+        if int(c) in have or per_doc.get(doc, 0) >= 2:
+            continue
+        per_doc[doc] = per_doc.get(doc, 0) + 1
+        extra.append(Hit(int(c), doc, start, end, 0.0, 0.0, 0.0, float(bm[c] / bm.max())))
+    return hits + extra
 
 
 def candidate_features(index: LoadedIndex, query: np.ndarray, cand: np.ndarray, *, dense_ranked: np.ndarray,

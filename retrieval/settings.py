@@ -84,6 +84,9 @@ class LLMSettings:
     timeout_s: float = 30.0
     context_tokens: int = 3000  # budget for excerpts + thread history in the prompt
     max_tokens: int = 400  # completion budget
+    # translate a question into the corpus's other language for the word match, when the corpus
+    # has articles in it and the glossary knows no other-language word of the question
+    translate: bool = True
 
     @property
     def enabled(self) -> bool:
@@ -161,7 +164,7 @@ class RetrievalSettings:
     ann_min_chunks: int = 150_000
     chunk_tokens: int = 200
     chunk_overlap_tokens: int = 40
-    top_k: int = 5
+    top_k: int = 20  # chunks (by the fused score) an answer is looked for in; BM25 adds a few more
     max_question_chars: int = 2000
     # where embeddings are cached by content hash; default DATA_DIR/embeddings.sqlite
     embedding_cache: Path | None = None
@@ -208,6 +211,7 @@ class RetrievalSettings:
             timeout_s=_float("LLM_TIMEOUT_S", 30.0),
             context_tokens=_int("LLM_CONTEXT_TOKENS", 3000, 200),
             max_tokens=_int("LLM_MAX_TOKENS", 400, 16),
+            translate=env.get("LLM_TRANSLATE", "true").strip().lower() not in ("0", "false", "no", "off"),
         )
         feeds = parse_feeds(env.get("FEEDS", ""))
         errors.extend(f"FEEDS entry {f.url!r} is not an http(s) URL" for f in feeds
@@ -232,7 +236,7 @@ class RetrievalSettings:
             ann_min_chunks=_int("ANN_MIN_CHUNKS", 150_000, 1),
             chunk_tokens=_int("CHUNK_TOKENS", 200, 32),
             chunk_overlap_tokens=_int("CHUNK_OVERLAP_TOKENS", 40, 0),
-            top_k=_int("TOP_K", 5, 1),
+            top_k=_int("TOP_K", 20, 1),
             max_question_chars=_int("MAX_QUESTION_CHARS", 2000, 10),
             embedding_cache=Path(env["EMBEDDING_CACHE"].strip()) if env.get("EMBEDDING_CACHE", "").strip() else None,
             llm=llm,

@@ -127,6 +127,22 @@ def content_terms(text: str) -> set[str]:
     return set(content_tokens(text))
 
 
+def english_words(text: str) -> list[str]:
+    """The English content words of ``text``, lowercase and lightly stemmed (no stopwords)."""
+    return [w for is_cjk, piece in _pieces(text) if not is_cjk for w in _english_words(piece)]
+
+
+def chinese_words(text: str, *, nouns_only: bool = False) -> list[str]:
+    """The Chinese words of ``text`` (jieba, accurate mode); with ``nouns_only``, the nouns and names
+    (part-of-speech tags n*, vn, eng, and words jieba does not know)."""
+    if not nouns_only:
+        return [w for is_cjk, piece in _pieces(text) if is_cjk for w in _jieba().lcut(piece) if w.strip()]
+    import jieba.posseg
+
+    return [w.word for is_cjk, piece in _pieces(text) if is_cjk for w in jieba.posseg.lcut(piece)
+            if w.flag.startswith(("n", "vn", "eng", "x")) and w.word.strip()]
+
+
 def _english_words(piece: str) -> list[str]:
     return [_stem(w) for w in _LATIN_WORD.findall(piece.lower()) if w not in EN_STOPWORDS]
 

@@ -19,6 +19,9 @@ class Citation:
     path: str
     start: int
     end: int
+    # "answer" (the lead excerpt), "support" (from another article), "earlier" (an older report of
+    # a story whose newest state the answer gives) or "related" (the closest the corpus comes)
+    role: str = "answer"
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,12 @@ class Answer:
     refused: bool
     language: str  # the question's
     citations: list[Citation] = field(default_factory=list)
+    # "answered" | "closest" (related excerpts, not a direct answer) | "refused" (nothing relevant)
+    outcome: str = "answered"
+    # the lead excerpt's publication date when the question asks for the state of a story
+    as_of: str = ""
+    # numbers of the citations from other articles that give a different figure than [1]
+    differs: list[int] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     # Not part of the JSON schema: diagnostic scores used by eval/calibration.
     scores: dict[str, float] = field(default_factory=dict)
@@ -69,6 +78,10 @@ class Answer:
     search_question: str = ""
     clipped_to: int = 0  # the question was longer than this many characters and was cut (0: it was not)
 
+    def __post_init__(self) -> None:
+        if self.refused:  # a refusal is always the "refused" outcome, however it was made
+            self.outcome = "refused"
+
     def citation_dicts(self) -> list[dict[str, Any]]:
         return [asdict(c) for c in self.citations]
 
@@ -78,6 +91,9 @@ class Answer:
             "question": self.question,
             "answer": text,
             "refused": self.refused,
+            "outcome": self.outcome,
+            "as_of": self.as_of,
+            "sources_differ": self.differs,
             "language": self.language,
             "citations": self.citation_dicts(),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},

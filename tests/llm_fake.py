@@ -31,6 +31,9 @@ class FakeOpenAI:
     def __init__(self) -> None:
         self.replies: list[Reply] = []
         self.default = Reply(content="NOT_IN_CORPUS")
+        # requests to translate a question are answered from here (default: an empty reply, which
+        # the service ignores), so that tests of answers need not script them
+        self.translations: list[Reply] = []
         self.requests: list[dict[str, Any]] = []
         self.auth: list[str] = []
         fake = self
@@ -43,7 +46,11 @@ class FakeOpenAI:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 fake.requests.append(body)
                 fake.auth.append(self.headers.get("Authorization", ""))
-                reply = fake.replies.pop(0) if fake.replies else fake.default
+                first = str((body.get("messages") or [{}])[0].get("content", ""))
+                if first.startswith("Translate this question"):
+                    reply = fake.translations.pop(0) if fake.translations else Reply(content="")
+                else:
+                    reply = fake.replies.pop(0) if fake.replies else fake.default
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 if reply.status != 200 or reply.raw is not None:

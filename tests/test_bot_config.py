@@ -20,7 +20,7 @@ def test_minimal_http_settings_and_defaults() -> None:
     assert not s.socket_mode and s.port == 3000 and s.user_questions_per_minute == 10
     assert s.state_location == Path("data/bot_state.sqlite3")
     assert (s.log_format, s.question_log_days, s.health_port) == ("text", 90, 3001)
-    assert s.retrieval.top_k == 5
+    assert s.retrieval.top_k == 20
 
 
 def test_socket_mode_needs_no_signing_secret() -> None:

@@ -45,8 +45,11 @@ def test_mention_gets_one_threaded_reply_with_citations(bot: BotHarness, fake_sl
     assert post["channel"] == "C1" and post["thread_ts"] == "1700000000.000100"
     text = texts_of(posts[0])
     assert "<https://example.com/zhipu-hearing|Zhipu AI passes listing hearing in Hong Kong>" in text
-    assert "> Zhipu AI passed its listing hearing at the Hong Kong stock exchange on Friday." in text
-    assert "_Test Wire · 2025-12-20_" in text
+    # the excerpt is quoted once, in the answer's first line with its outlet and date; the source line
+    # under it does not repeat it
+    assert "> Zhipu AI passed its listing hearing" not in text
+    assert "Test Wire, 20 Dec 2025: Zhipu AI passed its listing hearing" in text
+    assert "_Test Wire · 20 Dec 2025_" in text
     assert "*Sources*" in text
     assert list(controls(posts[0])) == ["answer_feedback", "answer_watch"]  # native feedback; no share in a channel
     # working indicator: added on receipt (in the background), removed after the answer was posted
@@ -261,7 +264,7 @@ def test_chinese_question_gets_chinese_framing(bot: BotHarness, fake_slack: Fake
     text = texts_of(post)
     assert "*来源*" in text and "有帮助" in text
     assert "*[1]* 月之暗面完成新一轮融资\n" in text  # no url: a plain title, not a broken link
-    assert "> 月之暗面宣布完成新一轮融资，金额约为五亿美元。" in text
+    assert "据测试通讯社, 2025年12月18日：月之暗面宣布完成新一轮融资，金额约为五亿美元。" in text  # quoted once, framed in Chinese
 
 
 def test_chinese_failure_message_is_chinese(make_bot: Any, fake_slack: FakeSlack) -> None:

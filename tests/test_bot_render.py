@@ -130,9 +130,29 @@ def test_answer_blocks_show_numbered_linked_quoted_sources() -> None:
     assert texts[0] == "MiniMax is expected to list first [1]."
     assert texts[1] == "*Sources*"
     assert texts[2] == (
-        "*[1]* <https://example.com/x|MiniMax &amp; Zhipu &lt;race&gt;>\n_Test Wire · 2025-12-11_\n"
+        "*[1]* <https://example.com/x|MiniMax &amp; Zhipu &lt;race&gt;>\n_Test Wire · 11 Dec 2025_\n"
         "> MiniMax is expected to list first."
     )
+
+
+def test_an_extractive_answer_says_each_thing_once_with_dates_as_people_write_them() -> None:
+    lead = Citation(1, "Zhipu debuts", "Test Wire", "2026-01-08T17:45:00+08:00", "https://example.com/z",
+                    "Zhipu closed 13.2% up.", "a.md", 0, 22)
+    earlier = Citation(2, "Zhipu prices", "测试财经", "2025-12-30T08:00:00+08:00", "", "智谱发行价116.20港元。", "b.md", 0, 12,
+                       role="earlier")
+    answer = Answer("q", False, "en", [lead, earlier], as_of="2026-01-08T17:45:00+08:00")
+    texts = [b["text"]["text"] for b in answer_message(answer).to_kwargs()["blocks"] if b["type"] == "section"]
+    assert texts[0] == "As of 8 Jan 2026, according to Test Wire: Zhipu closed 13.2% up. [1] [2]"
+    assert texts[2] == "*[1]* <https://example.com/z|Zhipu debuts>\n_Test Wire · 8 Jan 2026_"  # quoted above
+    assert texts[3] == "*[2]* Zhipu prices\n_测试财经 · 30 Dec 2025 · Earlier_\n> 智谱发行价116.20港元。"
+
+
+def test_the_closest_the_corpus_comes_is_labelled_as_not_an_answer() -> None:
+    related = Citation(1, "T", "Wire", "2025-12-11", "", "Zhipu chose Hong Kong.", "a.md", 0, 22, role="related")
+    payload = answer_message(Answer("q", False, "zh", [related], outcome="closest")).to_kwargs()
+    texts = [b["text"]["text"] for b in payload["blocks"] if b["type"] == "section"]
+    assert texts[0].startswith("语料中没有直接回答这个问题的内容。最接近的是（Wire, 2025年12月11日）：Zhipu chose Hong Kong.")
+    assert "相关内容（并非直接回答）" in texts[2]
 
 
 def test_chinese_answer_has_chinese_labels_and_plain_title_without_url() -> None:
@@ -185,10 +205,10 @@ PLAIN = re.compile(r"<!date\^00000000\^\{_\}\|(.)>")  # a formatting marker show
 
 def test_formatting_markers_in_quoted_text_format_nothing() -> None:
     excerpt = "Margins rose ~20% while costs fell ~5%; *net* income_growth stayed `flat`."
-    answer = Answer("q", False, "en", [_citation(1, excerpt=excerpt)], mode="extractive")
+    answer = Answer("q", False, "en", [_citation(1, excerpt=excerpt), _citation(2, excerpt=excerpt)], mode="extractive")
     texts = [b["text"]["text"] for b in answer_message(answer, question_id=1).to_kwargs()["blocks"]
              if b["type"] == "section"]
-    body, quote = texts[0], texts[2].split("\n> ", 1)[1]
+    body, quote = texts[0], next(t for t in texts if "\n> " in t).split("\n> ", 1)[1]  # [2]'s quote ([1] is the body)
     for shown, written in ((body, answer_text(answer)), (quote, excerpt)):
         assert PLAIN.sub(r"\1", shown) == written  # the reader sees the text as written
         assert not set(PLAIN.sub("", shown)) & set("*_~`")  # and no marker is left to format it

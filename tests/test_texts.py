@@ -40,7 +40,7 @@ _CHINESE = re.compile(r"[\u4e00-\u9fff]{2,}")
 _OPERATOR_CALLS = re.compile(
     r"^(logger\.\w+|logging\.\w+|print|warnings\.append|errors\.(append|extend)|self\.errors\.append"
     r"|\w+\.add_argument|\w+\.add_parser|\w+\.add_subparsers|\w*\.?_?db\.execute\w*|self\._db\.execute\w*"
-    r"|result\.say|super\(\)\.__init__)$"
+    r"|result\.say|super\(\)\.__init__|re\.compile|re\.search|re\.match|re\.sub|re\.finditer)$"
 )
 # Functions whose lines are the operator's (the command line's `add` / `feeds poll` output and the
 # log); Slack words the same outcomes from their codes.
@@ -56,7 +56,8 @@ _OPERATOR_FUNCTIONS = {
     "retrieval/index/generations.py": {"damage"},  # ... and says what was damaged
     "retrieval/progress.py": {"report"},  # `industry-qa index` progress on stderr
 }
-_OPERATOR_CONSTANTS = re.compile(r"^[A-Z_]*(PROMPT|STOPWORDS)$")  # the model's instructions; words to skip
+# the model's instructions; words to skip or to match (regular expressions read text, they say nothing)
+_OPERATOR_CONSTANTS = re.compile(r"^[A-Z_]*(PROMPT|STOPWORDS|ASKING|COMMON|NOT_NAMES)$")
 
 
 def _literals(path: Path) -> Iterator[tuple[ast.Constant, list[ast.AST]]]:
@@ -133,7 +134,7 @@ def _cited(n: int, excerpt: str, *, outlet: str = "Sohu Caijing (搜狐财经)",
 
 @pytest.mark.parametrize(("answer", "text"), [
     (Answer("q", False, "en", [_cited(1, "MiniMax  may list\nin January."), _cited(2, "b")]),
-     "According to Sohu Caijing (搜狐财经), 2025-12-11: MiniMax may list in January. [1] [2]"),
+     "According to Sohu Caijing (搜狐财经), 11 Dec 2025: MiniMax may list in January. [1] [2]"),
     (Answer("q", False, "zh", [_cited(1, "MiniMax 将于一月上市。", outlet="", published="")]), "据Title：MiniMax 将于一月上市。 [1]"),
     (Answer("q", False, "en", [_cited(1, "x")], mode="llm", model_text="The model's words [1]."), "The model's words [1]."),
     (Answer("q", True, "en", refusal="no_evidence", corpus_articles=1),

@@ -20,7 +20,7 @@ from datetime import date
 import numpy as np
 
 from bot.digest.model import NewArticle, Story
-from retrieval.glossary import Glossary, mentions
+from retrieval.glossary import NAME, Glossary
 
 SAME_ENTITY_MIN = 0.3
 SAME_EVENT_MIN = 0.6
@@ -41,12 +41,12 @@ def primary_name(title: str, text: str, glossary: Glossary) -> int | None:
     """The glossary line (a name, not a common term) an article mentions most; None for none."""
     counts: Counter[int] = Counter()
     body = text[:TEXT_SCANNED]
-    for i, group in enumerate(glossary.groups):
-        if not (group[0][:1].isupper() and not group[0].isupper()):
+    in_title, in_body = glossary.find(title), glossary.find(body)
+    for i in set(in_title) | set(in_body):
+        if glossary.groups[i].kind != NAME:
             continue
-        score = TITLE_WEIGHT * any(mentions(title, a) for a in group) + sum(mentions(body, a) for a in group)
-        if score:
-            counts[i] = score
+        spellings = {body[a:b].casefold() for a, b in in_body.get(i, ())}  # each spelling counts once
+        counts[i] = TITLE_WEIGHT * (i in in_title) + len(spellings)
     if not counts:
         return None
     best = counts.most_common(2)

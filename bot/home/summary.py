@@ -20,7 +20,7 @@ from bot.alerts.changes import Asker
 from bot.alerts.generations import Arrival, Generation
 from bot.logs import new_question_id, question_context
 from bot.texts import LANGUAGES, t
-from retrieval.glossary import Glossary, mentions
+from retrieval.glossary import NAME, Glossary, mentions
 from retrieval.index import DocumentRecord
 from retrieval.index.schema import DocumentMeta
 
@@ -65,22 +65,17 @@ def candidate_questions(docs: Sequence[DocumentRecord], glossary: Glossary) -> l
     texts = [f"{d.get('title', '')} {str(d.get('text', ''))[:TEXT_SCANNED]}" for d in newest]
     counts: Counter[int] = Counter()
     for i, group in enumerate(glossary.groups):
-        if not _is_name(group[0]):
+        if group.kind != NAME:
             continue
-        counts[i] = sum(any(mentions(text, alias) for alias in group) for text in texts)
+        counts[i] = sum(any(mentions(text, alias) for alias in group.terms) for text in texts)
     pairs = [(lang, t(key, lang)) for key in FIXED_EXAMPLES for lang in LANGUAGES]
     for i, n in counts.most_common(NAMES):
         if n == 0:
             break
-        group = glossary.groups[i]
-        chinese = next((a for a in group if any("\u4e00" <= ch <= "\u9fff" for ch in a)), group[0])
-        pairs += [("en", t("example_latest", "en", name=group[0])), ("zh", t("example_latest", "zh", name=chinese))]
+        names = glossary.groups[i].terms
+        chinese = next((a for a in names if any("\u4e00" <= ch <= "\u9fff" for ch in a)), names[0])
+        pairs += [("en", t("example_latest", "en", name=names[0])), ("zh", t("example_latest", "zh", name=chinese))]
     return pairs[:MAX_CANDIDATES]
-
-
-def _is_name(term: str) -> bool:
-    """A company or place ("Zhipu AI", "Hong Kong"), not a common term ("listing") or acronym ("IPO")."""
-    return term[:1].isupper() and not term.isupper()
 
 
 class HomeSummary:

@@ -5,6 +5,21 @@ from __future__ import annotations
 
 TEXTS: dict[str, dict[str, str]] = {
     "answer_lead": {"en": "According to {source}: ", "zh": "据{source}："},
+    "answer_as_of": {"en": "As of {date}, according to {source}: ", "zh": "截至{date}，据{source}："},
+    "answer_closest": {
+        "en": "The corpus does not answer this directly. The closest it comes ({source}): ",
+        "zh": "语料中没有直接回答这个问题的内容。最接近的是（{source}）：",
+    },
+    "sources_differ": {
+        "en": " Sources differ: {refs} gives a different figure than [1].",
+        "zh": " 各来源说法不一：{refs}给出的数字与[1]不同。",
+    },
+    "date": {"en": "{day} {month} {year}", "zh": "{year}年{month}月{day}日"},
+    "month_names": {"en": "Jan,Feb,Mar,Apr,May,Jun,Jul,Aug,Sep,Oct,Nov,Dec", "zh": "1,2,3,4,5,6,7,8,9,10,11,12"},
+    # what each excerpt is, under the answer (retrieval.types.Citation.role)
+    "role_support": {"en": "Also reported", "zh": "其他报道"},
+    "role_earlier": {"en": "Earlier", "zh": "更早的报道"},
+    "role_related": {"en": "Related, not a direct answer", "zh": "相关内容（并非直接回答）"},
     # refusal reasons (retrieval.types.Answer.refusal)
     "refusal_no_evidence": {
         "en": "I could not find this in the corpus ({size}). Nothing in it answers the question, so I am not citing "

@@ -1,17 +1,22 @@
-"""Words made from structured results: an answer's text and the note on a model's fallback.
+"""Words made from structured results: an answer's text, dates as people write them, and the note
+on a model's fallback.
 
 ``answer_text`` is what a reader sees as the answer, in Slack and from ``industry-qa ask`` (text and
 ``--json``): the model's own text when a language model wrote it; otherwise one line that says where
-the best excerpt comes from and quotes it, marked [1] (the other citations follow as [2] [3]); or
-the refusal.
+the lead excerpt comes from (outlet and date; "as of" its date when the question asks how a story
+stands) and quotes it, marked [1], the other citations following as [2] [3]; for the closest the
+corpus comes, a line that says plainly it is not a direct answer; or the refusal.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 
 from bot.texts.catalog import t
-from retrieval.types import Answer
+from retrieval.types import Answer, Citation
+
+_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 
 def answer_text(answer: Answer) -> str:
@@ -23,10 +28,34 @@ def answer_text(answer: Answer) -> str:
     if not answer.citations:
         return ""
     c = answer.citations[0]
-    source = ", ".join(x for x in (c.outlet, c.published[:10]) if x) or c.title
     sentence = " ".join(c.excerpt.split())
     more = "".join(f" [{x.n}]" for x in answer.citations[1:])
-    return t("answer_lead", lang, source=source) + sentence + " [1]" + more
+    if answer.outcome == "closest":
+        head = t("answer_closest", lang, source=source_label(c, lang))
+    elif answer.as_of:
+        head = t("answer_as_of", lang, date=human_date(answer.as_of, lang), source=c.outlet or c.title)
+    else:
+        head = t("answer_lead", lang, source=source_label(c, lang))
+    differ = ""
+    if answer.differs:
+        refs = "".join(f"[{n}]" for n in answer.differs)
+        differ = t("sources_differ", lang, refs=refs)
+    return head + sentence + " [1]" + more + differ
+
+
+def human_date(published: str, language: str) -> str:
+    """"2025-12-11T13:45:00+08:00" -> "11 Dec 2025" / "2025年12月11日": the outlet's own day, as
+    people write dates; anything unparsable as it is."""
+    m = _ISO_DAY.match(published or "")
+    if not m or not 1 <= int(m[2]) <= 12:
+        return published or ""
+    y, mo, d = int(m[1]), int(m[2]), int(m[3])
+    return t("date", language, year=y, month=t("month_names", language).split(",")[mo - 1], day=d)
+
+
+def source_label(c: Citation, language: str) -> str:
+    """"Outlet, 11 Dec 2025" (the title when the outlet and date are unknown)."""
+    return ", ".join(x for x in (c.outlet, human_date(c.published, language)) if x) or c.title
 
 
 def refusal_text(answer: Answer) -> str:

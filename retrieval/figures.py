@@ -1,0 +1,66 @@
+"""When sources give different figures for the same thing: "raised HK$4.3 billion" in one
+article, "募资43.5亿港元" in another (the same), "HK$4.35 billion" in a third (a different figure).
+
+Only excerpts that hold what a how-much question asks for, about the company asked, with the
+question's most specific term, are compared (``Excerpt.figures``), so a price is never compared
+with a market value. Amounts are compared as numbers: units (billion, 亿, 万, million) applied,
+currencies ignored, equal within half a percent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Protocol
+
+from .evidence import MONEY, PERCENT
+
+_NUMBER = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*(trillion|billion|bn|million|mn|亿|万)?", re.I)
+_SCALE = {"trillion": 1e12, "billion": 1e9, "bn": 1e9, "million": 1e6, "mn": 1e6, "亿": 1e8, "万": 1e4}
+TOLERANCE = 0.005
+COMPARED = ("money", "percent")  # what a how-much question's figures are (counts and codes are not compared)
+
+
+class HasFigures(Protocol):
+    @property
+    def doc(self) -> int: ...
+
+    @property
+    def figures(self) -> tuple[float, ...]: ...
+
+    @property
+    def role(self) -> str: ...
+
+
+def figures(text: str, kinds: Sequence[str]) -> tuple[float, ...]:
+    """The amounts of ``kinds`` (money, percent) that ``text`` states, as plain numbers."""
+    out: list[float] = []
+    for kind in kinds:
+        pattern = MONEY if kind == "money" else PERCENT if kind == "percent" else None
+        if pattern is None:
+            continue
+        read_to = 0  # a match inside the number just read ("HK$1" then "2 billion" of "HK$1.2 billion")
+        for m in pattern.finditer(text):
+            number = _NUMBER.search(text, m.start(), min(len(text), m.end() + 24))
+            if number is None or m.start() < read_to:
+                continue
+            read_to = number.end()
+            value = float(number.group(1).replace(",", ""))
+            unit = (number.group(2) or "").lower()
+            out.append(value * _SCALE.get(unit, 1.0))
+    return tuple(dict.fromkeys(out))
+
+
+def differing(excerpts: Sequence[HasFigures]) -> list[int]:
+    """Positions (0-based) of the supporting excerpts from other articles whose figures share none
+    with the lead's (both must state some): they report a different figure for the same thing. An
+    earlier report of a story ("earlier") is not compared: the figure may have changed since."""
+    if not excerpts or not excerpts[0].figures:
+        return []
+    lead = excerpts[0]
+    return [i for i, e in enumerate(excerpts[1:], 1)
+            if e.role == "support" and e.doc != lead.doc and e.figures and not any(_same(a, b) for a in lead.figures for b in e.figures)]
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(a - b) <= TOLERANCE * max(abs(a), abs(b))

@@ -1,0 +1,116 @@
+"""End to end over a dated, evolving story in two languages (tests/fixtures/story: fictional
+companies, six articles from November to January): what a Slack user asking short questions gets.
+
+The real embedding model, index and answer model; nothing is mocked. Each test reads the answer
+the way the asker would: the outcome, the lead excerpt, the dates."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.texts import answer_text
+from retrieval.corpus import load_article
+from retrieval.index import build_index
+from retrieval.service import QAService
+from retrieval.settings import RetrievalSettings
+from retrieval.types import Answer
+
+STORY = Path(__file__).resolve().parent / "fixtures" / "story"
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory) -> QAService:
+    root = tmp_path_factory.mktemp("story")
+    shutil.copytree(STORY, root / "corpus")
+    settings = RetrievalSettings(corpus_dir=root / "corpus", data_dir=root / "data")
+    build_index(settings)
+    return QAService(settings)
+
+
+def lead(answer: Answer) -> str:
+    return answer.citations[0].excerpt
+
+
+def everything(answer: Answer) -> str:
+    return answer_text(answer) + "\n" + "\n".join(c.excerpt for c in answer.citations)
+
+
+def test_an_english_question_is_answered_from_the_english_article(story: QAService) -> None:
+    ans = story.ask("Lumora IPO price?")
+    assert ans.outcome == "answered"
+    assert "HK$42.50" in lead(ans)
+    assert answer_text(ans).startswith("According to Test Harbour Wire (fiction), 2 Dec 2025: ")
+
+
+def test_a_chinese_question_finds_the_english_answer(story: QAService) -> None:
+    ans = story.ask("灵眸智能募资多少？")
+    assert ans.outcome == "answered"
+    assert "HK$1.2 billion" in everything(ans)
+    assert answer_text(ans).startswith("据Test Harbour Wire (fiction), 2025年12月2日：")
+
+
+def test_an_english_question_finds_the_chinese_answer(story: QAService) -> None:
+    ans = story.ask("How did Lumora do on day one?")
+    assert ans.outcome == "answered"
+    assert "58%" in lead(ans)
+
+
+def test_how_a_story_stands_is_answered_from_the_newest_article_with_earlier_reports_after(
+        story: QAService) -> None:
+    ans = story.ask("is lumora still above its IPO price?")
+    assert ans.outcome == "answered"
+    assert "40.10" in lead(ans)
+    assert ans.as_of.startswith("2026-01-15")
+    assert answer_text(ans).startswith("As of 15 Jan 2026, according to 测试财经（虚构）: ")
+    earlier = [c for c in ans.citations if c.role == "earlier"]
+    assert earlier and all(c.published < ans.as_of for c in earlier)
+    assert [c.published for c in earlier] == sorted(c.published for c in earlier)
+
+
+def test_a_question_asked_on_an_earlier_day_does_not_see_later_news(story: QAService) -> None:
+    ans = story.ask("has Lumora listed yet?", asked_on=date(2025, 11, 25))
+    assert all(c.published[:10] <= "2025-11-26" for c in ans.citations)
+    assert "40.10" not in everything(ans) and "58%" not in everything(ans)
+
+
+def test_a_follow_up_in_a_thread_keeps_the_company(story: QAService) -> None:
+    ans = story.ask("and how much did it raise?", history=["When did Lumora price its IPO?"])
+    assert ans.outcome == "answered"
+    assert "HK$1.2 billion" in everything(ans)
+
+
+def test_another_companys_figures_never_answer(story: QAService) -> None:
+    ans = story.ask("What was Quanta Labs' IPO price?")
+    assert ans.outcome != "answered"
+    assert "42.50" not in answer_text(ans)
+
+
+def test_a_company_the_corpus_never_mentions_is_not_answered(story: QAService) -> None:
+    ans = story.ask("What was Orbital Dynamics' first-day gain?")
+    assert ans.outcome != "answered"
+
+
+@pytest.mark.parametrize("question", ["What's the weather in Shenzhen tomorrow?", "红烧肉怎么做？"])
+def test_off_topic_questions_are_refused_and_cite_nothing(story: QAService, question: str) -> None:
+    ans = story.ask(question)
+    assert ans.outcome == "refused" and ans.refused and not ans.citations
+
+
+def test_every_excerpt_is_a_verbatim_span_without_the_articles_own_marks(story: QAService) -> None:
+    for q in ("Lumora IPO price?", "灵眸智能首日表现", "is lumora still above its IPO price?", "Quanta valuation"):
+        for c in story.ask(q).citations:
+            text = load_article(story.settings.corpus_dir / c.path).text
+            assert text[c.start:c.end] == c.excerpt
+            assert not c.excerpt.rstrip().endswith("]")
+
+
+def test_closest_answers_say_they_are_not_a_direct_answer(story: QAService) -> None:
+    ans = story.ask("What was Quanta Labs' IPO price?")  # Quanta is in the corpus; its IPO price is not
+    assert ans.outcome == "closest"
+    assert answer_text(ans).startswith("The corpus does not answer this directly.")
+    assert all(c.role == "related" for c in ans.citations)
+    assert ans.to_dict(answer_text(ans))["refused"] is False

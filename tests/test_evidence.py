@@ -1,0 +1,140 @@
+"""Each evidence signal the sentence ranker weighs, on small hand-made candidates."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import numpy as np
+import pytest
+
+from retrieval.evidence import (
+    FEATURES,
+    Candidate,
+    features,
+    has_kind,
+    question_days,
+    subject,
+    trimmed_span,
+    wanted_kinds,
+)
+from retrieval.glossary import load_glossary
+from retrieval.question import analyse
+
+G = load_glossary(None)
+
+
+def cand(text: str, *, before: str = "", title: str = "", day: date | None = None, sim: float = 0.0,
+         rank: int = 0) -> Candidate:
+    return Candidate(0, 0, 0, len(text), text, before, title, float(day.toordinal()) if day else math.nan, sim, rank)
+
+
+def feats(question: str, cands: list[Candidate]) -> list[dict[str, float]]:
+    f = features(analyse(question, G), cands, G)
+    return [dict(zip(FEATURES, row, strict=True)) for row in f]
+
+
+def test_names_count_in_the_sentence_and_through_it_or_the_title() -> None:
+    rows = feats("What was Zhipu's IPO price?", [
+        cand("Zhipu priced its offering at HK$116.20."),
+        cand("The company priced its offering at HK$116.20.", before="Zhipu AI closed its books on Monday."),
+        cand("Pricing came at HK$116.20 a share.", title="智谱定价"),
+        cand("MiniMax priced its offering at HK$165.", title="智谱定价"),
+        cand("MiniMax priced its offering at HK$165."),
+    ])
+    assert [r["names_here"] for r in rows] == [1.0, 0.0, 0.0, 0.0, 0.0]
+    assert rows[1]["names_near"] == pytest.approx(0.9)  # "The company" takes its subject from the sentence before
+    assert rows[2]["names_near"] == pytest.approx(0.5)  # no name of its own: probably the title's subject
+    assert rows[3]["names_near"] == pytest.approx(0.25)  # names someone else: hardly the title's subject
+    assert rows[4]["other_names"] == 1.0 and rows[0]["other_names"] == 0.0
+
+
+@pytest.mark.parametrize(("question", "good", "bad"), [
+    ("When did MiniMax pass its listing hearing?", "MiniMax passed the hearing on December 15.", "MiniMax passed the hearing."),
+    ("智谱的发行价是多少？", "最终发行价定为每股116.20港元。", "智谱最终确定了发行价。"),
+    ("How many times was the retail tranche oversubscribed?", "The retail tranche was oversubscribed 1,837 times.",
+     "Retail demand was strong."),
+    ("What stock code does Zhipu trade under?", "It trades under the stock code 2513.", "It trades in Hong Kong since 2026."),
+    ("Why did MiniMax shares drop?", "Shares fell as investors took profits.", "Shares fell 8.3% on Monday."),
+    ("Who led the cornerstone investors?", "The tranche was led by Beijing AI Fund.", "the tranche was led by a fund."),
+])
+def test_typed_evidence_matches_what_the_question_asks_for(question: str, good: str, bad: str) -> None:
+    rows = feats(question, [cand(good), cand(bad)])
+    assert (rows[0]["typed"], rows[1]["typed"]) == (1.0, 0.0)
+
+
+def test_concepts_weigh_the_rarer_words_of_the_question_more() -> None:
+    rows = feats("What did MiniMax close at on its first day?", [
+        cand("MiniMax soared on its first day of trading in Hong Kong."),
+        cand("MiniMax stock opened at HK$235 and went on to close at HK$345."),
+        cand("MiniMax shares had their first day on Friday."),
+    ])
+    assert rows[1]["focus"] == 1.0 and rows[0]["focus"] == 0.0  # "close" is the rarest concept
+    assert rows[1]["concepts"] > rows[2]["concepts"]
+
+
+def test_concepts_match_across_languages() -> None:
+    rows = feats("How much did Zhipu fall on its second trading day?", [
+        cand("1月9日，智谱在上市后的第二个交易日收盘下跌4.1%。"),
+        cand("智谱宣布了新的模型。"),
+    ])
+    assert rows[0]["concepts"] > rows[1]["concepts"]
+    assert rows[0]["names_here"] == 1.0
+
+
+def test_a_date_the_question_names_matches_the_sentence_or_the_articles_day() -> None:
+    assert question_days("Why did MiniMax stock drop on January 12?") == {(1, 12)}
+    assert question_days("1月12日MiniMax股价怎么了") == {(1, 12)}
+    rows = feats("Why did MiniMax stock drop on January 12?", [
+        cand("MiniMax fell on January 12 as investors took profits."),
+        cand("MiniMax fell on Monday as investors took profits.", day=date(2026, 1, 12)),
+        cand("MiniMax fell as investors took profits.", day=date(2026, 3, 16)),
+    ])
+    assert [r["date_match"] for r in rows] == [1.0, 1.0, 0.0]
+    month = feats("ai stocks selloff march", [cand("Stocks fell.", day=date(2026, 3, 16)),
+                                              cand("Stocks fell.", day=date(2026, 1, 12))])
+    assert [r["date_match"] for r in month] == [0.5, 0.0]
+
+
+def test_headings_anaphors_and_rank() -> None:
+    rows = feats("MiniMax price range?", [cand("Group 1: IPO"), cand("It set a range of HK$151 to HK$165.", rank=7)])
+    assert rows[0]["short"] == 1.0 and rows[1]["short"] == 0.0
+    assert rows[1]["anaphor"] == 1.0 and rows[1]["rank"] == pytest.approx(0.7)
+
+
+def test_wanted_kinds_follow_the_concept_asked_about() -> None:
+    assert wanted_kinds(analyse("minimax stock code", G), G) == ("code",)
+    assert "multiple" in wanted_kinds(analyse("how oversubscribed was MiniMax's retail tranche", G), G)
+    assert wanted_kinds(analyse("When is the lock-up over?", G), G) == ("date",)
+    assert has_kind("money", "募资约43.5亿港元") and has_kind("percent", "上涨13.2%")
+    assert not has_kind("code", "revenue of RMB 742 million in 2025")
+
+
+def test_the_articles_own_reference_marks_are_left_out_of_an_excerpt() -> None:
+    text = "MiniMax could list as early as January [4][5]. Next sentence."
+    start, end = trimmed_span(text, 0, text.index(" Next"))
+    assert text[start:end] == "MiniMax could list as early as January"
+    assert trimmed_span("No marks here.", 0, 14) == (0, 14)
+
+
+def test_no_candidates_no_features() -> None:
+    assert features(analyse("anything", G), [], G).shape == (0, len(FEATURES))
+    assert np.isfinite(features(analyse("zzz", G), [cand("Something unrelated here.")], G)).all()
+
+
+def test_a_headline_is_about_every_company_it_lists_for_the_gate_not_for_the_ranking() -> None:
+    title = "大模型第一股之争:MiniMax、智谱、月之暗面竞相赴港IPO"
+    headline = cand(title, title=title)
+    moonshot = analyse("Is Moonshot also heading for a Hong Kong listing?", G).names
+    assert moonshot and not moonshot & subject(G, headline, False)  # the ranking: about MiniMax, named first
+    assert moonshot <= subject(G, headline, False, listed=True)  # the gate: about each company it lists
+    sentence = cand("MiniMax, Zhipu and Moonshot are racing to list.", title="Some other headline")
+    assert not moonshot & subject(G, sentence, False, listed=True)  # a sentence listing names is not a headline
+
+
+def test_the_longer_phrase_is_the_focus_not_a_word_inside_it() -> None:
+    rows = feats("When could MiniMax list its shares?", [
+        cand("MiniMax could list as early as January."),
+        cand("MiniMax shares rose 5% in grey trading."),
+    ])
+    assert rows[0]["focus"] == 1.0  # "shares" inside "list its shares" is not the question's rarest term

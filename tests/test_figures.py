@@ -1,0 +1,68 @@
+"""Sources that give different figures for the same thing are both shown, and the reply says so."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.texts import answer_text
+from retrieval.figures import differing, figures
+from retrieval.index import build_index
+from retrieval.service import QAService
+from retrieval.settings import RetrievalSettings
+
+STORY = Path(__file__).resolve().parent / "fixtures" / "story"
+SECOND_REPORT = """---
+title: "Lumora AI raises HK$1.35 billion in Hong Kong IPO"
+outlet: "Test Finance Daily (fiction)"
+published: "2025-12-03T08:00:00+08:00"
+language: en
+url: ""
+---
+Lumora AI raised HK$1.35 billion in its Hong Kong IPO, including shares sold to cornerstone investors, according to a filing.
+
+The fictional company's shares start trading on Friday.
+"""
+
+
+@dataclass(frozen=True)
+class Shown:
+    doc: int
+    figures: tuple[float, ...]
+    role: str = "support"
+
+
+def test_amounts_are_read_as_numbers_with_their_units() -> None:
+    assert figures("raising HK$1.2 billion, the company said", ["money"]) == (1.2e9,)
+    assert figures("募资12亿港元", ["money"]) == (1.2e9,)
+    assert figures("收报67.15港元，较发行价上涨58%。", ["money", "percent"]) == (67.15, 58.0)
+    assert figures("Lumora was founded in 2021.", ["money", "percent"]) == ()
+
+
+def test_only_another_articles_different_figure_differs() -> None:
+    lead = Shown(0, (1.2e9,))
+    assert differing([lead, Shown(1, (1.2e9,)), Shown(2, (1.35e9,)), Shown(0, (9.9e9,)), Shown(3, ())]) == [2]
+    assert differing([Shown(0, ()), Shown(1, (1.35e9,))]) == []  # a lead without a figure compares nothing
+    assert differing([lead, Shown(1, (0.9e9,), role="earlier")]) == []  # the story moved on
+
+
+@pytest.fixture(scope="module")
+def two_reports(tmp_path_factory: pytest.TempPathFactory) -> QAService:
+    root = tmp_path_factory.mktemp("figures")
+    shutil.copytree(STORY, root / "corpus")
+    (root / "corpus" / "articles" / "2025-12-03-lumora-raise.md").write_text(SECOND_REPORT, encoding="utf-8")
+    settings = RetrievalSettings(corpus_dir=root / "corpus", data_dir=root / "data")
+    build_index(settings)
+    return QAService(settings)
+
+
+def test_a_reply_quotes_both_figures_and_says_the_sources_differ(two_reports: QAService) -> None:
+    ans = two_reports.ask("How much did Lumora raise in its IPO?")
+    assert ans.outcome == "answered"
+    quoted = [c.excerpt for c in ans.citations]
+    assert any("HK$1.2 billion" in q for q in quoted) and any("HK$1.35 billion" in q for q in quoted)
+    assert ans.differs and "Sources differ" in answer_text(ans)
+    assert ans.to_dict(answer_text(ans))["sources_differ"] == ans.differs
