@@ -57,7 +57,7 @@ def test_a_panel_thread_is_greeted_titled_answered_and_followed_up(make_bot: Any
     [prompts] = fake_slack.wait_count("assistant.threads.setSuggestedPrompts", 1)
     assert (prompts.body["channel_id"], prompts.body["thread_ts"]) == ("D1", THREAD)
     assert [p["message"] for p in prompts.body["prompts"]] == [
-        "Who is closest to listing?", "哪家公司最接近上市？", "What's new this week?", "这周有什么新进展？"]
+        "Who is closest to listing?", "哪家公司最接近上市？", "What's the latest on Zhipu AI?", "智谱最近有什么进展？"]
     [greeting] = fake_slack.calls_to("chat.postMessage")
     assert greeting.body["thread_ts"] == THREAD and "Ask me anything" in greeting.body["text"]
     assert bot.store.assistant_thread(channel="D1", thread_ts=THREAD) == {"channel_id": "C7", "team_id": TEAM_ID}
