@@ -28,7 +28,7 @@ SET_TITLES = {"rgb_zh": "RGB zh_refine (Chinese)", "realtimeqa_gold": "RealTime 
               "realtimeqa": "RealTime QA 2022 + distractors"}
 
 
-def _load(name: str) -> dict | None:
+def load_result(name: str) -> dict | None:
     f = RESULTS / f"{name}.json"
     return json.loads(f.read_text()) if f.exists() else None
 
@@ -238,7 +238,7 @@ def speed_section(sp: dict) -> list[str]:
             u = r["update"]
             L.append(f"| {r['chunks']:,} | {u['add_seconds']} | {u['add_dense']} | {u['remove_seconds']} | {u['remove_dense']} |")
         L.append("")
-    ann = _load("ann_choice")
+    ann = load_result("ann_choice")
     if ann:
         m = ann["machine"]
         L += [f"### Choosing the approximate index ({ann['chunks']:,} chunks, {ann['queries']} questions)", "",
@@ -323,7 +323,13 @@ def plots(q: dict | None, sp: dict | None) -> None:
 
 def goals_section(q: dict | None, sp: dict | None) -> list[str]:
     """Each goal of issues #4, #2 and #17 checked against the numbers above (computed, not typed)."""
-    L = [GOALS_HEADING, "", "| goal | measured | met |", "|---|---|---|"]
+    return [GOALS_HEADING, "", "| goal | measured | met |", "|---|---|---|",
+            *quality_goals(q), *speed_goals(sp), ""]
+
+
+def quality_goals(q: dict | None) -> list[str]:
+    """The goal rows of the retrieval-quality tables (each starts with its set's title)."""
+    L: list[str] = []
     if q:
         for name, res in q["sets"].items():
             meths = res["methods"]
@@ -341,6 +347,12 @@ def goals_section(q: dict | None, sp: dict | None) -> list[str]:
                 L.append(f"| {SET_TITLES.get(name, name)} ({part}): MRR@10 >= best baseline + 0.05 | "
                          f"{proj[part]['mrr@10']:.3f} vs {best_mrr + 0.05:.3f} (distance {best_mrr + 0.05 - proj[part]['mrr@10']:+.3f}) | "
                          f"{'yes' if proj[part]['mrr@10'] >= best_mrr + 0.05 else 'no'} |")
+    return L
+
+
+def speed_goals(sp: dict | None) -> list[str]:
+    """The goal rows of the speed and size tables."""
+    L: list[str] = []
     if sp:
         sizes = sp.get("sizes", {})
         big = sizes.get("100000")
@@ -375,12 +387,11 @@ def goals_section(q: dict | None, sp: dict | None) -> list[str]:
             s = sp["shipped"]
             L.append(f"| warm ask on the shipped corpus p95 < 100 ms | {s['warm_ask_ms']['p95']} ms | {'yes' if s['warm_ask_ms']['p95'] < 100 else 'no'} |")
             L.append(f"| cold `industry-qa ask` < 3 s | max {s['cold_ask_s']['max']} s | {'yes' if s['cold_ask_s']['max'] < 3 else 'no'} |")
-    L.append("")
     return L
 
 
 def render() -> None:
-    q, r, a, sp = _load("quality"), _load("refusal"), _load("answers"), _load("speed")
+    q, r, a, sp = load_result("quality"), load_result("refusal"), load_result("answers"), load_result("speed")
     L = ["# Benchmarks", "",
          "Regenerate everything with `python -m benchmarks.run` (add `--quick` for a < 5 min run once embeddings are "
          "cached; `--parts quality,refusal,answers,speed` to run parts; `--eval-dir ../shared/eval`). Embeddings are "
@@ -408,20 +419,12 @@ def separate_text(separate: Path = SEPARATE) -> str:
     return separate.read_text("utf-8").split("-->", 1)[-1].strip()
 
 
-def splice_separate(out: Path = OUT, separate: Path = SEPARATE) -> None:
-    """Put the current MEASURED_SEPARATELY.md into ``out`` in place of its earlier copy (from the first
-    heading that file had up to the goals section), leaving the other sections as they were: a
-    section measured by its own script is published without re-running the slow ones."""
-    text = out.read_text("utf-8")
-    first = next(line for line in separate_text(separate).splitlines() if line.startswith("## "))
-    start, end = text.index(first + "\n"), text.index(GOALS_HEADING)
-    out.write_text(text[:start] + separate_text(separate) + "\n\n" + text[end:], encoding="utf-8")
-
-
 if __name__ == "__main__":
     import sys
 
-    if "--separate-only" in sys.argv[1:]:
+    if "--separate-only" in sys.argv[1:]:  # kept for the habit; benchmarks.splice publishes one part
+        from .splice import splice_separate
+
         splice_separate()
     else:
         render()

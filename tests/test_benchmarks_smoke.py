@@ -57,7 +57,8 @@ def test_paired_gap_counts_wins_and_bounds_the_mean() -> None:
 
 
 def test_a_separately_measured_section_is_spliced_in_without_touching_the_rest(tmp_path: Path) -> None:
-    from benchmarks.report import GOALS_HEADING, splice_separate
+    from benchmarks.report import GOALS_HEADING
+    from benchmarks.splice import splice_separate
 
     separate = tmp_path / "MEASURED_SEPARATELY.md"
     separate.write_text("<!-- how this file is used -->\n## Slack bot\n\nnew numbers\n\n## Replicas\n\nmore\n")
@@ -66,3 +67,32 @@ def test_a_separately_measured_section_is_spliced_in_without_touching_the_rest(t
     splice_separate(out, separate)
     assert out.read_text() == (f"# Benchmarks\n\n## Speed\n\nkept\n\n## Slack bot\n\nnew numbers\n\n## Replicas\n\nmore"
                                f"\n\n{GOALS_HEADING}\n\nkept too\n")
+
+
+def test_a_speed_run_replaces_its_section_and_goal_rows_and_keeps_the_quality_ones(tmp_path: Path) -> None:
+    from benchmarks.report import GOALS_HEADING
+    from benchmarks.splice import splice_speed
+
+    row = {"chunks": 1_000_000, "synthetic_chunks": 986_000, "vectors_synthetic": 5, "dense": "ivf",
+           "query_embedding_ms": {"p50": 13, "p95": 30}, "search_only_ms": {"p50": 20, "p95": 61},
+           "retrieval_ms": {"p50": 35, "p95": 90}, "answer_ms": {"p50": 60, "p95": 140},
+           "answer_without_embedding_ms": {"p50": 45, "p95": 110}, "exact_dense_ms": {"p50": 150, "p95": 170},
+           "recall_at_10": 0.99, "recall_at_100": 0.97, "final_top5_overlap": 1.0, "questions_per_s_4_threads": 20,
+           "index_load_s": 0.5, "cold_ask_s": [2.0, 6.5], "peak_rss_mb": 2000, "anon_mb": 900, "file_mb": 800,
+           "load_average": [1.0], "sentences": 3, "articles": 2, "files_mb": {"texts.bin": 350.0}}
+    sp = {"machine": {"date": "d", "cpu": "c", "cores": 2, "memory_gb": 1, "python": "3", "commit": "abc", "packages": {}},
+          "sizes": {"1000000": row}}
+    out = tmp_path / "BENCHMARKS.md"
+    quality_row = "| RGB zh_refine (Chinese) (test): project hit@1 >= best baseline | 0.8 vs 0.7 | yes |"
+    out.write_text(f"# B\n\n## Retrieval quality\n\nkept\n\n## Speed and size\n\nold table\n\n## Slack bot\n\nkept too\n\n"
+                   f"{GOALS_HEADING}\n\n| goal | measured | met |\n|---|---|---|\n{quality_row}\n"
+                   "| 100k chunks: peak RSS < 2 GB | 991 MB | yes |\n\n## Notes\n\nkept three\n")
+    splice_speed(sp, out)
+    text = out.read_text()
+    assert "old table" not in text and "| 1,000,000 | 986,000 | 5 | ivf |" in text
+    assert "## Retrieval quality\n\nkept\n" in text and "## Slack bot\n\nkept too\n" in text and text.endswith("## Notes\n\nkept three\n")
+    goals = text.split(GOALS_HEADING)[1].split("## Notes")[0]
+    assert quality_row in goals and "991 MB" not in goals
+    assert "| 1M chunks: retrieval p95 (search, no query embedding) <= 60 ms | 61.0 ms | no |" in goals
+    assert "| 1M chunks: cold `industry-qa ask` <= 5 s | 6.5 s | no |" in goals
+    assert "| 1M chunks: full extractive answer p95 <= 150 ms | 140.0 ms | yes |" in goals
