@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -143,14 +142,19 @@ def build_size(n_chunks: int, eval_dir: Path) -> dict[str, Any]:
     return info
 
 
+MEMORY_FIELDS = {"VmHWM": "peak_rss_mb", "VmRSS": "rss_mb", "RssAnon": "anon_mb", "RssFile": "file_mb"}
+
+
 def _memory() -> dict[str, float]:
     """Peak and current resident memory (MB); ``file`` = pages of memory-mapped files, which the
-    kernel can drop and read again, ``anon`` = the process's own."""
-    out = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    kernel can drop and read again, ``anon`` = the process's own. The peak is this process image's
+    (VmHWM), not ``getrusage``'s, which keeps the high-water mark of the parent it was forked from
+    (the parent that built the index)."""
+    out = {}
     for line in Path("/proc/self/status").read_text().splitlines():
         key, _, value = line.partition(":")
-        if key in ("VmRSS", "RssAnon", "RssFile"):
-            out[{"VmRSS": "rss_mb", "RssAnon": "anon_mb", "RssFile": "file_mb"}[key]] = round(int(value.split()[0]) / 1024, 1)
+        if key in MEMORY_FIELDS:
+            out[MEMORY_FIELDS[key]] = round(int(value.split()[0]) / 1024, 1)
     return out
 
 
