@@ -25,6 +25,7 @@ from .report import (
 )
 
 SPEED_HEADING = "## Speed and size"
+KEPT_NOTE = "Not measured by the run above; kept from the earlier run:"
 
 
 def splice_separate(out: Path = OUT, separate: Path = SEPARATE) -> None:
@@ -43,7 +44,8 @@ def splice_speed(sp: dict, out: Path = OUT) -> None:
     text = out.read_text("utf-8")
     start = text.index(SPEED_HEADING + "\n")
     end = text.index("\n## ", start + 1) + 1
-    text = text[:start] + "\n".join(speed_section(sp)) + "\n" + text[end:]
+    new = "\n".join(speed_section(sp)) + "\n"
+    text = text[:start] + new + _not_remeasured(text[start:end], new) + text[end:]
     g = text.index(GOALS_HEADING)
     g_end = text.find("\n## ", g + 1)
     g_end = len(text) if g_end < 0 else g_end + 1
@@ -52,6 +54,16 @@ def splice_speed(sp: dict, out: Path = OUT) -> None:
     head, rows = lines[:4], [x for x in lines[4:] if x.startswith(titles)]
     text = text[:g] + "\n".join([*head, *rows, *speed_goals(sp), "", ""]) + text[g_end:]
     out.write_text(text, encoding="utf-8")
+
+
+def _not_remeasured(old: str, new: str) -> str:
+    """The earlier section's ``### `` subsections that the new run did not measure, marked as such
+    and stamped with the earlier run's machine line."""
+    stamp = next((x for x in old.splitlines() if x.startswith("_Measured ")), "_Measured earlier._")
+    parts = old.split("\n### ")[1:]
+    kept = [p for p in parts if f"### {p.splitlines()[0]}\n" not in new]
+    return "".join(f"### {p.splitlines()[0]}\n\n{KEPT_NOTE} {stamp}\n" + p.split("\n", 1)[1].rstrip("\n") + "\n\n"
+                   for p in kept)
 
 
 def main(argv: list[str] | None = None) -> int:

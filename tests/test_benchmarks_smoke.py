@@ -84,12 +84,13 @@ def test_a_speed_run_replaces_its_section_and_goal_rows_and_keeps_the_quality_on
           "sizes": {"1000000": row}}
     out = tmp_path / "BENCHMARKS.md"
     quality_row = "| RGB zh_refine (Chinese) (test): project hit@1 >= best baseline | 0.8 vs 0.7 | yes |"
-    out.write_text(f"# B\n\n## Retrieval quality\n\nkept\n\n## Speed and size\n\nold table\n\n## Slack bot\n\nkept too\n\n"
+    out.write_text(f"# B\n\n## Retrieval quality\n\nkept\n\n## Speed and size\n\n_Measured long ago._\n\nold table\n\n### Index build\n\nold build row\n\n## Slack bot\n\nkept too\n\n"
                    f"{GOALS_HEADING}\n\n| goal | measured | met |\n|---|---|---|\n{quality_row}\n"
                    "| 100k chunks: peak RSS < 2 GB | 991 MB | yes |\n\n## Notes\n\nkept three\n")
     splice_speed(sp, out)
     text = out.read_text()
     assert "old table" not in text and "| 1,000,000 | 986,000 | 5 | ivf |" in text
+    assert "### Index build\n\nNot measured by the run above; kept from the earlier run: _Measured long ago._\n" in text and "\nold build row\n" in text
     assert "## Retrieval quality\n\nkept\n" in text and "## Slack bot\n\nkept too\n" in text and text.endswith("## Notes\n\nkept three\n")
     goals = text.split(GOALS_HEADING)[1].split("## Notes")[0]
     assert quality_row in goals and "991 MB" not in goals
