@@ -62,8 +62,13 @@ def _not_remeasured(old: str, new: str) -> str:
     stamp = next((x for x in old.splitlines() if x.startswith("_Measured ")), "_Measured earlier._")
     parts = old.split("\n### ")[1:]
     kept = [p for p in parts if f"### {p.splitlines()[0]}\n" not in new]
-    return "".join(f"### {p.splitlines()[0]}\n\n{KEPT_NOTE} {stamp}\n" + p.split("\n", 1)[1].rstrip("\n") + "\n\n"
-                   for p in kept)
+    out = []
+    for p in kept:
+        head, body = p.split("\n", 1)
+        if not body.lstrip("\n").startswith(KEPT_NOTE):  # kept once already: its own stamp stays
+            body = f"\n{KEPT_NOTE} {stamp}\n" + body
+        out.append(f"### {head}\n" + body.rstrip("\n") + "\n\n")
+    return "".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -97,3 +97,7 @@ def test_a_speed_run_replaces_its_section_and_goal_rows_and_keeps_the_quality_on
     assert "| 1M chunks: retrieval p95 (search, no query embedding) <= 60 ms | 61.0 ms | no |" in goals
     assert "| 1M chunks: cold `industry-qa ask` <= 5 s | 6.5 s | no |" in goals
     assert "| 1M chunks: full extractive answer p95 <= 150 ms | 140.0 ms | yes |" in goals
+    splice_speed(sp, out)  # a second run keeps the first stamp of what neither run measured
+    again = out.read_text()
+    assert again.count("kept from the earlier run") == 1 and "_Measured long ago._\nold build row" not in again
+    assert again.count("\nold build row\n") == 1 and "earlier run: _Measured long ago._" in again
