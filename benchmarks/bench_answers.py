@@ -14,6 +14,7 @@ counted as not answered).
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +60,12 @@ def card_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def markdown(dev: dict[str, dict[str, Any]], card: list[dict[str, Any]], fast: dict[str, Any]) -> str:
+def markdown(dev: dict[str, dict[str, Any]], card: list[dict[str, Any]], fast: dict[str, Any], load: str) -> str:
     lines = [SECTION, "", "`python -m benchmarks.bench_answers`: the dev set (`benchmarks/devset/`: 37 articles, "
              "fictional dated stories in English and Chinese, one of them the seed article; 190 short Slack-style questions, "
              "114 train / 76 test) answered by the product (`QAService.ask`, no language model), judged as "
              "`industry-qa eval` judges. The ranking weights and the gate were fitted on the train split only.", "",
-             f"_{machine_line()}_", "",
+             f"_{machine_line()}; load average {load}._", "",
              "| split / kind | questions | " + " | ".join(VERDICTS) + " |", "|---|---:|" + "---:|" * len(VERDICTS)]
     for key in sorted(dev, key=lambda k: (k.split("/")[0] != "test", k.endswith("/all") is False, k)):
         m = dev[key]
@@ -111,7 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--write", action="store_true", help="update benchmarks/MEASURED_SEPARATELY.md")
     args = ap.parse_args(argv)
-    text = markdown(devset_rows(), card_rows(), shipped_corpus(questions=[q for q, _ in CARD]))
+    before = os.getloadavg()[0]
+    dev, card = devset_rows(), card_rows()
+    fast = shipped_corpus(questions=[q for q, _ in CARD])
+    text = markdown(dev, card, fast, f"{before:.1f} → {os.getloadavg()[0]:.1f}")
     print(text)
     if args.write:
         write_section(text)
