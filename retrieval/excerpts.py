@@ -236,7 +236,8 @@ def gate_features(question: Question, cands: list[Candidate], feats: np.ndarray,
         # heading for a listing?" - "MiniMax、智谱、月之暗面竞相赴港IPO"). Only there: on the dev set,
         # counting listed headlines for other questions (or in the ranking) answered with headlines
         # that lack the asked fact.
-        "subject": float(f[FEATURES.index("subject")] > 0 or bool(question.qtype == YES_NO and question.names & headline)),
+        "subject": float(f[FEATURES.index("subject")] > 0 or bool(question.qtype == YES_NO and question.names & headline))
+        if question.names or not question.unknown_names else _names_unknown_one(question, cands[lead]),
         "typed": float(f[FEATURES.index("typed")]),
         "focus": float(f[FEATURES.index("focus")]),
         "concepts": float(f[FEATURES.index("concepts")]),
@@ -245,6 +246,13 @@ def gate_features(question: Question, cands: list[Candidate], feats: np.ndarray,
         "refers_back": float(question.refers_back),
         "unmatched": unmatched_share(question, article_texts, glossary),
     }
+
+
+def _names_unknown_one(question: Question, lead: Candidate) -> float:
+    """1 when the lead (its sentence, the one before, or its title) names a company the question names
+    that the glossary does not know ("Quanta"): without it, the lead is about someone else."""
+    context = f"{lead.text} {lead.before} {lead.title}".lower()
+    return float(any(name.lower() in context for name in question.unknown_names))
 
 
 def unmatched_share(question: Question, article_texts: Sequence[str], glossary: Glossary) -> float:

@@ -123,8 +123,11 @@ def _unknown_names(text: str, covered: list[tuple[int, int]]) -> tuple[str, ...]
     mention, not a question word): "What was Horizon Robotics' first-day gain?" -> Horizon Robotics."""
     out: list[str] = []
     for m in _EN_CAPITALISED.finditer(text):
-        words = [w for w in m.group(0).split() if w.lower().strip(".'s") not in _NOT_NAMES]
-        if not words or any(a <= m.start() < b or a < m.end() <= b for a, b in covered):
+        # the run's words outside glossary mentions ("Quanta's IPO": Quanta; "IPO" is a term)
+        words = [w.group(0) for w in re.finditer(r"\S+", m.group(0))
+                 if w.group(0).lower().strip(".'s") not in _NOT_NAMES
+                 and not any(a <= m.start() + w.start() < b for a, b in covered)]
+        if not words:
             continue
         name = " ".join(words).rstrip(".'").removesuffix("'s").removesuffix("’s")
         if name.lower() in EN_STOPWORDS or len(name) < 2:

@@ -114,3 +114,8 @@ def test_closest_answers_say_they_are_not_a_direct_answer(story: QAService) -> N
     assert answer_text(ans).startswith("The corpus does not answer this directly.")
     assert all(c.role == "related" for c in ans.citations)
     assert ans.to_dict(answer_text(ans))["refused"] is False
+
+
+def test_a_company_the_glossary_does_not_know_is_not_answered_with_anothers_price(story: QAService) -> None:
+    ans = story.ask("What is Quanta's IPO price?")  # Quanta has no plans to list; the prices are Lumora's
+    assert ans.outcome != "answered"
