@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, replace
 
 from .glossary import NAME, Glossary
-from .text import EN_STOPWORDS, ZH_STOPWORDS, chinese_words, detect_language, english_words
+from .text import EN_STOPWORDS, ZH_STOPWORDS, chinese_runs, chinese_words, detect_language, english_words
 
 # Question types. NUMBER covers how much / how many / prices / changes; ENTITY who / which.
 WHY, WHEN, ENTITY, NUMBER, PLACE, YES_NO, EVENT, OTHER = "why", "when", "entity", "number", "place", "yes_no", "event", "other"
@@ -188,6 +188,7 @@ def own_words(question: Question, glossary: Glossary) -> list[str]:
     text = uncovered_text(question, glossary)
     words = [w.strip("'’") for w in english_words(text)]
     words = [w for w in words if len(w) > 1 and w not in ASKING and w not in EN_STOPWORDS]
-    words += [w for w in chinese_words(text, nouns_only=True) if len(w) >= 2 and w not in ASKING
+    runs = [run for run in chinese_runs(text) if len(run) >= 2]  # "要", "吗" left between names: no word to tag
+    words += [w for w in chinese_words(" ".join(runs), nouns_only=True) if len(w) >= 2 and w not in ASKING
               and w not in ZH_STOPWORDS]
     return list(dict.fromkeys(words))

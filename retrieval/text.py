@@ -78,6 +78,22 @@ def _jieba():  # type: ignore[no-untyped-def]
     return jieba
 
 
+def jieba_search_cut(piece: str) -> list[str]:
+    """jieba's search-mode words of one Chinese run (loads jieba's dictionary on first use)."""
+    return list(_jieba().cut_for_search(piece))
+
+
+def _search_cut(piece: str) -> Sequence[str]:
+    from .zh_cuts import shipped
+
+    return shipped().get(piece) or jieba_search_cut(piece)
+
+
+def chinese_runs(text: str) -> list[str]:
+    """The Chinese pieces of ``text`` as the tokenisers see them."""
+    return [piece for is_cjk, piece in _pieces(text) if is_cjk]
+
+
 def _pieces(text: str) -> Iterator[tuple[bool, str]]:
     for m in _TOKEN_PIECE.finditer(text):
         piece = m.group(0)
@@ -97,7 +113,7 @@ def bm25_tokens(text: str, *, chinese: Sequence[str] = CHINESE_BM25) -> list[str
             tokens.extend(_english_words(piece))
             continue
         if "jieba" in chinese:
-            tokens.extend(w for w in _jieba().cut_for_search(piece) if w not in ZH_STOPWORDS)
+            tokens.extend(w for w in _search_cut(piece) if w not in ZH_STOPWORDS)
         if "bigrams" in chinese:
             tokens.extend(_bigrams(piece))
         if "chars" in chinese:
@@ -137,6 +153,8 @@ def chinese_words(text: str, *, nouns_only: bool = False) -> list[str]:
     (part-of-speech tags n*, vn, eng, and words jieba does not know)."""
     if not nouns_only:
         return [w for is_cjk, piece in _pieces(text) if is_cjk for w in _jieba().lcut(piece) if w.strip()]
+    if not _CJK.search(text):
+        return []  # importing jieba.posseg reads its whole tag dictionary (about a second)
     import jieba.posseg
 
     return [w.word for is_cjk, piece in _pieces(text) if is_cjk for w in jieba.posseg.lcut(piece)
