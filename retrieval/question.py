@@ -102,7 +102,7 @@ def analyse(text: str, glossary: Glossary, *, language: str | None = None) -> Qu
     )
     # "and when will it list?": a pronoun, and nothing else to say whom (no name, no words of its own;
     # "…for AI unicorns after they go public" says whom)
-    if not names and not q.unknown_names and _REFERS_BACK.search(text) and not own_words(q, glossary):
+    if not names and not q.unknown_names and _REFERS_BACK.search(_DUMMY_IT.sub(" ", text)) and not own_words(q, glossary):
         q = replace(q, refers_back=True)
     return q
 
@@ -156,6 +156,10 @@ def analyse_turn(text: str, history: list[str] | tuple[str, ...], glossary: Glos
     )
 
 
+# "why does it matter who lists first?", "is it true that…": an "it" that points at nothing before
+_DUMMY_IT = re.compile(r"\b(?:does|did|do|would|will|is|was|isn't|wasn't)\s+it\s+(?:matter|count|make\s+sense|true|possible|likely|"
+                       r"worth|important|expected|said|reported|known)\b|\bit\s+(?:matters?|mattered|seems|appears)\b|"
+                       r"\bit(?:'s|’s|\s+is)\s+(?:true|possible|likely|said|reported|expected)\b", re.IGNORECASE)
 _REFERS_BACK = re.compile(r"\b(?:it|its|they|their|them|the company|this company)\b|它|该公司|这家公司|他们", re.IGNORECASE)
 
 # Words that say how a question is put, not what it is about (they need not appear in an answer).
@@ -164,7 +168,7 @@ ASKING = frozenset({
     "know", "happen", "happened", "happening", "going", "get", "got", "give", "say", "said", "saying", "think", "yet",
     "ever", "really", "compare", "compared", "versus", "vs", "each", "other", "one", "two", "long", "soon", "day",
     "today", "current", "currently", "end", "up", "make", "made", "like", "way", "thing", "things", "people",
-    "matter", "matters", "mean", "means", "also", "heading", "head", "headed", "plan", "plans", "planning",
+    "matter", "matters", "important", "importance", "significant", "significance", "mean", "means", "also", "heading", "head", "headed", "plan", "plans", "planning",
     "planned", "expect", "expected", "likely", "want", "wants", "need", "needs", "able", "move", "moves",
     "一共", "总共", "多少", "现在", "目前", "最新", "最近", "这次", "此次", "那个", "这个", "情况", "怎么样", "如何",
     "什么", "哪些", "哪家", "是不是", "有没有", "为什么", "怎么", "多久", "多大", "几个", "大家", "都", "还", "了",

@@ -225,3 +225,18 @@ def test_the_example_questions_we_show_users_are_answered(tmp_path: Path) -> Non
     for q in questions:
         ans = qa.ask(q)
         assert not ans.refused and ans.citations, (q, ans.scores)
+
+
+def test_the_design_cards_questions_are_answered_and_off_topic_ones_refused(tmp_path: Path) -> None:
+    """The questions the bot was designed around, over the shipped corpus: each answered (not only
+    "closest") with the seed article quoted; questions about something else refused."""
+    data = tmp_path / "data"
+    assert main(["index", "--corpus", str(ROOT / "corpus"), "--data", str(data)]) == 0
+    qa = QAService(RetrievalSettings(corpus_dir=ROOT / "corpus", data_dir=data))
+    for q in ("who is first to list?", "谁会成为大模型第一股？", "Why does it matter who lists first?",
+              "Is Moonshot also heading for a Hong Kong listing?", "月之暗面要上市吗?"):
+        ans = qa.ask(q)
+        assert ans.outcome == "answered" and ans.citations, (q, ans.outcome, ans.scores)
+    for q in ("What is the weather in Paris tomorrow?", "How do I cook carbonara?", "今天北京天气怎么样？"):
+        ans = qa.ask(q)
+        assert ans.outcome == "refused" and not ans.citations, (q, ans.outcome)

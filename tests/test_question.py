@@ -134,3 +134,13 @@ def test_a_question_that_refers_back_says_so_until_a_thread_names_whom() -> None
     assert analyse("它什么时候上市？", GLOSSARY).refers_back
     assert not analyse("When will MiniMax list its shares?", GLOSSARY).refers_back
     assert not analyse_turn("and when will it list?", ["What is MiniMax planning?"], GLOSSARY).refers_back
+
+
+def test_an_it_that_points_at_nothing_does_not_refer_back() -> None:
+    for text in ("Why does it matter who lists first?", "Is it true that the first listing sets the valuation?",
+                 "it seems everyone wants to list first: why?"):
+        assert not analyse(text, GLOSSARY).refers_back, text
+    assert analyse("why does it want to list first?", GLOSSARY).refers_back
+    # "important" frames a why-question; it is not a word the corpus must contain
+    q = analyse("why is the first listing important", GLOSSARY)
+    assert own_words(q, GLOSSARY) == []
