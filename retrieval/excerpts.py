@@ -261,6 +261,8 @@ def unmatched_share(question: Question, article_texts: Sequence[str], glossary: 
     of its own script (a Chinese word cannot be missing from an English article), by its stem
     ("companies" has "company") or as a word start ("tech" in "technology")."""
     words = own_words(question, glossary)
+    if not words:  # most questions: nothing to look for, so no article is read
+        return 0.0
     chinese = [w for w in words if _CJK.search(w)]
     cjk_texts = [t for t in article_texts if _cjk_share(t) >= CJK_ARTICLE]
     latin_texts = [t.lower() for t in article_texts if _cjk_share(t) < CJK_ARTICLE]
@@ -281,6 +283,7 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 CJK_ARTICLE = 0.3  # share of Chinese characters that makes an article Chinese (an English one may have a Chinese title)
 
 
+@lru_cache(maxsize=2048)  # the same articles come back question after question
 def _cjk_share(text: str) -> float:
     letters = sum(ch.isalpha() for ch in text)
     return len(_CJK.findall(text)) / letters if letters else 0.0

@@ -76,8 +76,8 @@ def answer_pool(index: LoadedIndex, qvec: np.ndarray, question: str, *, k: int, 
     have = {h.chunk for h in hits}
     per_doc: dict[int, int] = {}
     extra: list[Hit] = []
-    for c in np.argsort(-bm)[: 10 * sparse_extra]:
-        if len(extra) >= sparse_extra or bm[c] <= 0:
+    for c in top_ids(bm, 10 * sparse_extra):  # not a full argsort: ~13 ms a question at a million chunks
+        if len(extra) >= sparse_extra:
             break
         doc, start, end = index.chunk_span(int(c))
         if int(c) in have or per_doc.get(doc, 0) >= 2:
