@@ -191,6 +191,10 @@ def features(question: Question, cands: list[Candidate], glossary: Glossary) -> 
             inherit = 0.9 if anaphor else (0.25 if others else 0.5)
             out[i, 2] = max(out[i, 1], inherit * len(names & (here[i] | near[i])) / len(names))
             out[i, 4] = 1.0 if others and out[i, 2] == 0 else 0.0
+        elif question.unknown_names:  # a company the glossary does not know ("Quanta"): named where it is
+            named = [n.lower() for n in question.unknown_names]
+            out[i, 1] = float(any(n in c.text.lower() for n in named))
+            out[i, 2] = out[i, 3] = max(out[i, 1], float(any(n in f"{c.before} {c.title}".lower() for n in named)))
         else:
             out[i, 1] = out[i, 2] = out[i, 3] = 1.0
         matched = sum(w for g, w in g_weight.items() if g in here[i]) + sum(

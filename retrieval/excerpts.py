@@ -169,16 +169,22 @@ def choose(question: Question, cands: list[Candidate], feats: np.ndarray, scores
         if pick is not None and len(chosen) <= MAX_SUPPORT:
             chosen.append(pick)
             docs.add(cands[pick].doc)
+    # a company the glossary does not know ("Quanta") is in every candidate's features as "no name
+    # asked": a support must name it, or it is another company's news
+    unknown_only = bool(question.unknown_names) and not question.names
     for i in order:
         if len(chosen) > MAX_SUPPORT or scores[i] < floor:
             break
         if i in chosen or cands[i].doc in docs or _same_text(cands[i].text, [cands[j].text for j in chosen]):
             continue
+        if unknown_only and not _names_unknown_one(question, cands[i]):
+            continue
         chosen.append(i)
         docs.add(cands[i].doc)
     if len(chosen) <= MAX_SUPPORT:  # room left: the lead's article's next best ("revenue rose to RMB 742 million")
         extra = next((i for i in order if scores[i] >= floor and i not in chosen and cands[i].doc == cands[lead].doc
-                      and not _same_text(cands[i].text, [cands[j].text for j in chosen])), None)
+                      and not _same_text(cands[i].text, [cands[j].text for j in chosen])
+                      and (not unknown_only or _names_unknown_one(question, cands[i]))), None)
         if extra is not None:
             chosen.append(extra)
     lead_day = _day(cands[lead])

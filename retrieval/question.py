@@ -166,13 +166,13 @@ _REFERS_BACK = re.compile(r"\b(?:it|its|they|their|them|the company|this company
 ASKING = frozenset({
     "big", "much", "many", "last", "year", "years", "now", "still", "new", "news", "latest", "recent", "tell",
     "know", "happen", "happened", "happening", "going", "get", "got", "give", "say", "said", "saying", "think", "yet",
-    "ever", "really", "compare", "compared", "versus", "vs", "each", "other", "one", "two", "long", "soon", "day",
+    "ever", "really", "too", "either", "compare", "compared", "versus", "vs", "each", "other", "one", "two", "long", "soon", "day",
     "today", "current", "currently", "end", "up", "make", "made", "like", "way", "thing", "things", "people",
     "matter", "matters", "important", "importance", "significant", "significance", "mean", "means", "also", "heading", "head", "headed", "plan", "plans", "planning",
     "planned", "expect", "expected", "likely", "want", "wants", "need", "needs", "able", "move", "moves",
     "一共", "总共", "多少", "现在", "目前", "最新", "最近", "这次", "此次", "那个", "这个", "情况", "怎么样", "如何",
     "什么", "哪些", "哪家", "是不是", "有没有", "为什么", "怎么", "多久", "多大", "几个", "大家", "都", "还", "了",
-    "呢", "吗", "吧", "啊", "时候", "什么时候", "对比", "相比", "之间", "各自", "分别", "已经", "表现", "怎样", "一下", "请问",
+    "呢", "吗", "吧", "啊", "时候", "什么时候", "对比", "相比", "之间", "各自", "分别", "已经", "表现", "怎样", "一下", "请问", "成为",
 })
 
 
@@ -192,7 +192,9 @@ def own_words(question: Question, glossary: Glossary) -> list[str]:
     text = uncovered_text(question, glossary)
     words = [w.strip("'’") for w in english_words(text)]
     words = [w for w in words if len(w) > 1 and w not in ASKING and w not in EN_STOPWORDS]
-    runs = [run for run in chinese_runs(text) if len(run) >= 2]  # "要", "吗" left between names: no word to tag
-    words += [w for w in chinese_words(" ".join(runs), nouns_only=True) if len(w) >= 2 and w not in ASKING
-              and w not in ZH_STOPWORDS]
+    runs = " ".join(run for run in chinese_runs(text) if len(run) >= 2)  # "要", "吗" between names: no word
+    # tagging parts of speech loads a second table (about a second): only when a word is left to tag
+    if any(len(w) >= 2 and w not in ASKING and w not in ZH_STOPWORDS for w in chinese_words(runs)):
+        words += [w for w in chinese_words(runs, nouns_only=True) if len(w) >= 2 and w not in ASKING
+                  and w not in ZH_STOPWORDS]
     return list(dict.fromkeys(words))

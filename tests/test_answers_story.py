@@ -119,3 +119,14 @@ def test_closest_answers_say_they_are_not_a_direct_answer(story: QAService) -> N
 def test_a_company_the_glossary_does_not_know_is_not_answered_with_anothers_price(story: QAService) -> None:
     ans = story.ask("What is Quanta's IPO price?")  # Quanta has no plans to list; the prices are Lumora's
     assert ans.outcome != "answered"
+    assert "42.50" not in everything(ans)  # Lumora's price is not shown as if it were Quanta's
+
+
+def test_a_company_the_glossary_does_not_know_is_answered_from_its_own_news(story: QAService) -> None:
+    """Quanta is in no glossary: the answer is the sentence that names it, and every excerpt (or the
+    sentence before it, or its title) names Quanta, never a Lumora sentence beside it."""
+    ans = story.ask("is Quanta listing too?")
+    assert ans.outcome == "answered", ans.scores
+    assert "no plans to go public" in lead(ans)
+    for c in ans.citations:
+        assert "Quanta" in c.excerpt or "Quanta" in c.title, c.excerpt
