@@ -15,6 +15,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
 
@@ -127,6 +128,7 @@ def wanted_kinds(question: Question, glossary: Glossary) -> tuple[str, ...]:
     return tuple(kinds)
 
 
+@lru_cache(maxsize=50_000)  # per kind asked and candidate sentence, and sentences recur across questions
 def has_kind(kind: str, text: str) -> bool:
     if kind == "cause":
         return CAUSE.search(text) is not None
@@ -302,11 +304,13 @@ def _cjk(text: str) -> bool:
     return re.search(r"[\u3400-\u9fff]", text) is not None
 
 
+@lru_cache(maxsize=20_000)  # per candidate sentence, and sentences recur across questions
 def _cjk_share(text: str) -> float:
     letters = sum(1 for ch in text if ch.isalpha())
     return len(re.findall(r"[\u3400-\u9fff]", text)) / letters if letters else 0.0
 
 
+@lru_cache(maxsize=20_000)  # per candidate sentence, and sentences recur across questions
 def _words(text: str) -> float:
     return len(re.findall(r"[A-Za-z0-9]+", text)) + len(re.findall(r"[\u3400-\u9fff]", text)) / 2
 

@@ -344,6 +344,7 @@ def _same_text(text: str, others: list[str]) -> bool:
     return any(re.sub(r"\W+", "", o).lower() == norm for o in others)
 
 
+@lru_cache(maxsize=20_000)  # per retrieved sentence, and sentences recur across questions
 def _words(text: str) -> float:
     return len(re.findall(r"[A-Za-z0-9]+", text)) + len(re.findall(r"[\u3400-\u9fff]", text)) / 2
 

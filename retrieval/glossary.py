@@ -17,20 +17,22 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from .text import detect_language
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 FIND_CACHE = 50_000  # texts whose mentions are kept (a few MB)
+CORRECT_CACHE = 10_000  # questions whose corrected spelling is kept
 NAME = "name"  # a company, product or person: what a question is about
 TERM = "term"  # a finance or industry concept: what about it (a price, a lock-up)
 TIME = "time"  # first, latest, last year: how the question is put
@@ -60,6 +62,7 @@ class Glossary:
     groups: tuple[TermGroup, ...] = ()
     _by_surface: dict[tuple[str, str], frozenset[int]] = field(default_factory=dict, compare=False, repr=False)
     _found: dict[str, dict[int, list[tuple[int, int]]]] = field(default_factory=dict, compare=False, repr=False)
+    _corrected: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, names: Iterable[Iterable[str]], terms: Iterable[Iterable[str]] = (),
@@ -95,14 +98,7 @@ class Glossary:
         overlap: "Hong Kong IPO" mentions the listing and "IPO"; "股东大会" the meeting and "股东".
         English terms match whole words (a final -s/-es may be added), acronyms only in capitals.
         Results are kept for the texts seen last (sentences and titles recur across questions)."""
-        hit = self._found.get(text)
-        if hit is not None:
-            return hit
-        found = self._scan(text)
-        if len(self._found) >= FIND_CACHE:
-            self._found.clear()
-        self._found[text] = found
-        return found
+        return _kept(self._found, text, FIND_CACHE, self._scan)
 
     def _scan(self, text: str) -> dict[int, list[tuple[int, int]]]:
         found: dict[int, list[tuple[int, int]]] = {}
@@ -162,7 +158,11 @@ class Glossary:
 
     def correct(self, text: str) -> str:
         """``text`` with misspelt English names put right ("zhupu" -> "Zhipu", "minimx" ->
-        "MiniMax"): a word of five or more letters one edit away from a name, that is no name itself."""
+        "MiniMax"): a word of five or more letters one edit away from a name, that is no name itself.
+        Results are kept for the texts seen last (a question is read here more than once)."""
+        return _kept(self._corrected, text, CORRECT_CACHE, self._correct)
+
+    def _correct(self, text: str) -> str:
         names = self._latin_names
         out = text
         for m in reversed(list(_WORD.finditer(text))):
@@ -184,6 +184,18 @@ class Glossary:
 
     def names(self, gids: Iterable[int]) -> frozenset[int]:
         return frozenset(g for g in gids if self.groups[g].kind == NAME)
+
+
+def _kept(store: dict[str, _T], text: str, limit: int, make: Callable[[str], _T]) -> _T:
+    """``make(text)``, kept in ``store`` (emptied when it holds ``limit`` texts)."""
+    hit = store.get(text)
+    if hit is not None:
+        return hit
+    value = make(text)
+    if len(store) >= limit:
+        store.clear()
+    store[text] = value
+    return value
 
 
 def mentions(text: str, term: str) -> bool:

@@ -146,8 +146,19 @@ def content_tokens(text: str) -> list[str]:
 
 def content_terms(text: str) -> set[str]:
     """Distinct content words of a text (``content_tokens``), used to measure how much of a
-    question the evidence covers."""
+    question the evidence covers. A sentence's are kept: the same candidate sentences come back
+    for question after question."""
+    if len(text) <= CACHED_TERMS_CHARS:
+        return set(_sentence_terms(text))
     return set(content_tokens(text))
+
+
+CACHED_TERMS_CHARS = 1000  # longer texts (whole articles) are tokenised each time rather than kept
+
+
+@lru_cache(maxsize=20_000)
+def _sentence_terms(text: str) -> frozenset[str]:
+    return frozenset(content_tokens(text))
 
 
 def english_words(text: str) -> list[str]:

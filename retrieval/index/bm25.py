@@ -132,7 +132,8 @@ def write_bm25(folder: Path, *, n_chunks: int, carried: tuple[Path, np.ndarray] 
 
 
 def _open(folder: Path) -> dict[str, np.ndarray]:
-    return {name: np.load(folder / name, mmap_mode="r", allow_pickle=False) for name in FILES}
+    """Memory-mapped, as plain ndarrays over the maps (indexing an ``np.memmap`` costs a view object each time)."""
+    return {name: np.asarray(np.load(folder / name, mmap_mode="r", allow_pickle=False)) for name in FILES}
 
 
 class BM25Side:

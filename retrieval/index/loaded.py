@@ -67,7 +67,9 @@ class ArticleSentences:
 
 
 def _load(path: Path) -> np.ndarray:
-    return np.load(path, mmap_mode="r", allow_pickle=False)
+    """The array memory-mapped, as a plain read-only ndarray over the map: indexing an ``np.memmap``
+    makes a memmap view each time, a cost every looked-up sentence and chunk row would pay."""
+    return np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
 
 
 class LoadedIndex:
