@@ -11,8 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from bot.render import ROLE_LABELS
-from bot.texts import answer_text, fallback_note, t
+from bot.texts import answer_text, fallback_note, role_label
 from bot.texts.wording import human_date
 from retrieval.cli import Common, Subparsers, settings_from
 
@@ -45,7 +44,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return 0
     print(text)
     for c in answer.citations:
-        role = t(f"role_{c.role}", answer.language) if c.role in ROLE_LABELS else ""
+        role = role_label(c.role, answer.language)
         meta = " · ".join(x for x in (c.outlet, human_date(c.published, answer.language), role, c.url) if x)
         quoted_above = answer.mode != "llm" and c.n == 1  # the answer's line quotes [1] already
         excerpt = "" if quoted_above else f"\n    \"{c.excerpt}\""

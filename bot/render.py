@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.answer_actions import answer_actions
-from bot.texts import answer_text, t
+from bot.texts import answer_text, role_label, t
 from bot.texts.wording import human_date
 from retrieval.types import Answer, Citation
 
@@ -35,7 +35,6 @@ EXCERPT_LIMIT = 1000  # escaped characters of one quoted excerpt (cut with an el
 TITLE_LIMIT = 200  # characters of an article title in a source line
 SHORT_ANSWER_LIMIT = 2500  # the answer body when Slack refused the full message as too long
 
-ROLE_LABELS = ("support", "earlier", "related")  # roles named under a source (the lead needs no label)
 
 
 @dataclass(frozen=True)
@@ -133,7 +132,7 @@ def blockquote(text: str) -> str:
 def citation_mrkdwn(citation: Citation, language: str, *, quote: bool = True) -> str:
     """``*[n]* <url|title>`` / ``_outlet · date · role_`` / the verbatim excerpt as a quote (left out
     when the answer's own line already quotes it: each thing is said once)."""
-    role = t(f"role_{citation.role}", language) if citation.role in ROLE_LABELS else ""
+    role = role_label(citation.role, language)
     meta = " · ".join(escape_mrkdwn(part) for part in (citation.outlet, human_date(citation.published, language), role)
                       if part)
     title = truncate(citation.title or citation.path, TITLE_LIMIT)

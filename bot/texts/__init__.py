@@ -10,6 +10,6 @@ and ``digest`` (the weekly post and ``/digest``). ``wording`` makes words from s
 from __future__ import annotations
 
 from bot.texts.catalog import LANGUAGES, TEXTS, t
-from bot.texts.wording import answer_text, fallback_note, refusal_text
+from bot.texts.wording import answer_text, fallback_note, refusal_text, role_label
 
-__all__ = ["LANGUAGES", "TEXTS", "answer_text", "fallback_note", "refusal_text", "t"]
+__all__ = ["LANGUAGES", "TEXTS", "answer_text", "fallback_note", "refusal_text", "role_label", "t"]

@@ -53,6 +53,14 @@ def human_date(published: str, language: str) -> str:
     return t("date", language, year=y, month=t("month_names", language).split(",")[mo - 1], day=d)
 
 
+ROLE_LABELS = ("support", "earlier", "related")  # roles named under a source (the lead needs no label)
+
+
+def role_label(role: str, language: str) -> str:
+    """What a source's role is called under it ("Also reported", "更早的报道"); "" for the lead."""
+    return t(f"role_{role}", language) if role in ROLE_LABELS else ""
+
+
 def source_label(c: Citation, language: str) -> str:
     """"Outlet, 11 Dec 2025" (the title when the outlet and date are unknown)."""
     return ", ".join(x for x in (c.outlet, human_date(c.published, language)) if x) or c.title
