@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-import threading
 from collections.abc import Callable
 from http.client import HTTPException
 from typing import TYPE_CHECKING
@@ -57,9 +56,6 @@ def run_serve(args: argparse.Namespace) -> int:
         return 2
     prune_once(store, question_log_days=settings.question_log_days)
     answerer = QAService(settings.retrieval)  # the index loads on the first question or readiness check
-    from retrieval.text import load_chinese
-
-    threading.Thread(target=load_chinese, name="load-chinese", daemon=True).start()  # not on the first 中文 question
     from slack_bolt.error import BoltError
 
     try:

@@ -78,13 +78,6 @@ def _jieba():  # type: ignore[no-untyped-def]
     return jieba
 
 
-def load_chinese() -> None:
-    """Load jieba's dictionary and part-of-speech table now (about two seconds): a long-running
-    bot calls it in the background at start, so its first Chinese question does not wait for them."""
-    _jieba()
-    import jieba.posseg  # noqa: F401  (importing it reads the tag table)
-
-
 def jieba_search_cut(piece: str) -> list[str]:
     """jieba's search-mode words of one Chinese run (loads jieba's dictionary on first use)."""
     return list(_jieba().cut_for_search(piece))

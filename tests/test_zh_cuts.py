@@ -45,7 +45,3 @@ def test_own_words_tags_parts_of_speech_only_when_a_chinese_word_is_left() -> No
     assert "jieba.posseg" not in _modules_after(code.format(q="月之暗面要上市吗?"))
     assert "jieba.posseg" in _modules_after(code.format(q="北京天气怎么样？"))
 
-
-def test_a_bot_can_load_chinese_ahead_of_its_first_chinese_question() -> None:
-    mods = _modules_after("from retrieval.text import load_chinese\nload_chinese()")
-    assert {"jieba", "jieba.posseg"} <= mods
