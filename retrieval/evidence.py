@@ -194,9 +194,8 @@ def features(question: Question, cands: list[Candidate], glossary: Glossary) -> 
             out[i, 2] = max(out[i, 1], inherit * len(names & (here[i] | near[i])) / len(names))
             out[i, 4] = 1.0 if others and out[i, 2] == 0 else 0.0
         elif question.unknown_names:  # a company the glossary does not know ("Quanta"): named where it is
-            named = [n.lower() for n in question.unknown_names]
-            out[i, 1] = float(any(n in c.text.lower() for n in named))
-            out[i, 2] = out[i, 3] = max(out[i, 1], float(any(n in f"{c.before} {c.title}".lower() for n in named)))
+            out[i, 1] = float(any(n.lower() in c.text.lower() for n in question.unknown_names))
+            out[i, 2] = out[i, 3] = names_unknown(question, c)
         else:
             out[i, 1] = out[i, 2] = out[i, 3] = 1.0
         matched = sum(w for g, w in g_weight.items() if g in here[i]) + sum(
@@ -218,6 +217,13 @@ def features(question: Question, cands: list[Candidate], glossary: Glossary) -> 
         out[i, 12] = c.rank / 10.0
         out[i, 0] = c.sim
     return out
+
+
+def names_unknown(question: Question, c: Candidate) -> float:
+    """1 when the candidate (its sentence, the one before, or its title) names a company the question
+    names that the glossary does not know ("Quanta"): without it, the sentence is about someone else."""
+    context = f"{c.text} {c.before} {c.title}".lower()
+    return float(any(name.lower() in context for name in question.unknown_names))
 
 
 def subject(glossary: Glossary, c: Candidate, anaphor: bool, *, listed: bool = False) -> frozenset[int]:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .evidence import FEATURES, Candidate, subject, trimmed_span, wanted_kinds
+from .evidence import FEATURES, Candidate, names_unknown, subject, trimmed_span, wanted_kinds
 from .evidence import features as evidence_features
 from .figures import COMPARED, figures
 from .glossary import Glossary
@@ -177,14 +177,14 @@ def choose(question: Question, cands: list[Candidate], feats: np.ndarray, scores
             break
         if i in chosen or cands[i].doc in docs or _same_text(cands[i].text, [cands[j].text for j in chosen]):
             continue
-        if unknown_only and not _names_unknown_one(question, cands[i]):
+        if unknown_only and not names_unknown(question, cands[i]):
             continue
         chosen.append(i)
         docs.add(cands[i].doc)
     if len(chosen) <= MAX_SUPPORT:  # room left: the lead's article's next best ("revenue rose to RMB 742 million")
         extra = next((i for i in order if scores[i] >= floor and i not in chosen and cands[i].doc == cands[lead].doc
                       and not _same_text(cands[i].text, [cands[j].text for j in chosen])
-                      and (not unknown_only or _names_unknown_one(question, cands[i]))), None)
+                      and (not unknown_only or names_unknown(question, cands[i]))), None)
         if extra is not None:
             chosen.append(extra)
     lead_day = _day(cands[lead])
@@ -243,7 +243,7 @@ def gate_features(question: Question, cands: list[Candidate], feats: np.ndarray,
         # counting listed headlines for other questions (or in the ranking) answered with headlines
         # that lack the asked fact.
         "subject": float(f[FEATURES.index("subject")] > 0 or bool(question.qtype == YES_NO and question.names & headline))
-        if question.names or not question.unknown_names else _names_unknown_one(question, cands[lead]),
+        if question.names or not question.unknown_names else names_unknown(question, cands[lead]),
         "typed": float(f[FEATURES.index("typed")]),
         "focus": float(f[FEATURES.index("focus")]),
         "concepts": float(f[FEATURES.index("concepts")]),
@@ -252,13 +252,6 @@ def gate_features(question: Question, cands: list[Candidate], feats: np.ndarray,
         "refers_back": float(question.refers_back),
         "unmatched": unmatched_share(question, article_texts, glossary),
     }
-
-
-def _names_unknown_one(question: Question, lead: Candidate) -> float:
-    """1 when the lead (its sentence, the one before, or its title) names a company the question names
-    that the glossary does not know ("Quanta"): without it, the lead is about someone else."""
-    context = f"{lead.text} {lead.before} {lead.title}".lower()
-    return float(any(name.lower() in context for name in question.unknown_names))
 
 
 def unmatched_share(question: Question, article_texts: Sequence[str], glossary: Glossary) -> float:
