@@ -35,6 +35,8 @@ CARD = [  # the issue's own questions on the shipped corpus, and off-topic ones 
     ("When could MiniMax list in Hong Kong?", True), ("What is the weather in Paris tomorrow?", False),
     ("How do I cook carbonara?", False), ("今天北京天气怎么样？", False),
 ]
+# cold asks: English; Chinese whose words jieba must cut; Chinese whose nouns jieba must also tag
+COLD = ["who is first to list?", "月之暗面要上市吗?", "今天北京天气怎么样？"]
 BARS = {"right": 0.80, "wrong": 0.05, "cross_language": 0.75}
 
 
@@ -92,8 +94,8 @@ def markdown(dev: dict[str, dict[str, Any]], card: list[dict[str, Any]], fast: d
     lines += [f"| {r['question']} | {r['expected']} | {r['outcome']} | {r['lead'].replace('|', '/')} |" for r in card]
     warm, cold = fast["warm_ask_ms"], fast["cold_ask_s"]["runs"]
     lines += ["", f"Speed on the shipped corpus (the questions above, {warm['n']} warm asks): p50 {warm['p50']:.1f} ms, "
-              f"**p95 {warm['p95']:.1f} ms** (target ≤ 100); cold `industry-qa ask` "
-              + ", ".join(f"{c:.2f}" for c in cold) + " s (target ≤ 3)."]
+              f"**p95 {warm['p95']:.1f} ms** (target ≤ 100); cold `industry-qa ask` (a new process each) "
+              + ", ".join(f"\"{q}\" {c:.2f} s" for q, c in zip(COLD, cold)) + " (target ≤ 3 s)."]
     return "\n".join(lines)
 
 
@@ -114,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     before = os.getloadavg()[0]
     dev, card = devset_rows(), card_rows()
-    fast = shipped_corpus(questions=[q for q, _ in CARD])
+    fast = shipped_corpus(questions=[q for q, _ in CARD], cold_questions=COLD)
     text = markdown(dev, card, fast, f"{before:.1f} → {os.getloadavg()[0]:.1f}")
     print(text)
     if args.write:

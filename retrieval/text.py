@@ -3,7 +3,6 @@ and Chinese text."""
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -69,18 +68,11 @@ def _add_span(text: str, a: int, b: int, spans: list[tuple[int, int]]) -> None:
         spans.append((a, b))
 
 
-@lru_cache(maxsize=1)
-def _jieba():  # type: ignore[no-untyped-def]
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    return jieba
-
-
 def jieba_search_cut(piece: str) -> list[str]:
-    """jieba's search-mode words of one Chinese run (loads jieba's dictionary on first use)."""
-    return list(_jieba().cut_for_search(piece))
+    """jieba's search-mode words of one Chinese run (see ``zh_dict`` for how its dictionary is read)."""
+    from .zh_dict import tokenizer
+
+    return list(tokenizer().cut_for_search(piece))
 
 
 def _search_cut(piece: str) -> Sequence[str]:
@@ -161,15 +153,13 @@ def english_words(text: str) -> list[str]:
 
 def chinese_words(text: str, *, nouns_only: bool = False) -> list[str]:
     """The Chinese words of ``text`` (jieba, accurate mode); with ``nouns_only``, the nouns and names
-    (part-of-speech tags n*, vn, eng, and words jieba does not know)."""
-    if not nouns_only:
-        return [w for is_cjk, piece in _pieces(text) if is_cjk for w in _jieba().lcut(piece) if w.strip()]
-    if not _CJK.search(text):
-        return []  # importing jieba.posseg reads its whole tag dictionary (about a second)
-    import jieba.posseg
+    (part-of-speech tags n*, vn, eng, and words jieba's dictionary does not know)."""
+    from .zh_dict import NOUN_TAGS, tagged_words, tokenizer
 
-    return [w.word for is_cjk, piece in _pieces(text) if is_cjk for w in jieba.posseg.lcut(piece)
-            if w.flag.startswith(("n", "vn", "eng", "x")) and w.word.strip()]
+    pieces = [piece for is_cjk, piece in _pieces(text) if is_cjk]
+    if not nouns_only:
+        return [w for piece in pieces for w in tokenizer().lcut(piece) if w.strip()]
+    return [w for piece in pieces for w, tag in tagged_words(piece) if tag.startswith(NOUN_TAGS) and w.strip()]
 
 
 def _english_words(piece: str) -> list[str]:
