@@ -95,7 +95,7 @@ def markdown(dev: dict[str, dict[str, Any]], card: list[dict[str, Any]], fast: d
     warm, cold = fast["warm_ask_ms"], fast["cold_ask_s"]["runs"]
     lines += ["", f"Speed on the shipped corpus (the questions above, {warm['n']} warm asks): p50 {warm['p50']:.1f} ms, "
               f"**p95 {warm['p95']:.1f} ms** (target ≤ 100); cold `industry-qa ask` (a new process each) "
-              + ", ".join(f"\"{q}\" {c:.2f} s" for q, c in zip(COLD, cold)) + " (target ≤ 3 s)."]
+              + ", ".join(f"\"{q}\" {c:.2f} s" for q, c in zip(COLD, cold, strict=True)) + " (target ≤ 3 s)."]
     return "\n".join(lines)
 
 
