@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import replace
 from multiprocessing import Queue
 from pathlib import Path
 from typing import Any
@@ -183,9 +184,9 @@ def main() -> None:
                         retrieval=retrieval)
     ctx = multiprocessing.get_context("spawn")
 
-    def with_bot(instant: bool, measure: Callable[[Client], Any]) -> Any:
+    def with_bot(instant: bool, measure: Callable[[Client], Any], bot_settings: Settings = settings) -> Any:
         ports: Queue = ctx.Queue()  # type: ignore[type-arg]
-        child = ctx.Process(target=serve_bot, args=(settings, ports, instant), daemon=True)
+        child = ctx.Process(target=serve_bot, args=(bot_settings, ports, instant), daemon=True)
         child.start()
         try:
             return measure(Client(ports.get(timeout=120)))
@@ -202,8 +203,14 @@ def main() -> None:
         run(client, fake, n=5, concurrent=False, prefix="1610000000")
         return run(client, fake, n=args.burst, concurrent=True, prefix="1810000000")[1]
 
+    def reacting(client: Client) -> tuple[list[float], ...]:
+        run(client, fake, n=5, concurrent=False, prefix="1620000000")
+        return run(client, fake, n=args.burst, concurrent=True, prefix="1820000000")
+
     try:
         seq_acks, seq_answers, burst_acks, burst_answers = with_bot(False, real)
+        # the same burst with the ⏳ reaction added on every question at once (two more Web API calls each)
+        react_acks, react_answers = with_bot(False, reacting, replace(settings, working_reaction_after_ms=0))
         overhead_burst = with_bot(True, instant)
     finally:
         fake.stop()
@@ -215,6 +222,8 @@ def main() -> None:
         (f"mention -> answer posted, sequential (n={args.sequential})", seq_answers, "< 500"),
         (f"mention -> HTTP 200, burst of {args.burst} concurrent", burst_acks, "< 100"),
         (f"mention -> answer posted, burst of {args.burst} concurrent", burst_answers, "< 500"),
+        ("the same burst with ⏳ on every question at once (WORKING_REACTION_AFTER_MS=0): HTTP 200", react_acks, ""),
+        ("the same burst with ⏳ on every question at once (WORKING_REACTION_AFTER_MS=0): answer", react_answers, ""),
         (f"reference: bot with an instant answerer, burst of {args.burst} (bot overhead only)", overhead_burst, ""),
         (f"reference: QAService.ask alone, sequential (n={args.burst})", ask_seq, ""),
         (f"reference: QAService.ask alone, burst of {args.burst} on {args.workers} threads (completion)", ask_burst, ""),

@@ -106,6 +106,7 @@ def create_bot(
         limiter=limiter if limiter is not None else UserRateLimiter(settings.user_questions_per_minute, store),
         workers=settings.workers,
         alarm=alarm,
+        working_reaction_after_s=settings.working_reaction_after_ms / 1000,
     )
     listener_pool = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bot-listener")
     app = App(

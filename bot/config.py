@@ -23,6 +23,9 @@ __all__ = ["DigestSettings", "Settings", "SettingsError", "load_settings"]
 DEFAULT_PORT = 3000
 DEFAULT_USER_QUESTIONS_PER_MINUTE = 10
 DEFAULT_WORKERS = 8
+# the ⏳ reaction goes on a question only when its answer is not out by then: a quick answer is its own
+# sign of life (and two fewer Web API calls); 0 = at once, on every question
+DEFAULT_WORKING_REACTION_AFTER_MS = 1000
 DEFAULT_API_TIMEOUT_S = 30
 DEFAULT_CHANGE_ALERTS_PER_USER = 5
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -106,6 +109,7 @@ class Settings:
     state_url: str = ""
     user_questions_per_minute: int = DEFAULT_USER_QUESTIONS_PER_MINUTE
     workers: int = DEFAULT_WORKERS
+    working_reaction_after_ms: int = DEFAULT_WORKING_REACTION_AFTER_MS
     log_level: str = "INFO"
     log_format: str = "text"  # text | json (one object per line, with the question id)
     # questions, votes and thread turns older than this are deleted; 0 keeps them forever
@@ -198,6 +202,7 @@ class Settings:
             state_url=state_url,
             user_questions_per_minute=_int("USER_QUESTIONS_PER_MINUTE", DEFAULT_USER_QUESTIONS_PER_MINUTE, 0, 10_000),
             workers=_int("BOT_WORKERS", DEFAULT_WORKERS, 1, 64),
+            working_reaction_after_ms=_int("WORKING_REACTION_AFTER_MS", DEFAULT_WORKING_REACTION_AFTER_MS, 0, 60_000),
             log_level=log_level,
             log_format=log_format,
             question_log_days=_int("QUESTION_LOG_DAYS", DEFAULT_QUESTION_LOG_DAYS, 0, 100_000),

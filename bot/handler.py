@@ -10,6 +10,7 @@ to the log, never to Slack, and a failing state database is logged once (bot/sta
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.config import DEFAULT_WORKERS
+from bot.config import DEFAULT_WORKERS, DEFAULT_WORKING_REACTION_AFTER_MS
 from bot.delivery import Delivery, DeliveryFailed, Reply
 from bot.logs import ContextPool, new_question_id, question_context
 from bot.progress import Progress
@@ -79,16 +80,18 @@ class QuestionHandler:
         limiter: UserRateLimiter,
         workers: int = DEFAULT_WORKERS,
         alarm: StateAlarm | None = None,
+        working_reaction_after_s: float = DEFAULT_WORKING_REACTION_AFTER_MS / 1000,
     ) -> None:
         self.answerer = answerer
         self.store = store
         self.limiter = limiter
         self.alarm = alarm if alarm is not None else StateAlarm()
         self.owner = process_owner()
+        self.working_reaction_after_s = working_reaction_after_s
         # Questions answered in parallel (BOT_WORKERS); separate from Bolt's listener threads. The
         # pools carry the question id into their threads (bot/logs.py).
         self._answering = ContextPool(max_workers=workers, thread_name_prefix="bot-answer")
-        self._reactions = ContextPool(max_workers=4, thread_name_prefix="bot-reactions")
+        self._reactions = ContextPool(max_workers=max(4, workers), thread_name_prefix="bot-reactions")
         # Placeholder and partial-answer updates while a language model writes (bot/progress.py).
         self._progress = ContextPool(max_workers=4, thread_name_prefix="bot-progress")
 
@@ -176,8 +179,10 @@ class QuestionHandler:
         self.store.add_turn(team=turn.team, channel=turn.channel, thread_ts=turn.thread_ts, ts=turn.ts, user=turn.user,
                             question=turn.text)
         # The reaction is added in the background so its round trip to Slack is not on the answer's
-        # critical path; it is removed only after the add finished (else the remove could overtake it).
-        added = self._reactions.submit(self._reaction, client, "add", turn)
+        # critical path, and only if the answer is not out within ``working_reaction_after_s``; it is
+        # removed only after the add finished (else the remove could overtake it).
+        answered = threading.Event()
+        added = self._reactions.submit(self._working, client, turn, answered, time.monotonic())
         on_partial = None
         if self.streams and not turn.ephemeral:  # an ephemeral message cannot be updated in place
             progress = Progress(client, delivery=delivery, language=turn.language, pool=self._progress)
@@ -187,8 +192,17 @@ class QuestionHandler:
             reply = Reply(post=post, notify=delivery.notify, posting=lambda: self.store.mark_posting(turn.key))
             self._answer(turn, history=history or [], reply=reply, on_partial=on_partial)
         finally:
-            wait([added], timeout=REACTION_WAIT_S)
-            self._reaction(client, "remove", turn)
+            answered.set()
+            done, _ = wait([added], timeout=REACTION_WAIT_S)
+            if not done or added.result():  # added (or still trying): take it off
+                self._reaction(client, "remove", turn)
+
+    def _working(self, client: WebClient, turn: Turn, answered: threading.Event, since: float) -> bool:
+        """Add the working reaction unless the answer is out first; whether it was tried."""
+        if answered.wait(max(0.0, since + self.working_reaction_after_s - time.monotonic())):
+            return False
+        self._reaction(client, "add", turn)
+        return True
 
     # -- /ask ---------------------------------------------------------------------------------------
 

@@ -127,6 +127,7 @@ def bot_settings(tmp_path: Path, fake_slack: FakeSlack, tiny_retrieval: Retrieva
         slack_api_timeout_s=5,
         state_url=str(tmp_path / "state.sqlite3"),
         retrieval=tiny_retrieval,
+        working_reaction_after_ms=0,  # the ⏳ on every question: tests wait for its removal (see wait_answered)
     )
 
 

@@ -44,7 +44,7 @@ def start(folder: Path, slack: FakeSlack, name: str, **settings: str) -> ServePr
     port = free_port()
     env = child_env(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.base_url,
                     CORPUS_DIR=str(folder / "corpus"), DATA_DIR=str(folder / "data"), HOST="127.0.0.1",
-                    PORT=str(port), BOT_WORKERS="1", **settings)
+                    PORT=str(port), BOT_WORKERS="1", WORKING_REACTION_AFTER_MS="0", **settings)
     process = ServeProcess(local_command(["industry-qa", "serve"]), env=env, cwd=folder, name=name, port=port)
     process.wait_ready()
     return process
