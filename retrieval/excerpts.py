@@ -112,7 +112,7 @@ def gather(index: LoadedIndex, hits: Sequence[Hit], qvec: np.ndarray, *,
     """The sentences of ``hits`` (best chunk first), each once. ``last_day``: articles published
     after it are left out (a question asked "on" an earlier day)."""
     seen: set[int] = set()
-    out: list[Candidate] = []
+    found: list[tuple[Candidate, int]] = []
     for rank, hit in enumerate(hits):
         doc = index.docs[hit.doc]
         day = publication_day(doc.get("published", ""))
@@ -130,10 +130,14 @@ def gather(index: LoadedIndex, hits: Sequence[Hit], qvec: np.ndarray, *,
             before, before_start = ("", -1)
             if prev is not None and prev.doc == row.doc and prev.end <= row.start:
                 before, before_start = doc["text"][prev.start:prev.end], prev.start
-            sim = float(index.centred(sentence_vectors[sid][None, :], np.array([row.language]), qvec)[0])
-            out.append(Candidate(sid, row.doc, row.start, row.end, text, before, doc.get("title", ""), day, sim, rank,
-                                 before_start))
-    return out
+            found.append((Candidate(sid, row.doc, row.start, row.end, text, before, doc.get("title", ""), day, 0.0,
+                                    rank, before_start), row.language))
+    if not found:
+        return []
+    # one product for all the sentences rather than one per sentence
+    sims = index.centred(np.stack([sentence_vectors[c.sid] for c, _ in found]),
+                         np.array([lang for _, lang in found]), qvec)
+    return [replace(c, sim=sim) for (c, _), sim in zip(found, sims.tolist(), strict=True)]
 
 
 def rank(question: Question, cands: list[Candidate], glossary: Glossary, model: AnswerModel) -> tuple[np.ndarray, np.ndarray]:
