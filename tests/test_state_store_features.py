@@ -5,10 +5,13 @@ backend in its ``BACKENDS`` runs these too."""
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.state.protocols import StateStore
 from tests.test_state_store import Opener, open_state, record, store
+
+DAY = 86_400.0
 
 __all__ = ["open_state", "store"]  # the shared fixtures, used by name below
 
@@ -127,6 +130,15 @@ def test_prune_history_also_forgets_the_reasons_and_kept_answers_of_old_question
     store.keep_answer(question_id=qid, user="U1", message={"text": "kept"})
     assert store.prune_history(older_than_s=-1) >= 1  # the foreign keys do not stop the question going
     assert store.feedback_reasons() == [] and store.kept_answer(qid) is None
+
+
+def test_prune_history_forgets_old_alerts_sent_only(store: StateStore) -> None:
+    now = time.time()
+    assert store.claim_alert("follow:U1:a.md", recipient="U1", now=now - 10 * DAY)
+    assert store.claim_alert("follow:U1:b.md", recipient="U1", now=now)
+    store.prune_history(older_than_s=5 * DAY)
+    assert store.claim_alert("follow:U1:a.md", recipient="U1", now=now)  # forgotten, so claimable again
+    assert not store.claim_alert("follow:U1:b.md", recipient="U1", now=now)  # kept: still delivered once
 
 
 def test_an_assistant_thread_keeps_its_latest_context(open_state: Opener) -> None:

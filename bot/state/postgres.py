@@ -193,6 +193,7 @@ class PostgresStateStore(PostgresFeatures):
             ("DELETE FROM questions WHERE created_at < %s", cutoff),
             ("DELETE FROM thread_turns WHERE created_at < %s", cutoff),
             ("DELETE FROM assistant_threads WHERE updated_at < %s", cutoff),
+            ("DELETE FROM alerts_sent WHERE created_at < %s", cutoff),  # the articles are long seen by then
             ("DELETE FROM rate_slots WHERE at < %s", time.time() - RATE_SLOT_RETENTION_S),
         )
         with self._pool.connection() as conn, conn.transaction():

@@ -130,8 +130,9 @@ class Maintenance(Protocol):
         """Forget processed-event keys older than ``older_than_s``; returns how many."""
 
     def prune_history(self, *, older_than_s: float) -> int:
-        """Forget logged questions (with their votes), thread turns and rate-limit uses older than
-        ``older_than_s``: the retention limit on what users asked. Returns how many rows went."""
+        """Forget logged questions (with their votes), thread turns, the log of alerts sent and
+        rate-limit uses older than ``older_than_s``: the retention limit on what users asked and
+        were told. Returns how many rows went."""
 
     def ping(self) -> None:
         """Raise when the database cannot be reached (what readiness checks)."""

@@ -153,6 +153,7 @@ class SQLiteStateStore(SQLiteFeatures):
             ("DELETE FROM questions WHERE created_at < ?", cutoff),
             ("DELETE FROM thread_turns WHERE created_at < ?", cutoff),
             ("DELETE FROM assistant_threads WHERE updated_at < ?", cutoff),
+            ("DELETE FROM alerts_sent WHERE created_at < ?", cutoff),  # the articles are long seen by then
             ("DELETE FROM rate_slots WHERE at < ?", time.time() - RATE_SLOT_RETENTION_S),
         )
         with self._lock:
