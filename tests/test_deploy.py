@@ -86,6 +86,15 @@ def test_the_builds_offline_model_check_passes_here() -> None:
     assert done.returncode == 0, done.stderr
 
 
+def test_the_images_chinese_word_file_step_writes_it_here(tmp_path: Path) -> None:
+    [step] = [i.value for i in dockerfile() if i.keyword == "RUN" and "zh_dict" in i.value]
+    env = {**os.environ, "TMPDIR": str(tmp_path),
+           "PATH": f"{local_command(['python'])[0].rsplit('/', 1)[0]}:{os.environ['PATH']}"}
+    done = subprocess.run(["sh", "-c", step], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert [p.name for p in tmp_path.glob("industry-qa-jieba-*.sqlite")], "no word file written"
+
+
 def test_compose_runs_two_replicas_on_postgres_after_the_indexer() -> None:
     services: dict[str, Any] = compose()["services"]
     assert {"postgres", "indexer", "bot", "proxy"} <= set(services)
