@@ -20,6 +20,7 @@ from functools import lru_cache
 import numpy as np
 
 from .glossary import NAME, TERM, Glossary
+from .glossary import PLACE as PLACE_KIND
 from .question import ENTITY, EVENT, NUMBER, PLACE, WHEN, WHY, YES_NO, Question, uncovered_text
 from .text import content_terms
 
@@ -171,8 +172,10 @@ def features(question: Question, cands: list[Candidate], glossary: Glossary) -> 
     # the question's most specific term (the rarest among the candidates; names, time words and
     # places aside): "close" in "what did MiniMax close at on its first day", "employees" in "how
     # many employees does MiniMax have" (a term no candidate has: nothing answers)
-    nested = _nested_groups(glossary.find(question.text))
-    specific = {g: w for g, w in g_weight.items() if glossary.groups[g].kind == TERM and g not in nested}
+    found = glossary.find(question.text)
+    located = _located_groups(found, glossary)
+    nested = _nested_groups({g: spans for g, spans in found.items() if g not in located})
+    specific = {g: w for g, w in g_weight.items() if glossary.groups[g].kind == TERM and g not in nested | located}
     focus_terms = {g for g, w in specific.items() if w >= max(specific.values())} if specific else set()
     kinds = wanted_kinds(question, glossary)
     days = question_days(question.text)
@@ -263,6 +266,16 @@ def _first_name(glossary: Glossary, text: str, *, listed: bool = False) -> tuple
         else:
             break
     return pos, frozenset(names)
+
+
+def _located_groups(found: dict[int, list[tuple[int, int]]], glossary: Glossary) -> set[int]:
+    """Terms every mention of which holds a place: "Hong Kong IPO" is where ("Hong Kong") and what
+    ("IPO"). A place says where, never what is asked, so such a term is not the question's most
+    specific one; the term inside it speaks for it ("What did Iluvatar price its Hong Kong IPO at?"
+    is answered by "该公司此次发行价为144.60港元，上市首日…", which never says "Hong Kong IPO")."""
+    places = [(a, b) for g, ss in found.items() if glossary.groups[g].kind == PLACE_KIND for a, b in ss]
+    return {g for g, ss in found.items() if glossary.groups[g].kind == TERM
+            and all(any(a <= pa and pb <= b for pa, pb in places) for a, b in ss)}
 
 
 def _nested_groups(found: dict[int, list[tuple[int, int]]]) -> set[int]:

@@ -29,7 +29,7 @@ import numpy as np
 from .evidence import FEATURES, Candidate, names_unknown, subject, trimmed_span, wanted_kinds
 from .evidence import features as evidence_features
 from .figures import COMPARED, figures
-from .glossary import Glossary
+from .glossary import NAME, TERM, Glossary
 from .index import LoadedIndex, publication_day
 from .question import YES_NO, Question, own_words
 from .search import Hit
@@ -55,6 +55,9 @@ class AnswerModel:
     state_margin: float = 1.0  # how far below the best a newer sentence may score and still lead
     support_margin: float = 3.0  # how far below the lead a supporting excerpt may score
     follow_margin: float = 3.0  # how far below the lead the sentence after it may score and still be quoted with it
+
+    def weight(self, feature: str) -> float:
+        return self.weights[FEATURES.index(feature)]
 
     def rank(self, feats: np.ndarray) -> np.ndarray:
         return feats @ np.asarray(self.weights, dtype=np.float64) if len(feats) else np.zeros(0)
@@ -231,15 +234,18 @@ def _following(cands: list[Candidate], lead: int, feats: np.ndarray, scores: np.
 
 def gate_features(question: Question, cands: list[Candidate], feats: np.ndarray, scores: np.ndarray,
                   lead: int, *, excerpts: Sequence[Excerpt], relevance: float, article_texts: Sequence[str],
-                  glossary: Glossary) -> dict[str, float]:
+                  glossary: Glossary, subject_weight: float = 0.0) -> dict[str, float]:
     """What the answered / closest decision looks at: the lead's evidence, how related the corpus
-    is to the question at all, and whether the excerpts are about every name the question asks."""
+    is to the question at all, and whether the excerpts are about every name the question asks.
+    ``subject_weight``: the ranking's weight of "subject", so that the lead's score counts a
+    headline listing the asked company as being about it, as the gate's "subject" does."""
     f = feats[lead]
     about = frozenset().union(*(e.about for e in excerpts)) if excerpts else frozenset()
     headline = subject(glossary, cands[lead], False, listed=True) if question.qtype == YES_NO else frozenset()
+    listed = len(question.names & headline) / len(question.names) if question.names else 0.0
     return {
         "covered": len(question.names & (about | headline)) / len(question.names) if question.names else 1.0,
-        "lead": float(scores[lead]),
+        "lead": float(scores[lead]) + subject_weight * max(0.0, listed - float(f[FEATURES.index("subject")])),
         # the lead is about (one of) the companies asked: in a comparison each excerpt is about one
         # of them, and "covered" says whether all are quoted
         # A headline is about every company it lists, which answers a yes/no question ("Is Moonshot
@@ -254,6 +260,7 @@ def gate_features(question: Question, cands: list[Candidate], feats: np.ndarray,
         "sim": float(max(c.sim for c in cands)),
         "relevance": relevance,
         "refers_back": float(question.refers_back),
+        "topical": float(bool(question.unknown_names) or any(glossary.groups[g].kind in (NAME, TERM) for g in question.groups)),
         "unmatched": unmatched_share(question, article_texts, glossary),
     }
 
@@ -323,8 +330,10 @@ def decide(model: AnswerModel, gate: dict[str, float], *, missing: bool, related
 def answers_directly(gate: dict[str, float]) -> bool:
     """The lead is about (one of) the names asked, the excerpts cover every name, the lead holds
     what is asked for and the question's most specific term, the corpus knows the question's words,
-    and the question says whom it is about (not "when will it list?" asked alone)."""
-    return (not gate.get("refers_back") and gate["subject"] >= 0.5 and gate["covered"] >= 1.0 and gate["typed"] >= 1.0 and gate["focus"] >= 1.0
+    the question says whom it is about (not "when will it list?" asked alone) and names a company or
+    a term of the news at all (not "帮我写一首关于春天的诗", whose words no list knows and every
+    sentence then "answers" equally)."""
+    return (not gate.get("refers_back") and gate.get("topical", 1.0) >= 1.0 and gate["subject"] >= 0.5 and gate["covered"] >= 1.0 and gate["typed"] >= 1.0 and gate["focus"] >= 1.0
             and gate["unmatched"] <= MAX_UNMATCHED)
 
 

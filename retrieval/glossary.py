@@ -158,7 +158,10 @@ class Glossary:
 
     def correct(self, text: str) -> str:
         """``text`` with misspelt English names put right ("zhupu" -> "Zhipu", "minimx" ->
-        "MiniMax"): a word of five or more letters one edit away from a name, that is no name itself.
+        "MiniMax"): a word of five or more letters one edit away from a name, that is no name itself;
+        and acronyms of three or more letters written in lower case put in capitals ("ipo" -> "IPO":
+        Slack questions are often typed in lower case, and acronyms match only in capitals, so that
+        shorter ones do not match common words: "US" is not "us").
         Results are kept for the texts seen last (a question is read here more than once)."""
         return _kept(self._corrected, text, CORRECT_CACHE, self._correct)
 
@@ -166,6 +169,10 @@ class Glossary:
         names = self._latin_names
         out = text
         for m in reversed(list(_WORD.finditer(text))):
+            capitals = _acronym(m.group(0), self._by_surface)  # "kimi ipo?": acronyms match in capitals only
+            if capitals:
+                out = out[:m.start()] + capitals + out[m.end():]
+                continue
             word = m.group(0).lower()
             if len(word) < 5 or ("ci", word) in self._by_surface or word in _COMMON:
                 continue
@@ -207,6 +214,17 @@ def mentions(text: str, term: str) -> bool:
 
 
 _COMMON = frozenset({"price", "prices", "moons", "shares", "about", "mining", "minimal", "minimum"})
+
+
+def _acronym(word: str, surfaces: dict[tuple[str, str], frozenset[int]]) -> str:
+    """``word`` in capitals when it is a known acronym of three or more letters not written so
+    ("ipo", "Ipo" -> "IPO"; "ipos" -> "IPOs"), else ""."""
+    if len(word) < 3 or word == word.upper() or ("ci", word.lower()) in surfaces:
+        return ""
+    if ("cs", word.upper()) in surfaces:
+        return word.upper()
+    stem = word[:-1]
+    return stem.upper() + "s" if word[-1] in "sS" and len(stem) >= 3 and ("cs", stem.upper()) in surfaces else ""
 
 
 def _one_edit(a: str, b: str) -> bool:

@@ -133,7 +133,7 @@ class QAService:
                               self.glossary)
             gate = gate_features(found.question, found.candidates, found.feats, found.scores, found.order[0],
                                  excerpts=excerpts, relevance=found.relevance, article_texts=found.article_texts,
-                                 glossary=self.glossary)
+                                 glossary=self.glossary, subject_weight=self.answer_model.weight("subject"))
             related = self.related(found.relevance, found.question, gate, missing=found.missing)
             outcome = decide(self.answer_model, gate, missing=found.missing, related=related)
             gate["p_answer"] = self.answer_model.probability(gate)
