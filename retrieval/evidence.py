@@ -177,6 +177,7 @@ def features(question: Question, cands: list[Candidate], glossary: Glossary) -> 
     nested = _nested_groups({g: spans for g, spans in found.items() if g not in located})
     specific = {g: w for g, w in g_weight.items() if glossary.groups[g].kind == TERM and g not in nested | located}
     focus_terms = {g for g, w in specific.items() if w >= max(specific.values())} if specific else set()
+    focus_terms |= _same_words(found, focus_terms)
     kinds = wanted_kinds(question, glossary)
     days = question_days(question.text)
     months = question_months(question.text) if not days else set()
@@ -276,6 +277,13 @@ def _located_groups(found: dict[int, list[tuple[int, int]]], glossary: Glossary)
     places = [(a, b) for g, ss in found.items() if glossary.groups[g].kind == PLACE_KIND for a, b in ss]
     return {g for g, ss in found.items() if glossary.groups[g].kind == TERM
             and all(any(a <= pa and pb <= b for pa, pb in places) for a, b in ss)}
+
+
+def _same_words(found: dict[int, list[tuple[int, int]]], groups: set[int]) -> set[int]:
+    """Groups that read the very words of ``groups`` otherwise: "raise" is proceeds or a funding
+    round, and a sentence with either ("完成5亿美元新一轮融资") has the question's term."""
+    spans = {span for g in groups for span in found.get(g, ())}
+    return {g for g, ss in found.items() if g not in groups and any(span in spans for span in ss)}
 
 
 def _nested_groups(found: dict[int, list[tuple[int, int]]]) -> set[int]:
