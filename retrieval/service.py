@@ -210,7 +210,10 @@ class QAService:
         if relevance >= self.refusal_model.threshold:
             return True
         if not question.names:  # no company named: the question's terms, its rarest among them, found
-            return gate["focus"] >= 1.0 and gate["concepts"] >= RELATED_CONCEPTS and gate["unmatched"] == 0.0
+            # "who listed first?" in a corpus that never says "first": the listing is found, and the
+            # time word is how the question is put, not what it is about (it still weighs in "concepts")
+            term = any(self.glossary.groups[g].kind == TERM for g in question.groups)
+            return gate["focus"] >= 1.0 and gate["unmatched"] == 0.0 and (gate["concepts"] >= RELATED_CONCEPTS or term)
         return gate["subject"] >= 1.0 and not missing
 
     def _standalone(self, question: str, history: Sequence[str]) -> str:

@@ -130,3 +130,11 @@ def test_a_company_the_glossary_does_not_know_is_answered_from_its_own_news(stor
     assert "no plans to go public" in lead(ans)
     for c in ans.citations:
         assert "Quanta" in c.excerpt or "Quanta" in c.title, c.excerpt
+
+
+def test_a_question_the_corpus_comes_close_to_gets_the_closest_not_a_refusal(story: QAService) -> None:
+    """No article says who listed "first", and the question names no company: the listing news is
+    the closest the corpus comes, shown as such."""
+    ans = story.ask("who listed first?")
+    assert ans.outcome == "closest", ans.scores
+    assert ans.citations and all(c.role == "related" for c in ans.citations)

@@ -138,3 +138,21 @@ def test_the_longer_phrase_is_the_focus_not_a_word_inside_it() -> None:
         cand("MiniMax shares rose 5% in grey trading."),
     ])
     assert rows[0]["focus"] == 1.0  # "shares" inside "list its shares" is not the question's rarest term
+
+
+def test_a_term_that_holds_a_place_is_not_the_focus_the_term_inside_it_is() -> None:
+    rows = feats("What did Iluvatar CoreX price its Hong Kong IPO at?", [
+        cand("天数智芯此次发行价为144.60港元，上市首日股价表现平稳。"),
+        cand("天数智芯表示，公司暂无其他安排。"),
+    ])
+    # "Hong Kong IPO" is where ("Hong Kong") and what ("IPO"): the sentence with the listing answers
+    assert [r["focus"] for r in rows] == [1.0, 0.0]
+
+
+def test_another_reading_of_the_focus_words_counts_as_the_focus() -> None:
+    rows = feats("How much did Moonshot raise in its December round, and at what valuation?", [
+        cand("12月22日，月之暗面已完成5亿美元新一轮融资，本轮估值为43亿美元。"),
+        cand("月之暗面的估值为43亿美元。"),
+    ])
+    # "raise" is proceeds or a funding round: "融资" is the second reading
+    assert [r["focus"] for r in rows] == [1.0, 0.0]

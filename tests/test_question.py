@@ -114,6 +114,18 @@ def test_misspelt_names_are_put_right_and_ordinary_words_are_not() -> None:
     assert GLOSSARY.correct("the prices of shares in Hong Kong") == "the prices of shares in Hong Kong"
 
 
+def test_acronyms_typed_in_lower_case_are_read_as_acronyms_and_short_words_are_not() -> None:
+    assert GLOSSARY.correct("kimi ipo?") == "kimi IPO?"
+    assert GLOSSARY.correct("how many ipos in 2025") == "how many IPOs in 2025"
+    assert GLOSSARY.correct("tell us about the ceo") == "tell us about the CEO"  # "us" is no acronym here
+    q = analyse("has zhipu set its ipo price yet", GLOSSARY)
+    assert "offer price" in {GLOSSARY.groups[g].terms[0] for g in q.groups}
+
+
+def test_sell_off_written_as_two_words_is_a_sell_off() -> None:
+    assert "sell-off" in {GLOSSARY.groups[g].terms[0] for g in GLOSSARY.mentions("why did hk ai stocks sell off")}
+
+
 def test_a_corpus_glossary_adds_names_and_a_broken_one_is_ignored(tmp_path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "glossary.yml").write_text("names:\n  - [Acme Robotics, 极客机器人]\n", encoding="utf-8")
     g = load_glossary(tmp_path)
