@@ -39,7 +39,8 @@ ANSWERED, CLOSEST, REFUSED = "answered", "closest", "refused"
 LEAD, SUPPORT, EARLIER, RELATED = "answer", "support", "earlier", "related"
 MAX_SUPPORT = 3  # supporting excerpts after the lead, each from another article
 MAX_UNMATCHED = 0.5  # share of the question's own words the retrieved articles may lack
-MIN_WORDS = 3  # shorter sentences are headings or bylines ("Group 1: IPO Developments")
+MIN_WORDS = 3  # shorter sentences are bylines, labels and the like ("Core Viewpoint")
+HEADING_WORDS = 8  # fewer words and no full stop: a heading ("Group 1: IPO Developments")
 GATE_FEATURES = ("lead", "subject", "typed", "focus", "concepts", "sim", "relevance", "unmatched", "covered")
 
 
@@ -222,10 +223,14 @@ def _following(cands: list[Candidate], lead: int, feats: np.ndarray, scores: np.
                 model: AnswerModel) -> int | None:
     """The sentence right after the lead, when it goes on about the same thing with what is asked
     for ("Zhipu reported a 128% jump in revenue ... | Revenue for the year rose to RMB 742 million"):
-    the lead excerpt then quotes both."""
+    the lead excerpt then quotes both. Not a heading, and not after a lead that ends in the article's
+    reference marks."""
     nxt = next((i for i, c in enumerate(cands) if c.doc == cands[lead].doc and c.before_start == cands[lead].start), None)
-    if nxt is None:
+    if nxt is None or _heading(cands[nxt].text):
         return None
+    lead_text = cands[lead].text
+    if trimmed_span(lead_text, 0, len(lead_text))[1] < len(lead_text):
+        return None  # the lead's own reference marks ("[5][8].") would sit inside the quote, read as citations
     f = dict(zip(FEATURES, feats[nxt], strict=True))
     if f["subject"] >= 1.0 and f["typed"] >= 1.0 and scores[nxt] >= scores[lead] - model.follow_margin:
         return nxt
@@ -348,6 +353,12 @@ def _day_of(e: Excerpt) -> float:
 def _same_text(text: str, others: list[str]) -> bool:
     norm = re.sub(r"\W+", "", text).lower()
     return any(re.sub(r"\W+", "", o).lower() == norm for o in others)
+
+
+def _heading(text: str) -> bool:
+    """A section heading rather than a sentence ("Group 1: IPO Developments"): short, and no
+    sentence-ending punctuation. It does not go on about the lead, whatever words it shares."""
+    return _words(text) < HEADING_WORDS and not re.search(r"[.!?。！？；;…][\"'”’)）」]*$", text)
 
 
 @lru_cache(maxsize=20_000)  # per retrieved sentence, and sentences recur across questions

@@ -237,6 +237,11 @@ def test_the_design_cards_questions_are_answered_and_off_topic_ones_refused(tmp_
               "Is Moonshot also heading for a Hong Kong listing?", "月之暗面要上市吗?"):
         ans = qa.ask(q)
         assert ans.outcome == "answered" and ans.citations, (q, ans.outcome, ans.scores)
+        # the article's own reference marks ("[5][8]") are never quoted: they would read as citations
+        assert not any(re.search(r"\[\d+\]", c.excerpt) for c in ans.citations), (q, ans.citations)
+        if q == "who is first to list?":  # the lead is the sentence, not the section heading after it
+            lead = ans.citations[0].excerpt
+            assert lead.startswith("The competition among leading players") and "Group 1" not in lead, lead
     for q in ("What is the weather in Paris tomorrow?", "How do I cook carbonara?", "今天北京天气怎么样？"):
         ans = qa.ask(q)
         assert ans.outcome == "refused" and not ans.citations, (q, ans.outcome)
