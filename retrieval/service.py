@@ -214,7 +214,9 @@ class QAService:
             # time word is how the question is put, not what it is about (it still weighs in "concepts")
             term = any(self.glossary.groups[g].kind == TERM for g in question.groups)
             return gate["focus"] >= 1.0 and gate["unmatched"] == 0.0 and (gate["concepts"] >= RELATED_CONCEPTS or term)
-        return gate["subject"] >= 1.0 and not missing
+        # a company named and found: the lead is about it, or the corpus has what is asked about it
+        # ("When will Zhipu list?" where the article says Zhipu prepares its IPO but not when)
+        return (gate["subject"] >= 1.0 or gate["focus"] >= 1.0) and not missing
 
     def _standalone(self, question: str, history: Sequence[str]) -> str:
         if history and self.llm is not None:

@@ -245,3 +245,17 @@ def test_the_design_cards_questions_are_answered_and_off_topic_ones_refused(tmp_
     for q in ("What is the weather in Paris tomorrow?", "How do I cook carbonara?", "今天北京天气怎么样？"):
         ans = qa.ask(q)
         assert ans.outcome == "refused" and not ans.citations, (q, ans.outcome)
+
+
+def test_a_company_the_corpus_covers_gets_the_closest_excerpts_not_a_refusal(tmp_path: Path) -> None:
+    """The seed article says Zhipu prepares a Hong Kong IPO but not when: "closest", quoting that,
+    whatever the case of the name; a vague amount answers "how much"."""
+    data = tmp_path / "data"
+    assert main(["index", "--corpus", str(ROOT / "corpus"), "--data", str(data)]) == 0
+    qa = QAService(RetrievalSettings(corpus_dir=ROOT / "corpus", data_dir=data))
+    for q in ("When will Zhipu list?", "when will zhipu list"):
+        ans = qa.ask(q)
+        assert ans.outcome == "closest" and "Zhipu AI are planning" in ans.citations[0].excerpt, (q, ans.outcome)
+    raise_ = qa.ask("how much will MiniMax raise?")
+    assert raise_.outcome == "answered" and "hundreds of millions of dollars" in raise_.citations[0].excerpt
+    assert qa.ask("What is Quanta's IPO price?").outcome == "refused"  # a company it never mentions
