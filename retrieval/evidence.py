@@ -251,6 +251,13 @@ def subject(glossary: Glossary, c: Candidate, anaphor: bool, *, listed: bool = F
     return first[1] if first else frozenset()
 
 
+def opening_names(glossary: Glossary, c: Candidate) -> frozenset[int]:
+    """The names a sentence opens with, listed together ("MiniMax and Zhipu AI are planning their
+    Hong Kong IPOs"): a yes/no question about any of them is answered by it."""
+    first = _first_name(glossary, c.text, listed=True)
+    return first[1] if first and first[0] <= len(c.text) / 2 else frozenset()
+
+
 def _first_name(glossary: Glossary, text: str, *, listed: bool = False) -> tuple[int, frozenset[int]] | None:
     """Where the first name starts, and the names it opens; with ``listed``, also the names listed
     right after it (a headline "MiniMax、智谱、月之暗面竞相赴港IPO" is about each of them; in a

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .evidence import FEATURES, Candidate, names_unknown, subject, trimmed_span, wanted_kinds
+from .evidence import FEATURES, Candidate, names_unknown, opening_names, subject, trimmed_span, wanted_kinds
 from .evidence import features as evidence_features
 from .figures import COMPARED, figures
 from .glossary import NAME, TERM, Glossary
@@ -246,7 +246,8 @@ def gate_features(question: Question, cands: list[Candidate], feats: np.ndarray,
     headline listing the asked company as being about it, as the gate's "subject" does."""
     f = feats[lead]
     about = frozenset().union(*(e.about for e in excerpts)) if excerpts else frozenset()
-    headline = subject(glossary, cands[lead], False, listed=True) if question.qtype == YES_NO else frozenset()
+    headline = (subject(glossary, cands[lead], False, listed=True) | opening_names(glossary, cands[lead])
+                if question.qtype == YES_NO else frozenset())
     listed = len(question.names & headline) / len(question.names) if question.names else 0.0
     return {
         "covered": len(question.names & (about | headline)) / len(question.names) if question.names else 1.0,

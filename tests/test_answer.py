@@ -249,7 +249,8 @@ def test_the_design_cards_questions_are_answered_and_off_topic_ones_refused(tmp_
 
 def test_a_company_the_corpus_covers_gets_the_closest_excerpts_not_a_refusal(tmp_path: Path) -> None:
     """The seed article says Zhipu prepares a Hong Kong IPO but not when: "closest", quoting that,
-    whatever the case of the name; a vague amount answers "how much"."""
+    whatever the case of the name, and "yes" to whether it is listing; a vague amount answers "how
+    much"."""
     data = tmp_path / "data"
     assert main(["index", "--corpus", str(ROOT / "corpus"), "--data", str(data)]) == 0
     qa = QAService(RetrievalSettings(corpus_dir=ROOT / "corpus", data_dir=data))
@@ -259,3 +260,5 @@ def test_a_company_the_corpus_covers_gets_the_closest_excerpts_not_a_refusal(tmp
     raise_ = qa.ask("how much will MiniMax raise?")
     assert raise_.outcome == "answered" and "hundreds of millions of dollars" in raise_.citations[0].excerpt
     assert qa.ask("What is Quanta's IPO price?").outcome == "refused"  # a company it never mentions
+    # "MiniMax and Zhipu AI are planning ... Hong Kong IPOs" says yes for either of them
+    assert qa.ask("Is Zhipu listing in Hong Kong?").outcome == "answered"

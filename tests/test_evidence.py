@@ -13,6 +13,7 @@ from retrieval.evidence import (
     Candidate,
     features,
     has_kind,
+    opening_names,
     question_days,
     subject,
     trimmed_span,
@@ -159,3 +160,11 @@ def test_another_reading_of_the_focus_words_counts_as_the_focus() -> None:
     ])
     # "raise" is proceeds or a funding round: "融资" is the second reading
     assert [r["focus"] for r in rows] == [1.0, 0.0]
+
+
+def test_the_names_a_sentence_opens_with_together_answer_a_yes_no_question_about_either() -> None:
+    minimax, zhipu = (G.find(n).keys() for n in ("MiniMax", "Zhipu"))
+    both = opening_names(G, cand("MiniMax and Zhipu AI are planning their Hong Kong IPOs soon."))
+    assert set(minimax) | set(zhipu) == set(both)
+    # a name further on is not what the sentence opens with
+    assert opening_names(G, cand("Analysts expect strong demand for the offering, which MiniMax leads.")) == frozenset()
