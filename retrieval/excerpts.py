@@ -357,9 +357,11 @@ def _same_text(text: str, others: list[str]) -> bool:
 
 
 def _heading(text: str) -> bool:
-    """A section heading rather than a sentence ("Group 1: IPO Developments"): short, and no
-    sentence-ending punctuation. It does not go on about the lead, whatever words it shares."""
-    return _words(text) < HEADING_WORDS and not re.search(r"[.!?。！？；;…][\"'”’)）」]*$", text)
+    """A section heading or a byline rather than a sentence ("Group 1: IPO Developments", "Sou Hu
+    Cai Jing·2025-12-11 13:45"): few words, and no sentence-ending punctuation. It does not go on
+    about the lead, whatever words it shares."""
+    words = len(re.findall(r"[A-Za-z]+", text)) + len(re.findall(r"[\u3400-\u9fff]", text)) / 2  # a date is no words
+    return words < HEADING_WORDS and not re.search(r"[.!?。！？；;…][\"'”’)）」]*$", text)
 
 
 @lru_cache(maxsize=20_000)  # per retrieved sentence, and sentences recur across questions

@@ -262,3 +262,6 @@ def test_a_company_the_corpus_covers_gets_the_closest_excerpts_not_a_refusal(tmp
     assert qa.ask("What is Quanta's IPO price?").outcome == "refused"  # a company it never mentions
     # "MiniMax and Zhipu AI are planning ... Hong Kong IPOs" says yes for either of them
     assert qa.ask("Is Zhipu listing in Hong Kong?").outcome == "answered"
+    # the headline is quoted without the byline under it ("Sou Hu Cai Jing·2025-12-11 13:45")
+    racing = qa.ask("which companies are racing to list?")
+    assert racing.citations[0].excerpt == "大模型第一股之争:MiniMax、智谱、月之暗面竞相赴港IPO", racing.citations[0].excerpt
