@@ -13,10 +13,11 @@ import pytest
 
 from bot.alerts.changes import AnswerChanges, bears_on
 from bot.alerts.generations import Arrival, Generation
+from bot.alerts.render import change_alert_message
 from bot.cli import main as industry_qa
 from bot.evidence import evidence_of
 from bot.render import Message
-from bot.state.records import Evidence
+from bot.state.records import Evidence, SavedQuestion
 from bot.state.sqlite import SQLiteStateStore
 from retrieval.glossary import load_glossary
 from retrieval.service import QAService
@@ -103,17 +104,19 @@ def change_dms(calls: FakeSlack | list[Call], user: str = "U1") -> list[str]:
 
 
 def watch_refused_question(bot: BotHarness, fake_slack: FakeSlack, question: str = ZHIPU_QUESTION) -> None:
-    """U1 asks in a DM, is told the corpus does not answer, and clicks "Tell me when this changes"."""
+    """U1 asks in a DM, is told the corpus does not answer (refused, or only related excerpts), and
+    clicks "Tell me when this changes"."""
     bot.post_event(message(question, ts="1700000500.000100", channel="D1", channel_type="im"))
     [answer] = wait_answered(fake_slack)
     watch = controls(answer)["answer_watch"]
-    assert json.loads(watch["value"])["o"] == "refused"
+    seen = json.loads(watch["value"])["o"]
+    assert seen in ("refused", "closest")
     payload = click(answer, "answer_watch", watch["value"], user="U1", channel="D1",
                     response_url=fake_slack.hook_url("watch"))
     assert bot.post_form({"payload": json.dumps(payload)}).status == 200
     assert ":bell:" in texts_of(fake_slack.wait_count("hook:watch", 1)[0])
     [saved] = bot.store.saved_of(team="T111", user="U1")
-    assert (saved.question, saved.evidence.outcome) == (question, "refused")
+    assert (saved.question, saved.evidence.outcome) == (question, seen)
     fake_slack.reset()
 
 
@@ -127,7 +130,7 @@ def test_an_added_article_that_answers_a_watched_question_sends_one_dm(
     assert bot.bot.watcher.wait_rounds(2, timeout=30)  # the start-up look, then the add's generation
     [dm] = change_dms(fake_slack)
     assert "The corpus can now answer it." in dm and "fixture code 9999" in dm
-    assert "Before (" in dm and "The corpus did not answer it." in dm and "Now (" in dm
+    assert "Before (" in dm and "Now (" in dm  # what the asker saw then (here related excerpts only), and now
     [saved] = bot.store.saved_questions()
     assert saved.evidence.outcome == "answered" and saved.evidence.path.endswith("zhipu-hearing-fixture.md")
 
@@ -199,3 +202,19 @@ def test_the_watch_limit_is_said_and_an_alert_stops_its_question(
     assert bot.post_form({"payload": json.dumps(mine)}).status == 200
     assert "不再提醒这个问题" in texts_of(fake_slack.wait_count("hook:stop", 1)[0])  # the alert's language
     assert bot.store.saved_questions() == []
+
+
+@pytest.mark.parametrize(("before", "after", "reason"), [
+    ("refused", "answered", "The corpus can now answer it."),
+    ("closest", "answered", "The corpus can now answer it."),
+    ("answered", "answered", "A newer excerpt now answers it."),
+    ("answered", "closest", "The corpus no longer answers it."),
+    ("closest", "refused", "The corpus no longer answers it."),
+    ("refused", "closest", "The corpus has new related excerpts, though still no direct answer."),
+])
+def test_the_alert_says_how_the_answer_changed(before: str, after: str, reason: str) -> None:
+    saved = SavedQuestion(1, "T", "U1", "When will Zhipu list?", "en", Evidence(before, "a.md", 0, 5),
+                          "" if before == "refused" else "Zhipu filed.", "Wire, 1 Jan 2026", 0.0, 0.0)
+    text = json.dumps(change_alert_message(saved, Answer("q", after == "refused", "en", []), outcome=after,
+                                           now=86_400.0).to_kwargs(), ensure_ascii=False)
+    assert reason in text

@@ -93,11 +93,12 @@ def _before_text(saved: SavedQuestion) -> str:
 
 
 def _reason(before: str, after: str) -> str:
-    if before == "refused" and after != "refused":
-        return "answered"
-    if after == "refused":
+    """Why the DM: answered now, no longer answered, related excerpts only, or a newer answer."""
+    if after == "answered":
+        return "newer" if before == "answered" else "answered"
+    if after == "refused" or before == "answered":
         return "withdrawn"
-    return "newer"
+    return "related"  # "closest", from refused or from other related excerpts
 
 
 def _day(epoch: float) -> str:

@@ -64,6 +64,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "change_reason_answered": {"en": "The corpus can now answer it.", "zh": "语料现在可以回答这个问题了。"},
     "change_reason_newer": {"en": "A newer excerpt now answers it.", "zh": "现在有更新的原文摘录回答它。"},
     "change_reason_withdrawn": {"en": "The corpus no longer answers it.", "zh": "语料已无法回答这个问题。"},
+    "change_reason_related": {"en": "The corpus has new related excerpts, though still no direct answer.",
+                              "zh": "语料有了新的相关原文，但仍不是直接回答。"},
     "change_now": {"en": "Now ({date})", "zh": "现在（{date}）"},
     "change_before": {"en": "Before ({date})", "zh": "之前（{date}）"},
     "change_was_refused": {"en": "The corpus did not answer it.", "zh": "语料当时无法回答。"},
