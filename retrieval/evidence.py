@@ -37,10 +37,7 @@ DATE = re.compile(
 MONEY = re.compile(
     r"(?:HK|US|S)?\$\s?\d|\bRMB\s?\d|\d\s*yuan\b|\d[\d,.]*\s*(?:billion|million|bn|mn|trillion)\b|"
     r"\d[\d,.]*\s*(?:亿|万)?(?:港元|美元|元|人民币|港币)|\d[\d,.]*\s*亿|"
-    r"[一二两三四五六七八九十百千]+(?:亿|万)(?:港元|美元|元|人民币)?|"
-    # amounts stated roughly, as news does before a deal is priced
-    r"\b(?:tens|hundreds) of (?:millions|billions) of (?:US |HK |Hong Kong )?(?:dollars|yuan)\b|"
-    r"\b(?:millions|billions) of (?:US |HK |Hong Kong )?(?:dollars|yuan)\b|数(?:十|百|千)?(?:亿|万)(?:港元|美元|元|人民币)", re.I)
+    r"[一二两三四五六七八九十百千]+(?:亿|万)(?:港元|美元|元|人民币)?", re.I)
 # "HK$151 to HK$165", "110.00港元至120.00港元", "between HK$151 and HK$165"
 RANGE = re.compile(r"\d[\d,.]*\s*(?:港元|美元|元)?\s*(?:to|and|-|–|—|至|到)\s*(?:HK\$|US\$|\$|RMB\s?)?\d", re.I)
 PERCENT = re.compile(r"\d+(?:\.\d+)?\s?(?:%|％|per ?cent\b)|百分之", re.I)

@@ -58,9 +58,6 @@ def test_names_count_in_the_sentence_and_through_it_or_the_title() -> None:
     ("What stock code does Zhipu trade under?", "It trades under the stock code 2513.", "It trades in Hong Kong since 2026."),
     ("Why did MiniMax shares drop?", "Shares fell as investors took profits.", "Shares fell 8.3% on Monday."),
     ("Who led the cornerstone investors?", "The tranche was led by Beijing AI Fund.", "the tranche was led by a fund."),
-    # an amount stated roughly, as news does before a deal is priced
-    ("How much will MiniMax raise?", "MiniMax aims to raise hundreds of millions of dollars.", "MiniMax aims to raise funds."),
-    ("MiniMax要募资多少？", "MiniMax计划募资数亿美元。", "MiniMax计划募资。"),
 ])
 def test_typed_evidence_matches_what_the_question_asks_for(question: str, good: str, bad: str) -> None:
     rows = feats(question, [cand(good), cand(bad)])
