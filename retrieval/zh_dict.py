@@ -38,7 +38,9 @@ def import_jieba() -> Any:
     """``import jieba`` without its optional ``pkg_resources`` import (~0.2 s; jieba then opens its
     data files by path instead)."""
     if "jieba" in sys.modules:
-        return sys.modules["jieba"]
+        loaded = sys.modules["jieba"]
+        loaded.setLogLevel(logging.WARNING)  # imported elsewhere first: still no dictionary chatter on stderr
+        return loaded
     block = "pkg_resources" not in sys.modules
     if block:
         sys.modules["pkg_resources"] = None  # type: ignore[assignment]

@@ -81,3 +81,9 @@ def test_a_process_that_cuts_a_lot_loads_the_whole_dictionary_once(tmp_path: Pat
     got = _run(_QUESTION.format(setup=setup, tmp=str(tmp_path)), tmp_path)
     assert got["loaded"]
     assert got["tokens"] == bm25_tokens("澜光科技首日涨了多少？")
+
+
+def test_jieba_imported_elsewhere_first_still_writes_nothing_to_stderr(tmp_path: Path) -> None:
+    setup = "import jieba as _elsewhere\nzh_dict.FULL_LOAD_AFTER = 0"  # and the full dictionary is loaded
+    got = _run(_QUESTION.format(setup=setup, tmp=str(tmp_path)), tmp_path)
+    assert got["loaded"] and "Prefix dict" not in got["stderr"], got["stderr"]
