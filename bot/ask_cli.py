@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from bot.texts import answer_text, fallback_note, role_label
-from bot.texts.wording import human_date
+from bot.texts.wording import human_date, quoted_citations
 from retrieval.cli import Common, Subparsers, settings_from
 
 
@@ -43,10 +43,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(json.dumps(answer.to_dict(text), ensure_ascii=False, indent=2))
         return 0
     print(text)
+    quoted = {c.n for c in quoted_citations(answer)}
     for c in answer.citations:
         role = role_label(c.role, answer.language)
         meta = " · ".join(x for x in (c.outlet, human_date(c.published, answer.language), role, c.url) if x)
-        quoted_above = answer.mode != "llm" and c.n == 1  # the answer's line quotes [1] already
+        quoted_above = c.n in quoted  # the answer's line quotes it already
         excerpt = "" if quoted_above else f"\n    \"{c.excerpt}\""
         print(f"\n[{c.n}] {c.title}\n    {meta}{excerpt}\n    ({c.path}:{c.start}-{c.end})")
     if args.verbose:

@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
 
 from bot.answer_actions import answer_actions
 from bot.texts import answer_text, role_label, t
-from bot.texts.wording import human_date
+from bot.texts.wording import human_date, quoted_citations
 from retrieval.types import Answer, Citation
 
 SECTION_TEXT_LIMIT = 3000  # characters of mrkdwn per section block
@@ -172,8 +172,9 @@ def answer_message(answer: Answer, *, question_id: int | None = None, notes: Seq
         blocks += [DividerBlock(), section(f"*{t('sources', lang)}*")]
         reserve = len(tail) + 1  # keep room for the "more sources" line and the buttons
         shown = 0
+        quoted = {c.n for c in quoted_citations(answer)}
         for citation in citations:
-            quoted_above = answer.mode != "llm" and citation.n == 1  # the answer's line quotes [1]
+            quoted_above = citation.n in quoted  # the answer's line quotes it already
             text = citation_mrkdwn(citation, lang, quote=not quoted_above)
             if used + len(text) > MESSAGE_TEXT_BUDGET or len(blocks) + reserve >= MAX_BLOCKS:
                 break

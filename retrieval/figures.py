@@ -31,6 +31,9 @@ class HasFigures(Protocol):
     @property
     def role(self) -> str: ...
 
+    @property
+    def about(self) -> frozenset[int]: ...
+
 
 def figures(text: str, kinds: Sequence[str]) -> tuple[float, ...]:
     """The amounts of ``kinds`` (money, percent) that ``text`` states, as plain numbers."""
@@ -59,7 +62,14 @@ def differing(excerpts: Sequence[HasFigures]) -> list[int]:
         return []
     lead = excerpts[0]
     return [i for i, e in enumerate(excerpts[1:], 1)
-            if e.role == "support" and e.doc != lead.doc and e.figures and not any(_same(a, b) for a in lead.figures for b in e.figures)]
+            if e.role == "support" and e.doc != lead.doc and e.figures and _same_subject(lead, e)
+            and not any(_same(a, b) for a in lead.figures for b in e.figures)]
+
+
+def _same_subject(a: HasFigures, b: HasFigures) -> bool:
+    """Both excerpts are about the same company (or either about none known): another company's
+    figure in a comparison's support is not a different figure for the same thing."""
+    return not a.about or not b.about or bool(a.about & b.about)
 
 
 def _same(a: float, b: float) -> bool:

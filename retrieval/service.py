@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,10 @@ from .evidence import Candidate
 from .excerpts import (
     ANSWERED,
     CLOSEST,
+    LEAD,
+    MAX_SUPPORT,
     REFUSED,
+    SUPPORT,
     AnswerModel,
     Excerpt,
     choose,
@@ -136,6 +139,13 @@ class QAService:
                                  glossary=self.glossary, subject_weight=self.answer_model.weight("subject"))
             related = self.related(found.relevance, found.question, gate, missing=found.missing)
             outcome = decide(self.answer_model, gate, missing=found.missing, related=related)
+            leads = 1
+            if outcome != ANSWERED and len(found.question.names) > 1 and not found.missing:
+                each = self._each_name(found)
+                if each is not None:
+                    # each company's excerpts state its own figures: none is "a different figure"
+                    outcome, excerpts = ANSWERED, [replace(e, figures=()) for e in each]
+                    leads = sum(e.role == LEAD for e in each)
             gate["p_answer"] = self.answer_model.probability(gate)
             if outcome == REFUSED:
                 ans = refusal(text, language, len(index.docs), features=gate)
@@ -144,7 +154,7 @@ class QAService:
                 as_of = index.docs[excerpts[0].doc]["published"] if found.question.state and outcome == ANSWERED else ""
                 differs = [i + 1 for i in differing(excerpts)] if outcome == ANSWERED else []
                 ans = Answer(question=text, refused=False, language=language, citations=citations,
-                             outcome=outcome, as_of=as_of, differs=differs, scores=gate,
+                             outcome=outcome, as_of=as_of, differs=differs, leads=leads, scores=gate,
                              corpus_articles=len(index.docs))
                 found.timings["answer_ms"] = (time.perf_counter() - t) * 1000
                 if self.llm is not None and not found.missing:
@@ -217,6 +227,37 @@ class QAService:
         # a company named and found: the lead is about it, or the corpus has what is asked about it
         # ("When will Zhipu list?" where the article says Zhipu prepares its IPO but not when)
         return (gate["subject"] >= 1.0 or gate["focus"] >= 1.0) and not missing
+
+    def _each_name(self, found: Findings) -> list[Excerpt] | None:
+        """A question about several companies ("Zhipu vs MiniMax IPO price", "did zhipu or minimax
+        pass the hearing first?") answered one company at a time: no one sentence holds both facts,
+        so it is answered when each company's own question ("Zhipu IPO price") would be, by the same
+        gate. The excerpts: each company's lead (roles "answer"), then supports from other articles."""
+        q = found.question
+        leads: list[Excerpt] = []
+        rest: list[Excerpt] = []
+        mentions = self.glossary.find(q.text)  # each company in the order the question names it
+        for name in sorted(q.names, key=lambda g: (min((a for a, _ in mentions.get(g, [])), default=len(q.text)), g)):
+            one = replace(q, names=frozenset({name}), groups=q.groups - (q.names - {name}))
+            feats, scores = rank(one, found.candidates, self.glossary, self.answer_model)
+            excerpts = choose(one, found.candidates, feats, scores, self.answer_model, self.glossary)
+            order = int(np.argmax(scores))
+            gate = gate_features(one, found.candidates, feats, scores, order, excerpts=excerpts,
+                                 relevance=found.relevance, article_texts=found.article_texts, glossary=self.glossary,
+                                 subject_weight=self.answer_model.weight("subject"))
+            if decide(self.answer_model, gate, missing=False, related=True) != ANSWERED:
+                return None
+            if any(e.doc == excerpts[0].doc and e.start == excerpts[0].start for e in leads):
+                return None  # one sentence leads for both: the per-company reading adds nothing
+            leads.append(excerpts[0])
+            rest += excerpts[1:]
+        out = list(leads)
+        for e in sorted(rest, key=lambda e: -e.score):
+            if len(out) > MAX_SUPPORT:
+                break
+            if all(e.doc != o.doc for o in out):
+                out.append(replace(e, role=SUPPORT))
+        return out
 
     def _standalone(self, question: str, history: Sequence[str]) -> str:
         if history and self.llm is not None:

@@ -61,6 +61,9 @@ class Answer:
     as_of: str = ""
     # numbers of the citations from other articles that give a different figure than [1]
     differs: list[int] = field(default_factory=list)
+    # how many citations, from [1], the answer's own line quotes: one, or one per company when a
+    # question about several ("Zhipu vs MiniMax IPO price") is answered one company at a time
+    leads: int = 1
     timings_ms: dict[str, float] = field(default_factory=dict)
     # Not part of the JSON schema: diagnostic scores used by eval/calibration.
     scores: dict[str, float] = field(default_factory=dict)

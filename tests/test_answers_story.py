@@ -138,3 +138,33 @@ def test_a_question_the_corpus_comes_close_to_gets_the_closest_not_a_refusal(sto
     ans = story.ask("who listed first?")
     assert ans.outcome == "closest", ans.scores
     assert ans.citations and all(c.role == "related" for c in ans.citations)
+
+
+def test_a_comparison_is_answered_one_company_at_a_time(story: QAService) -> None:
+    """No sentence holds both prices: each company's own sentence answers for it, both quoted in the
+    answer's line, in the order the question names them, each from its own article."""
+    ans = story.ask("Lumora vs Vireo IPO price")
+    assert ans.outcome == "answered", ans.scores
+    leads = [c for c in ans.citations if c.role == "answer"]
+    assert [c.n for c in leads] == [1, 2]
+    assert "HK$42.50" in leads[0].excerpt and "Lumora" in leads[0].excerpt
+    assert "HK$18.80" in leads[1].excerpt and "Vireo" in leads[1].excerpt
+    first, second = answer_text(ans).splitlines()[:2]
+    assert first == f"According to Test Harbour Wire (fiction), 2 Dec 2025: {leads[0].excerpt} [1]"
+    assert second.startswith(f"According to Test Tech Ledger (fiction), 10 Dec 2025: {leads[1].excerpt} [2]")
+    assert not ans.differs  # another company's price is not "a different figure"
+
+
+def test_a_chinese_comparison_finds_each_companys_first_day(story: QAService) -> None:
+    ans = story.ask("灵眸和维瑞首日谁涨得多？")
+    assert ans.outcome == "answered", ans.scores
+    text = answer_text(ans)
+    assert "58%" in text and "12%" in text
+
+
+def test_a_comparison_with_one_fact_missing_is_not_answered(story: QAService) -> None:
+    """Quanta has no IPO: the comparison is the closest the corpus comes, and Lumora's price is not
+    presented as an answer for both."""
+    ans = story.ask("Lumora vs Quanta Labs IPO price")
+    assert ans.outcome == "closest", ans.scores
+    assert all(c.role == "related" for c in ans.citations)

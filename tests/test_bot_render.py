@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -145,6 +146,22 @@ def test_an_extractive_answer_says_each_thing_once_with_dates_as_people_write_th
     assert texts[0] == "As of 8 Jan 2026, according to Test Wire: Zhipu closed 13.2% up. [1] [2]"
     assert texts[2] == "*[1]* <https://example.com/z|Zhipu debuts>\n_Test Wire · 8 Jan 2026_"  # quoted above
     assert texts[3] == "*[2]* Zhipu prices\n_测试财经 · 30 Dec 2025 · Earlier_\n> 智谱发行价116.20港元。"
+
+
+def test_a_comparison_quotes_each_companys_lead_in_the_answer_and_not_again_under_it() -> None:
+    zhipu = Citation(1, "Zhipu prices", "Test Wire", "2025-12-30T08:00:00+08:00", "", "Zhipu priced at HK$116.20.", "a.md", 0, 26)
+    minimax = Citation(2, "MiniMax prices", "测试财经", "2026-01-06T20:00:00+08:00", "", "MiniMax定价165港元。", "b.md", 0, 14)
+    also = Citation(3, "Zhipu debuts", "Test Wire", "2026-01-08T17:45:00+08:00", "", "Zhipu closed 13.2% up.", "c.md", 0, 22,
+                    role="support")
+    answer = Answer("q", False, "en", [zhipu, minimax, also], leads=2)
+    texts = [b["text"]["text"] for b in answer_message(answer).to_kwargs()["blocks"] if b["type"] == "section"]
+    assert texts[0] == ("According to Test Wire, 30 Dec 2025: Zhipu priced at HK$116.20. [1]\n"
+                        "According to 测试财经, 6 Jan 2026: MiniMax定价165港元。 [2] [3]")
+    assert texts[2:] == ["*[1]* Zhipu prices\n_Test Wire · 30 Dec 2025_", "*[2]* MiniMax prices\n_测试财经 · 6 Jan 2026_",
+                         "*[3]* Zhipu debuts\n_Test Wire · 8 Jan 2026 · Also reported_\n> Zhipu closed 13.2% up."]
+    # the closest the corpus comes quotes only its first excerpt, whatever the count says
+    closest = Answer("q", False, "en", [replace(c, role="related") for c in (zhipu, minimax)], outcome="closest", leads=2)
+    assert "[1] [2]" in answer_text(closest)
 
 
 def test_the_closest_the_corpus_comes_is_labelled_as_not_an_answer() -> None:

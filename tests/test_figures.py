@@ -33,6 +33,7 @@ class Shown:
     doc: int
     figures: tuple[float, ...]
     role: str = "support"
+    about: frozenset[int] = frozenset()
 
 
 def test_amounts_are_read_as_numbers_with_their_units() -> None:
@@ -47,6 +48,12 @@ def test_only_another_articles_different_figure_differs() -> None:
     assert differing([lead, Shown(1, (1.2e9,)), Shown(2, (1.35e9,)), Shown(0, (9.9e9,)), Shown(3, ())]) == [2]
     assert differing([Shown(0, ()), Shown(1, (1.35e9,))]) == []  # a lead without a figure compares nothing
     assert differing([lead, Shown(1, (0.9e9,), role="earlier")]) == []  # the story moved on
+
+
+def test_another_companys_figure_is_not_a_different_figure() -> None:
+    lead = Shown(0, (1.2e9,), about=frozenset({1}))
+    assert differing([lead, Shown(1, (0.6e9,), about=frozenset({2})), Shown(2, (1.35e9,), about=frozenset({1, 2}))]) == [2]
+    assert differing([lead, Shown(1, (0.6e9,))]) == [1]  # about no known company: compared as before
 
 
 @pytest.fixture(scope="module")

@@ -27,20 +27,33 @@ def answer_text(answer: Answer) -> str:
         return answer.model_text
     if not answer.citations:
         return ""
+    quoted = quoted_citations(answer)
     c = answer.citations[0]
-    sentence = " ".join(c.excerpt.split())
-    more = "".join(f" [{x.n}]" for x in answer.citations[1:])
+    more = "".join(f" [{x.n}]" for x in answer.citations[len(quoted):])
     if answer.outcome == "closest":
         head = t("answer_closest", lang, source=source_label(c, lang))
     elif answer.as_of:
         head = t("answer_as_of", lang, date=human_date(answer.as_of, lang), source=c.outlet or c.title)
     else:
         head = t("answer_lead", lang, source=source_label(c, lang))
+    lines = [head + " ".join(c.excerpt.split()) + " [1]"]
+    # a comparison's other companies: each its own line, from its own source
+    lines += [t("answer_lead", lang, source=source_label(x, lang)) + " ".join(x.excerpt.split()) + f" [{x.n}]"
+              for x in quoted[1:]]
     differ = ""
     if answer.differs:
         refs = "".join(f"[{n}]" for n in answer.differs)
         differ = t("sources_differ", lang, refs=refs)
-    return head + sentence + " [1]" + more + differ
+    return "\n".join(lines) + more + differ
+
+
+def quoted_citations(answer: Answer) -> list[Citation]:
+    """The citations the answer's own line quotes: the lead, and in an answer about several
+    companies one at a time ("Zhipu vs MiniMax IPO price") each company's lead after it
+    (``Answer.leads``). A model's answer quotes none; its sources are quoted under it."""
+    if answer.refused or answer.mode == "llm" or not answer.citations:
+        return []
+    return answer.citations[:max(1, answer.leads) if answer.outcome == "answered" else 1]
 
 
 def human_date(published: str, language: str) -> str:
