@@ -209,7 +209,10 @@ def features(question: Question, cands: list[Candidate], glossary: Glossary) -> 
         reachable = total - sum(w for word, w in w_weight.items() if _cjk(word) != cjk[i])
         if reachable > 0:
             out[i, 5] = matched / reachable
-        out[i, 6] = float(not focus_terms or bool(focus_terms & (here[i] | near_terms[i])))
+        # a day the question names is as specific as any term: the sentence that names that day
+        # holds what happened on it ("1月12日MiniMax股价怎么了" - "MiniMax shares fell 8.3% ... on January 12")
+        out[i, 6] = float(not focus_terms or bool(focus_terms & (here[i] | near_terms[i]))
+                          or bool(days and days & question_days(c.text)))
         out[i, 7] = 1.0 if not kinds else float(any(
             has_kind(k, c.text) or (k == "org" and bool(glossary.names(here[i]))) for k in kinds))
         if days or months:

@@ -159,6 +159,15 @@ def test_another_reading_of_the_focus_words_counts_as_the_focus() -> None:
     assert [r["focus"] for r in rows] == [1.0, 0.0]
 
 
+def test_the_day_a_question_names_counts_as_its_focus_in_a_sentence_naming_that_day() -> None:
+    rows = feats("1月12日MiniMax股价怎么了", [
+        cand("MiniMax shares fell 8.3% to HK$316.40 in Hong Kong on January 12, as early investors took profits."),
+        cand("MiniMax shares fell 3% to HK$300 in Hong Kong on January 14."),
+        cand("MiniMax的股价较发行价上涨一倍。"),
+    ])
+    assert [r["focus"] for r in rows] == [1.0, 0.0, 1.0]  # the day, or the term (股价) itself
+
+
 def test_the_names_a_sentence_opens_with_together_answer_a_yes_no_question_about_either() -> None:
     minimax, zhipu = (G.find(n).keys() for n in ("MiniMax", "Zhipu"))
     both = opening_names(G, cand("MiniMax and Zhipu AI are planning their Hong Kong IPOs soon."))
