@@ -165,6 +165,16 @@ def choose(question: Question, cands: list[Candidate], feats: np.ndarray, scores
                      and feats[i, col["focus"]] >= 1.0]
         if near_best:
             lead = max(near_best, key=lambda i: (_day(cands[i]), scores[i]))
+    elif question.first and speculative(cands[lead].text):
+        # "who is first to list?": a sentence saying someone was first ("Zhipu AI became the first
+        # ... to go public") answers; one about the race or a plan ("大模型第一股之争", "could list as
+        # early as January") only when nothing near it says who was
+        first = glossary.mentions("first")
+        settled = [i for i in order if scores[i] >= scores[lead] - FIRST_MARGIN and not speculative(cands[i].text)
+                   and first & glossary.mentions(cands[i].text)
+                   and all(feats[i, col[k]] >= 1.0 for k in ("subject", "typed", "focus"))]
+        if settled:
+            lead = settled[0]
     chosen = [lead]
     docs = {cands[lead].doc}
     kinds = wanted_kinds(question, glossary)
@@ -341,6 +351,19 @@ def answers_directly(gate: dict[str, float]) -> bool:
     sentence then "answers" equally)."""
     return (not gate.get("refers_back") and gate.get("topical", 1.0) >= 1.0 and gate["subject"] >= 0.5 and gate["covered"] >= 1.0 and gate["typed"] >= 1.0 and gate["focus"] >= 1.0
             and gate["unmatched"] <= MAX_UNMATCHED)
+
+
+# a race, a plan or a guess rather than a settled fact ("之争", "could list", "preparing")
+SPECULATIVE = re.compile(
+    r"\b(?:race|racing|vying|vie|compete|competing|competition|contest|battle|could|may|might|plans?|planning|aims?|"
+    r"aiming|expected|expects?|prepar\w*|lining up|set to|whether|potentially|likely)\b|"
+    r"之争|争夺|竞相|竞赛|角逐|谁能|花落谁家|有望|拟|计划|筹备|准备|或将|可能|预计|冲刺|建议|申请|推进", re.I)
+FIRST_MARGIN = 2.5  # how far below the best a settled sentence may score and still lead a "first" question
+
+
+@lru_cache(maxsize=20_000)
+def speculative(text: str) -> bool:
+    return SPECULATIVE.search(text) is not None
 
 
 def _day(c: Candidate) -> float:

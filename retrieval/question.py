@@ -51,7 +51,7 @@ _EN_STATE = re.compile(r"\b(?:latest|now|currently|current|still|yet|so far|anym
                        r"these days|recent|recently|most recent|newest|after)\b", re.I)
 _ZH_STATE = re.compile(r"目前|现在|最新|最近|当前|如今|还|仍|已经|了吗|了没|至今|近况")
 _EN_FIRST = re.compile(r"\bfirst\b(?!\s+(?:day|trading day|half|quarter))|\bearliest\b|\bbefore\b|\bbeat\b", re.I)
-_ZH_FIRST = re.compile(r"谁先|先上市|第一股|首家|第一家|最早|率先|抢先")
+_ZH_FIRST = re.compile(r"谁先|先上市|第一股|首家|第一家|第一个|第一只|最早|率先|抢先")
 _EN_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9.&'-]*(?:\s+[A-Z][A-Za-z0-9.&'-]*)*")
 # capitalised words that are not names: question words and common abbreviations
 _NOT_NAMES = frozenset({

@@ -168,3 +168,61 @@ def test_a_comparison_with_one_fact_missing_is_not_answered(story: QAService) ->
     ans = story.ask("Lumora vs Quanta Labs IPO price")
     assert ans.outcome == "closest", ans.scores
     assert all(c.role == "related" for c in ans.citations)
+
+
+RACE = {
+    "2025-11-01-race.md": """---
+title: "Lumora AI and Vireo Robotics race to be first to list"
+outlet: "Test Harbour Wire (fiction)"
+published: "2025-11-01T09:00:00+08:00"
+language: en
+url: ""
+---
+Lumora AI and Vireo Robotics are racing to become the first vision-AI company to list in Hong Kong, and Lumora could list as early as December, bankers said.
+
+Both companies are preparing to file their prospectuses this month.
+""",
+    "2025-11-02-race-zh.md": """---
+title: "视觉AI第一股之争：灵眸智能、维瑞机器人竞相赴港上市"
+outlet: "测试财经（虚构）"
+published: "2025-11-02T09:00:00+08:00"
+language: zh
+url: ""
+---
+测试财经讯 谁将成为第一个上市的视觉AI公司？灵眸智能与维瑞机器人正竞相赴港上市，争夺“视觉AI第一股”。
+
+两家公司均计划于年内完成上市。
+""",
+    "2025-12-05-first.md": """---
+title: "灵眸智能港股挂牌"
+outlet: "测试财经（虚构）"
+published: "2025-12-05T17:30:00+08:00"
+language: zh
+url: ""
+---
+测试财经讯 12月5日，灵眸智能在港交所主板挂牌，成为首家在港上市的视觉AI公司。
+
+该股首日收报67.15港元。
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def race(tmp_path_factory: pytest.TempPathFactory) -> QAService:
+    root = tmp_path_factory.mktemp("race")
+    (root / "corpus" / "articles").mkdir(parents=True)
+    shutil.copy(STORY / "glossary.yml", root / "corpus" / "glossary.yml")
+    for name, text in RACE.items():
+        (root / "corpus" / "articles" / name).write_text(text, encoding="utf-8")
+    settings = RetrievalSettings(corpus_dir=root / "corpus", data_dir=root / "data")
+    build_index(settings)
+    return QAService(settings)
+
+
+@pytest.mark.parametrize("question", ["谁是视觉AI第一股？", "谁第一个上市？", "who was first to list?"])
+def test_who_is_first_is_answered_by_who_was_not_by_the_race(race: QAService, question: str) -> None:
+    """The race ("racing to become the first ... could list as early as December") is about being
+    first, but the sentence saying who became first answers."""
+    ans = race.ask(question)
+    assert ans.outcome == "answered", ans.scores
+    assert "成为首家" in lead(ans), lead(ans)
