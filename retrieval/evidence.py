@@ -82,6 +82,13 @@ _WANTS: dict[str, tuple[str, ...]] = {
     "cornerstone investors": ("count", "percent", "org"), "stock code": ("code",), "lock-up": ("date",),
     "timetable": ("date",), "listing hearing": ("date",),
 }
+# terms a sentence states by their form alone: "marketing shares at HK$151 to HK$165 each" gives the
+# price range without the words; "listed under the code 0100" the stock code
+STATED_BY_FORM = {
+    "price range": re.compile(r"(?:HK\$|US\$|\$|RMB\s?)\d[\d,.]*\s*(?:to|and|-|–|至|到)\s*(?:HK\$|US\$|\$|RMB\s?)?\d|"
+                              r"\d[\d,.]*\s*(?:港元|美元|元)?\s*(?:至|到|-|–)\s*\d[\d,.]*\s*(?:港元|美元|元)", re.I),
+    "stock code": CODE,
+}
 _HOW_MANY = re.compile(r"\bhow many\b|\bnumber of\b|几家|多少家|几个|多少个|多少股|多少名|多少人|多少倍|几倍")
 _KIND_PATTERNS = {"range": RANGE, "money": MONEY, "percent": PERCENT, "multiple": MULTIPLE, "count": COUNT, "code": CODE,
                   "date": DATE, "org": ORG}
@@ -159,6 +166,10 @@ def features(question: Question, cands: list[Candidate], glossary: Glossary) -> 
     if not n:
         return out
     here = [glossary.mentions(c.text) for c in cands]
+    by_form = {g: STATED_BY_FORM[glossary.groups[g].terms[0]] for g in question.groups
+               if glossary.groups[g].terms[0] in STATED_BY_FORM}
+    if by_form:  # the sentence states the term by its form: it holds the term
+        here = [h | frozenset(g for g, p in by_form.items() if p.search(c.text)) for h, c in zip(here, cands, strict=True)]
     near_terms = [glossary.mentions(c.before) if ANAPHOR.match(c.text.lstrip()) else frozenset() for c in cands]
     cjk = [_cjk_share(c.text) >= 0.3 for c in cands]
     near = [glossary.mentions(c.before) | glossary.mentions(c.title) for c in cands]

@@ -168,6 +168,21 @@ def test_the_day_a_question_names_counts_as_its_focus_in_a_sentence_naming_that_
     assert [r["focus"] for r in rows] == [1.0, 0.0, 1.0]  # the day, or the term (股价) itself
 
 
+def test_a_price_range_or_stock_code_stated_by_its_form_is_the_term() -> None:
+    rows = feats("minimax price range", [
+        cand("MiniMax kicked off its IPO on December 31, marketing shares at HK$151 to HK$165 each."),
+        cand("MiniMax was founded in 2021 and grew from 2022 to 2025."),  # years, not a price range
+        cand("MiniMax的招股价区间为每股151港元至165港元。"),
+    ])
+    assert [r["focus"] for r in rows] == [1.0, 0.0, 1.0]
+    assert rows[0]["concepts"] == rows[2]["concepts"] == 1.0 and rows[1]["concepts"] < 1.0
+    rows = feats("what's minimax's ticker in HK", [
+        cand("The stock, listed under the code 0100, opened at HK$235.00."),
+        cand("The stock opened at HK$235.00."),
+    ])
+    assert [r["focus"] for r in rows] == [1.0, 0.0]
+
+
 def test_the_names_a_sentence_opens_with_together_answer_a_yes_no_question_about_either() -> None:
     minimax, zhipu = (G.find(n).keys() for n in ("MiniMax", "Zhipu"))
     both = opening_names(G, cand("MiniMax and Zhipu AI are planning their Hong Kong IPOs soon."))
