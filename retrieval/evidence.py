@@ -220,14 +220,16 @@ def features(question: Question, cands: list[Candidate], glossary: Glossary) -> 
         reachable = total - sum(w for word, w in w_weight.items() if _cjk(word) != cjk[i])
         if reachable > 0:
             out[i, 5] = matched / reachable
-        # a day the question names is as specific as any term: the sentence that names that day
-        # holds what happened on it ("1月12日MiniMax股价怎么了" - "MiniMax shares fell 8.3% ... on January 12")
-        out[i, 6] = float(not focus_terms or bool(focus_terms & (here[i] | near_terms[i]))
-                          or bool(days and days & question_days(c.text)))
         out[i, 7] = 1.0 if not kinds else float(any(
             has_kind(k, c.text) or (k == "org" and bool(glossary.names(here[i]))) for k in kinds))
         if days or months:
             out[i, 8] = _date_match(c, days, months)
+        # a day the question names is as specific as any term: the sentence of that day that names
+        # the company asked and holds what is asked for says what happened on it ("1月12日MiniMax股价
+        # 怎么了" - "MiniMax shares fell 8.3% ... on January 12"; "...drop in the March 16 selloff" -
+        # "Zhipu AI fell 9.6% on Monday", published on March 16)
+        on_the_day = bool(days) and out[i, 8] >= 1.0 and out[i, 7] >= 1.0 and (out[i, 1] > 0 or not names)
+        out[i, 6] = float(not focus_terms or bool(focus_terms & (here[i] | near_terms[i])) or on_the_day)
         if question.state and hi > lo and not math.isnan(c.day):  # the newest word on what is asked about
             out[i, 9] = out[i, 3] * out[i, 7] * out[i, 5] * (c.day - lo) / (hi - lo)
         out[i, 10] = float(anaphor)

@@ -166,6 +166,13 @@ def test_the_day_a_question_names_counts_as_its_focus_in_a_sentence_naming_that_
         cand("MiniMax的股价较发行价上涨一倍。"),
     ])
     assert [r["focus"] for r in rows] == [1.0, 0.0, 1.0]  # the day, or the term (股价) itself
+    # "on Monday" in an article of that day, naming the company asked and the figure asked for
+    rows = feats("How much did Zhipu drop in the March 16 selloff?", [
+        cand("Zhipu AI fell 9.6% on Monday, according to exchange data.", day=date(2026, 3, 16)),
+        cand("Zhipu AI fell 9.6% on Monday, according to exchange data.", day=date(2026, 3, 23)),
+        cand("The broader index fell 1.4% on Monday.", day=date(2026, 3, 16)),  # not the company asked
+    ])
+    assert [r["focus"] for r in rows] == [1.0, 0.0, 0.0]
 
 
 def test_a_price_range_or_stock_code_stated_by_its_form_is_the_term() -> None:
