@@ -229,6 +229,42 @@ def choose(question: Question, cands: list[Candidate], feats: np.ndarray, scores
     return out
 
 
+def newest_leads(index: LoadedIndex, glossary: Glossary, names: frozenset[int] = frozenset(), *,
+                 last_day: float | None = None, n: int = MAX_SUPPORT + 1) -> list[Excerpt]:
+    """"What's new?": the ``n`` newest articles (published by ``last_day``), newest first, each by
+    its opening sentence; with ``names`` ("What's new with Zhipu?"), the newest articles that name
+    one of them, each by its first sentence that does. The first is the lead, the others "earlier".
+    An article whose title was already quoted (the same story filed twice) is left out; at most
+    NEWS_SCAN articles are read."""
+    days = np.asarray(index.doc_days, dtype=np.float64)
+    known = np.flatnonzero(~np.isnan(days) & (days <= (last_day if last_day is not None else np.inf)))
+    out: list[Excerpt] = []
+    titles: set[str] = set()
+    for doc in known[np.argsort(-days[known], kind="stable")][:NEWS_SCAN]:
+        d = index.docs[int(doc)]
+        title = re.sub(r"\W+", "", d.get("title", "")).lower()
+        if title and title in titles:
+            continue
+        opening = None
+        for sid in index.article_sentence_ids(int(doc)):
+            r = index.sentence(sid)
+            text = d["text"][r.start:r.end]
+            if _words(text) >= MIN_WORDS and not _heading(text) and (not names or names & glossary.mentions(text)):
+                opening = r
+                break
+        if opening is None:
+            continue
+        titles.add(title)
+        out.append(Excerpt(int(doc), opening.start, opening.end, LEAD if not out else EARLIER, 0.0, float(days[doc]),
+                           names & glossary.mentions(d["text"][opening.start:opening.end])))
+        if len(out) >= n:
+            break
+    return out
+
+
+NEWS_SCAN = 500  # newest articles read for "what's new with X?" before giving up on more
+
+
 def _following(cands: list[Candidate], lead: int, feats: np.ndarray, scores: np.ndarray,
                 model: AnswerModel) -> int | None:
     """The sentence right after the lead, when it goes on about the same thing with what is asked

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from .glossary import NAME, Glossary
+from .glossary import NAME, TERM, Glossary
 from .text import EN_STOPWORDS, ZH_STOPWORDS, chinese_runs, chinese_words, detect_language, english_words
 
 # Question types. NUMBER covers how much / how many / prices / changes; ENTITY who / which.
@@ -47,9 +47,15 @@ _ZH_TYPES: list[tuple[str, re.Pattern[str]]] = [
     (YES_NO, re.compile(r"吗[？?。!！]*$|是否|有没有|是不是|了没|没有[？?]*$|能否|会不会")),
     (EVENT, re.compile(r"最新|进展|新动向|动态|怎么了|发生了什么|计划|打算")),
 ]
+# "what's new this week?", "这周有什么新进展？", "MiniMax有什么新消息": the corpus's newest news
+_EN_NEWS = re.compile(r"\bwhat(?:'s|’s| is| has been)? (?:new|happening|going on)\b|\bany (?:news|updates?)\b|"
+                      r"\b(?:latest|recent) (?:news|developments?|updates?)\b|\bwhat happened (?:this|last) week\b|"
+                      r"\bthe latest\s*(?:on|with|about|for|from|[?？]|$)|"
+                      r"^\s*(?:news|updates?)\s*[?？]*\s*$", re.I)
+_ZH_NEWS = re.compile(r"有什么新|有何新|最新消息|最新进展|最新动态|新进展|新动向|新动态|新消息|最近(?:有什么|发生了什么)|这周发生|本周发生")
 _EN_STATE = re.compile(r"\b(?:latest|now|currently|current|still|yet|so far|anymore|any more|today|at the moment|"
-                       r"these days|recent|recently|most recent|newest|after)\b", re.I)
-_ZH_STATE = re.compile(r"目前|现在|最新|最近|当前|如今|还|仍|已经|了吗|了没|至今|近况")
+                       r"these days|recent|recently|most recent|newest|after)\b|" + _EN_NEWS.pattern, re.I)
+_ZH_STATE = re.compile(r"目前|现在|最新|最近|当前|如今|还|仍|已经|了吗|了没|至今|近况|" + _ZH_NEWS.pattern)
 _EN_FIRST = re.compile(r"\bfirst\b(?!\s+(?:day|trading day|half|quarter))|\bearliest\b|\bbefore\b|\bbeat\b", re.I)
 _ZH_FIRST = re.compile(r"谁先|先上市|第一股|首家|第一家|第一个|第一只|最早|率先|抢先")
 _EN_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9.&'-]*(?:\s+[A-Z][A-Za-z0-9.&'-]*)*")
@@ -105,6 +111,14 @@ def analyse(text: str, glossary: Glossary, *, language: str | None = None) -> Qu
     if not names and not q.unknown_names and _REFERS_BACK.search(_DUMMY_IT.sub(" ", text)) and not own_words(q, glossary):
         q = replace(q, refers_back=True)
     return q
+
+
+def asks_for_news(question: Question, glossary: Glossary) -> bool:
+    """"What's new this week?", "这周有什么新进展？", "What's new with Zhipu?": the newest news of the
+    corpus (about the companies named, if any), not a fact (no term of the news asked about)."""
+    if question.unknown_names or any(glossary.groups[g].kind == TERM for g in question.groups):
+        return False
+    return bool(_ZH_NEWS.search(question.text) or _EN_NEWS.search(question.text))
 
 
 def question_type(text: str, language: str) -> str:
@@ -173,6 +187,7 @@ ASKING = frozenset({
     "一共", "总共", "多少", "现在", "目前", "最新", "最近", "这次", "此次", "那个", "这个", "情况", "怎么样", "如何",
     "什么", "哪些", "哪家", "是不是", "有没有", "为什么", "怎么", "多久", "多大", "几个", "大家", "都", "还", "了",
     "呢", "吗", "吧", "啊", "时候", "什么时候", "对比", "相比", "之间", "各自", "分别", "已经", "表现", "怎样", "一下", "请问", "成为",
+    "动向", "新动向", "动态", "进展", "新进展", "消息", "新消息", "新闻",
 })
 
 

@@ -32,6 +32,7 @@ from .excerpts import (
     gate_features,
     gather,
     missing_names,
+    newest_leads,
     rank,
 )
 from .figures import differing
@@ -41,7 +42,7 @@ from .glossary import KINDS, NAME, TERM, load_glossary
 from .index import LoadedIndex, check_compatible, require_generation
 from .llm import LLMAnswerer, make_chat_model
 from .llm_context import cited_sentences, model_passages
-from .question import Question, analyse_turn, own_words
+from .question import Question, analyse_turn, asks_for_news, own_words
 from .search import Hit, answer_pool
 from .settings import RetrievalSettings
 from .text import LANGUAGES, clip_question, content_terms
@@ -129,7 +130,13 @@ class QAService:
         found = self.findings(text, history=history, k=k, asked_on=asked_on)
         t = time.perf_counter()
         index, language = found.index, found.question.language
-        if not found.candidates:
+        news = newest_leads(index, self.glossary, found.question.names,
+                            last_day=float(asked_on.toordinal() + 1) if asked_on else None) \
+            if asks_for_news(found.question, self.glossary) and not found.missing else []
+        if news:  # "what's new?": the newest articles, as of the newest (no model: nothing to word)
+            ans = Answer(question=text, refused=False, language=language, citations=cite_excerpts(index, news),
+                         outcome=ANSWERED, as_of=index.docs[news[0].doc]["published"], corpus_articles=len(index.docs))
+        elif not found.candidates:
             ans = refusal(text, language, len(index.docs))
         else:
             excerpts = choose(found.question, found.candidates, found.feats, found.scores, self.answer_model,

@@ -226,3 +226,24 @@ def test_who_is_first_is_answered_by_who_was_not_by_the_race(race: QAService, qu
     ans = race.ask(question)
     assert ans.outcome == "answered", ans.scores
     assert "成为首家" in lead(ans), lead(ans)
+
+
+@pytest.mark.parametrize("question", ["What's new this week?", "这周有什么新进展？", "any news?"])
+def test_whats_new_is_answered_from_the_newest_articles(story: QAService, question: str) -> None:
+    """No company, no fact: the newest articles' opening sentences, newest first, as of the newest."""
+    ans = story.ask(question)
+    assert ans.outcome == "answered"
+    assert ans.as_of.startswith("2026-01-15") and "40.10" in lead(ans)
+    assert [c.role for c in ans.citations] == ["answer", "earlier", "earlier", "earlier"]
+    days = [c.published for c in ans.citations]
+    assert days == sorted(days, reverse=True) and len(set(c.path for c in ans.citations)) == 4
+
+
+def test_whats_new_with_a_company_is_its_newest_news(story: QAService) -> None:
+    ans = story.ask("What's new with Vireo?")
+    assert ans.outcome == "answered"
+    assert ans.as_of.startswith("2025-12-12") and "维瑞机器人" in lead(ans)
+    assert all("Vireo" in c.excerpt or "维瑞" in c.excerpt for c in ans.citations)
+    # asked on an earlier day, the news of that day
+    early = story.ask("灵眸智能有什么新消息？", asked_on=date(2025, 11, 25))
+    assert early.as_of.startswith("2025-11-20") and "灵眸智能" in lead(early)
