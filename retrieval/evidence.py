@@ -68,6 +68,8 @@ THIRD_PARTY = re.compile(
     r"(?:one|an?|another)\s+(?:[a-z][a-z-]*\s+){0,3}(?:broker|brokerage|bank|banker|trader|investor|fund|fund manager|"
     r"strategist|lender)\s+(?:\w+\s+){0,2}?(?:said|says|told|noted)\s+(?:it|that it)\b",
     re.I)
+# what comes right before a name that the sentence then sets aside ("除月之暗面外", "Besides Zhipu,")
+_SET_ASIDE = re.compile(r"(?:除了?|不同于|有别于|\b(?:besides|apart from|aside from|other than|except for|unlike))\s*$", re.I)
 # a sentence that needs the one before it to say who "it" is
 ANAPHOR = re.compile(r"^(?:It|Its|The company|The firm|The group|The start-?up|The developer|The stock|Shares|"
                      r"The shares|They|Their|This|The listing|The deal|The offering|The IPO|The Beijing-based|"
@@ -262,6 +264,9 @@ def subject(glossary: Glossary, c: Candidate, anaphor: bool, *, listed: bool = F
     sentences holding the fact)."""
     headline = listed and bool(c.title.strip()) and c.text.lstrip().startswith(c.title.strip())
     first = _first_name(glossary, c.text, listed=headline)
+    if first and _SET_ASIDE.search(c.text[:first[0]]):
+        # "除月之暗面外，阶跃星辰等公司…", "Besides Zhipu, MiniMax …": the sentence is about the others
+        return frozenset()
     if first and not anaphor and first[0] <= len(c.text) / 2:
         return first[1]
     if not anaphor and THIRD_PARTY.match(c.text.lstrip()):

@@ -201,6 +201,14 @@ def test_a_sentence_reporting_what_a_third_party_did_is_not_about_the_articles_c
         assert subject(G, cand(text, title=title), False) == minimax, text
 
 
+def test_a_name_the_sentence_sets_aside_is_not_what_it_is_about() -> None:
+    moonshot = frozenset(G.find("月之暗面"))
+    aside = cand("除月之暗面外，阶跃星辰等公司今年以来也完成了大额融资。", title="月之暗面新一轮融资7亿美元")
+    assert subject(G, aside, False) == frozenset()
+    assert subject(G, cand("Besides Moonshot, several start-ups raised money this quarter."), False) == frozenset()
+    assert subject(G, cand("月之暗面今年以来完成了大额融资。"), False) == moonshot
+
+
 def test_the_names_a_sentence_opens_with_together_answer_a_yes_no_question_about_either() -> None:
     minimax, zhipu = (G.find(n).keys() for n in ("MiniMax", "Zhipu"))
     both = opening_names(G, cand("MiniMax and Zhipu AI are planning their Hong Kong IPOs soon."))
