@@ -230,7 +230,9 @@ def features(question: Question, cands: list[Candidate], glossary: Glossary) -> 
         if reachable > 0:
             out[i, 5] = matched / reachable
         out[i, 7] = 1.0 if not kinds else float(any(
-            has_kind(k, c.text) or (k == "org" and bool(glossary.names(here[i]))) for k in kinds))
+            has_kind(k, c.text) or (k == "org" and bool(glossary.names(here[i]))) for k in kinds)
+            # "why is July 8 a date to watch?": what the sentence naming that day says happens on it
+            or (question.qtype == WHY and bool(days & question_days(c.text))))
         if days or months:
             out[i, 8] = _date_match(c, days, months)
         # a day the question names is as specific as any term: the sentence of that day that names

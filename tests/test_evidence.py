@@ -209,6 +209,14 @@ def test_a_name_the_sentence_sets_aside_is_not_what_it_is_about() -> None:
     assert subject(G, cand("月之暗面今年以来完成了大额融资。"), False) == moonshot
 
 
+def test_why_a_day_matters_is_typed_by_the_sentence_naming_that_day() -> None:
+    rows = feats("Why is July 8 a date to watch for Zhipu shareholders?", [
+        cand("Cornerstone investors in the offering agreed to a six-month lock-up that ends on July 8, 2026."),
+        cand("Cornerstone investors in the offering agreed to a six-month lock-up."),
+    ])
+    assert [r["typed"] for r in rows] == [1.0, 0.0]
+
+
 def test_the_names_a_sentence_opens_with_together_answer_a_yes_no_question_about_either() -> None:
     minimax, zhipu = (G.find(n).keys() for n in ("MiniMax", "Zhipu"))
     both = opening_names(G, cand("MiniMax and Zhipu AI are planning their Hong Kong IPOs soon."))
