@@ -217,6 +217,11 @@ def test_why_a_day_matters_is_typed_by_the_sentence_naming_that_day() -> None:
     assert [r["typed"] for r in rows] == [1.0, 0.0]
 
 
+def test_chinese_question_words_are_not_words_the_answer_must_hold() -> None:
+    rows = feats("智谱这次一共发行多少H股", [cand("招股文件显示，智谱此次发行3742万股H股。"), cand("智谱计划于下周定价。")])
+    assert rows[0]["concepts"] == 1.0 and rows[1]["concepts"] < 1.0  # "这次", "一共" (and "次一") asked nothing
+
+
 def test_the_names_a_sentence_opens_with_together_answer_a_yes_no_question_about_either() -> None:
     minimax, zhipu = (G.find(n).keys() for n in ("MiniMax", "Zhipu"))
     both = opening_names(G, cand("MiniMax and Zhipu AI are planning their Hong Kong IPOs soon."))
