@@ -228,3 +228,11 @@ def test_the_names_a_sentence_opens_with_together_answer_a_yes_no_question_about
     assert set(minimax) | set(zhipu) == set(both)
     # a name further on is not what the sentence opens with
     assert opening_names(G, cand("Analysts expect strong demand for the offering, which MiniMax leads.")) == frozenset()
+
+
+def test_earnings_are_the_results_as_well_as_the_profit() -> None:
+    rows = feats("zhipu earnings", [
+        cand("Zhipu AI reported a 128% jump in revenue for 2025 in its first annual results, with a net loss of RMB 2.96 billion."),
+        cand("Zhipu AI closed at HK$108.00 on March 30."),
+    ])
+    assert [r["focus"] for r in rows] == [1.0, 0.0]
