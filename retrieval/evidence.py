@@ -21,7 +21,7 @@ import numpy as np
 
 from .glossary import NAME, TERM, Glossary
 from .glossary import PLACE as PLACE_KIND
-from .question import ASKING, ENTITY, EVENT, NUMBER, PLACE, WHEN, WHY, YES_NO, Question, uncovered_text
+from .question import ASKING, ENTITY, EVENT, NUMBER, OTHER, PLACE, WHEN, WHY, YES_NO, Question, uncovered_text
 from .text import chinese_runs, chinese_words, content_terms
 
 _MONTH_NAMES = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
@@ -68,6 +68,8 @@ THIRD_PARTY = re.compile(
     r"(?:one|an?|another)\s+(?:[a-z][a-z-]*\s+){0,3}(?:broker|brokerage|bank|banker|trader|investor|fund|fund manager|"
     r"strategist|lender)\s+(?:\w+\s+){0,2}?(?:said|says|told|noted)\s+(?:it|that it)\b",
     re.I)
+# a sentence that is someone's quoted words ("“港股通的纳入对MiniMax来说是一个重要的增量资金来源。”…")
+QUOTED = re.compile(r"\s*[“\"「『]")
 # what comes right before a name that the sentence then sets aside ("除月之暗面外", "Besides Zhipu,")
 _SET_ASIDE = re.compile(r"(?:除了?|不同于|有别于|\b(?:besides|apart from|aside from|other than|except for|unlike))\s*$", re.I)
 # a sentence that needs the one before it to say who "it" is
@@ -233,6 +235,8 @@ def features(question: Question, cands: list[Candidate], glossary: Glossary) -> 
             has_kind(k, c.text) or (k == "org" and bool(glossary.names(here[i]))) for k in kinds)
             # "why is July 8 a date to watch?": what the sentence naming that day says happens on it
             or (question.qtype == WHY and bool(days & question_days(c.text))))
+        if question.qtype == OTHER and QUOTED.match(c.text):  # "MiniMax 港股通": the news, not a quoted opinion
+            out[i, 7] = 0.0
         if days or months:
             out[i, 8] = _date_match(c, days, months)
         # a day the question names is as specific as any term: the sentence of that day that names

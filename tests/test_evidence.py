@@ -236,3 +236,14 @@ def test_earnings_are_the_results_as_well_as_the_profit() -> None:
         cand("Zhipu AI closed at HK$108.00 on March 30."),
     ])
     assert [r["focus"] for r in rows] == [1.0, 0.0]
+
+
+def test_a_quoted_opinion_is_not_the_news_a_topic_question_asks_for() -> None:
+    rows = feats("MiniMax 港股通", [
+        cand("“港股通的纳入对MiniMax来说是一个重要的增量资金来源。”一位基金经理表示。"),
+        cand("资本运作方面，MiniMax已被纳入港股通，内地资金得以直接参与交易；"),
+    ])
+    assert [r["typed"] for r in rows] == [0.0, 1.0]
+    # a question asking for a kind of thing is answered by a quote that holds it
+    rows = feats("MiniMax港股通什么时候开通？", [cand("“MiniMax将于3月10日纳入港股通。”一位分析师表示。")])
+    assert rows[0]["typed"] == 1.0
