@@ -125,6 +125,12 @@ class Candidate:
     before_start: int = -1  # where the sentence before starts in the article (-1: none)
 
 
+def figure_terms(question: Question, glossary: Glossary, kinds: tuple[str, ...]) -> frozenset[int]:
+    """The question's terms that ask for an amount of ``kinds`` ("offer price" a money amount;
+    not "IPO", which holds none)."""
+    return frozenset(g for g in question.groups if set(_WANTS.get(glossary.groups[g].terms[0], ())) & set(kinds))
+
+
 def wanted_kinds(question: Question, glossary: Glossary) -> tuple[str, ...]:
     """The kinds of evidence that answer the question (empty: any sentence may)."""
     if question.qtype == WHEN:

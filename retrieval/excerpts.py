@@ -26,7 +26,16 @@ from typing import Any
 
 import numpy as np
 
-from .evidence import FEATURES, Candidate, names_unknown, opening_names, subject, trimmed_span, wanted_kinds
+from .evidence import (
+    FEATURES,
+    Candidate,
+    figure_terms,
+    names_unknown,
+    opening_names,
+    subject,
+    trimmed_span,
+    wanted_kinds,
+)
 from .evidence import features as evidence_features
 from .figures import COMPARED, figures
 from .glossary import NAME, TERM, Glossary
@@ -178,6 +187,7 @@ def choose(question: Question, cands: list[Candidate], feats: np.ndarray, scores
     chosen = [lead]
     docs = {cands[lead].doc}
     kinds = wanted_kinds(question, glossary)
+    terms = figure_terms(question, glossary, COMPARED)  # what the figures are of
     about = [subject(glossary, c, bool(feats[i, FEATURES.index("anaphor")])) for i, c in enumerate(cands)]
     floor = scores[lead] - model.support_margin
     typed = FEATURES.index("typed")
@@ -222,7 +232,8 @@ def choose(question: Question, cands: list[Candidate], feats: np.ndarray, scores
             out[within] = replace(out[within], about=out[within].about | about[i])
             continue
         answers = all(feats[i, col[name]] >= 1.0 for name in ("subject", "typed", "focus"))
-        amounts = figures(cands[i].text, [k for k in kinds if k in COMPARED]) if answers else ()
+        asked = [span for g, spans in glossary.find(cands[i].text).items() if g in terms for span in spans]
+        amounts = figures(cands[i].text, [k for k in kinds if k in COMPARED], asked) if answers else ()
         out.append(Excerpt(cands[i].doc, start, end, role, float(scores[i]), cands[i].day, about[i], amounts))
     if state:  # earlier reports in date order after the lead
         out = out[:1] + sorted(out[1:], key=lambda e: (e.role != EARLIER, _day_of(e)))

@@ -35,9 +35,29 @@ class HasFigures(Protocol):
     def about(self) -> frozenset[int]: ...
 
 
-def figures(text: str, kinds: Sequence[str]) -> tuple[float, ...]:
-    """The amounts of ``kinds`` (money, percent) that ``text`` states, as plain numbers."""
-    out: list[float] = []
+def figures(text: str, kinds: Sequence[str], near: Sequence[tuple[int, int]] = ()) -> tuple[float, ...]:
+    """The amounts of ``kinds`` (money, percent) that ``text`` states, as plain numbers. With
+    ``near`` (where the asked term is in the text) and several amounts, only the one closest to the
+    term: "ended the day at HK$262.00, still well above its HK$165 offer price" states 165 as the
+    offer price, 262 is another thing."""
+    found = _amounts(text, kinds)
+    if near:
+        def gap(pos: int) -> int:
+            return min(a - pos if pos < a else max(0, pos - b) for a, b in near)
+
+        # the amount must sit by the term: "较发行价上涨109.1%，以收盘价计算，公司市值超1050亿港元" states no offer price
+        window = NEAR_CJK if re.search(r"[\u3400-\u9fff]", text) else NEAR_LATIN
+        close = [f for f in found if gap(f[1]) <= window]
+        found = [min(close, key=lambda f: gap(f[1]))] if close else []
+    return tuple(dict.fromkeys(v for v, _ in found))
+
+
+NEAR_CJK, NEAR_LATIN = 12, 48  # characters between an amount and the asked term, to be its figure
+
+
+def _amounts(text: str, kinds: Sequence[str]) -> list[tuple[float, int]]:
+    """(value, position) of each amount of ``kinds``."""
+    out: list[tuple[float, int]] = []
     for kind in kinds:
         pattern = MONEY if kind == "money" else PERCENT if kind == "percent" else None
         if pattern is None:
@@ -50,8 +70,8 @@ def figures(text: str, kinds: Sequence[str]) -> tuple[float, ...]:
             read_to = number.end()
             value = float(number.group(1).replace(",", ""))
             unit = (number.group(2) or "").lower()
-            out.append(value * _SCALE.get(unit, 1.0))
-    return tuple(dict.fromkeys(out))
+            out.append((value * _SCALE.get(unit, 1.0), m.start()))
+    return out
 
 
 def differing(excerpts: Sequence[HasFigures]) -> list[int]:

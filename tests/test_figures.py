@@ -43,6 +43,16 @@ def test_amounts_are_read_as_numbers_with_their_units() -> None:
     assert figures("Lumora was founded in 2021.", ["money", "percent"]) == ()
 
 
+def test_with_the_asked_term_located_only_the_amount_beside_it_is_its_figure() -> None:
+    text = "MiniMax ended the day at HK$262.00, still well above its HK$165 offer price."
+    at = text.index("offer price")
+    assert figures(text, ["money"]) == (262.0, 165.0)
+    assert figures(text, ["money"], [(at, at + len("offer price"))]) == (165.0,)
+    far = "1月9日，MiniMax挂牌，收盘较发行价上涨109.1%，以收盘价计算，公司市值超1050亿港元。"
+    at = far.index("发行价")
+    assert figures(far, ["money"], [(at, at + 3)]) == ()  # the market value is not the offer price
+
+
 def test_only_another_articles_different_figure_differs() -> None:
     lead = Shown(0, (1.2e9,))
     assert differing([lead, Shown(1, (1.2e9,)), Shown(2, (1.35e9,)), Shown(0, (9.9e9,)), Shown(3, ())]) == [2]
