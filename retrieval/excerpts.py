@@ -251,7 +251,9 @@ def newest_leads(index: LoadedIndex, glossary: Glossary, names: frozenset[int] =
     known = np.flatnonzero(~np.isnan(days) & (days <= (last_day if last_day is not None else np.inf)))
     out: list[Excerpt] = []
     titles: set[str] = set()
-    for doc in known[np.argsort(-days[known], kind="stable")][:NEWS_SCAN]:
+    if len(known) > NEWS_SCAN:  # a large corpus: only the newest are sorted
+        known = known[np.argpartition(-days[known], NEWS_SCAN)[:NEWS_SCAN]]
+    for doc in known[np.argsort(-days[known], kind="stable")]:
         d = index.docs[int(doc)]
         title = re.sub(r"\W+", "", d.get("title", "")).lower()
         if title and title in titles:

@@ -247,3 +247,15 @@ def test_whats_new_with_a_company_is_its_newest_news(story: QAService) -> None:
     # asked on an earlier day, the news of that day
     early = story.ask("灵眸智能有什么新消息？", asked_on=date(2025, 11, 25))
     assert early.as_of.startswith("2025-11-20") and "灵眸智能" in lead(early)
+
+
+def test_whats_new_reads_only_the_newest_articles_of_a_large_corpus(story: QAService,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import retrieval.excerpts as excerpts
+
+    monkeypatch.setattr(excerpts, "NEWS_SCAN", 3)
+    ans = story.ask("What's new this week?")
+    assert [c.published[:10] for c in ans.citations] == ["2026-01-15", "2025-12-12", "2025-12-10"]
+    # Quanta's only article is not among the three newest: the ordinary search answers, from its news
+    quanta = story.ask("What's new with Quanta Labs?")
+    assert quanta.outcome == "answered" and "Quanta" in lead(quanta)
