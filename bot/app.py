@@ -61,6 +61,11 @@ class Bot:
 
     def start(self) -> Bot:
         self.watcher.start()
+        # Questions are embedded by a child process from the first one on (retrieval/e5_worker.py):
+        # start it now (~0.7 s) and wait, so that no answer depends on whether it was ready yet.
+        start = getattr(getattr(self.answers.answerer, "embeddings", None), "start_query_worker", None)
+        if start is not None:
+            start(wait=True)
         return self
 
     def stop(self, timeout: float = 10.0) -> None:

