@@ -122,7 +122,7 @@ def main() -> int:
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     engine = BlasE5()
-    engine.embed_ids([engine.token_ids("warm up"), engine.token_ids("\u9884\u70ed")])  # weights and BLAS buffers in memory
+    engine.embed_ids([engine.token_ids("warm up"), engine.token_ids("warm up, twice")])  # weights and BLAS buffers in memory
     stdout.write(b"READY\n")
     stdout.flush()
     while True:
