@@ -4,6 +4,7 @@ nothing happens at import, and no thread runs before ``Bot.start()``."""
 from __future__ import annotations
 
 import logging
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -49,6 +50,9 @@ logger = logging.getLogger(__name__)
 LISTENER_THREADS = 16
 
 
+SWITCH_INTERVAL_S = 0.001
+
+
 @dataclass
 class Bot:
     """The app and what runs beside it: the index watcher (alerts, App Home's cache), the question
@@ -60,6 +64,10 @@ class Bot:
     drain: Drain
 
     def start(self) -> Bot:
+        # The interpreter hands the lock between threads every 1 ms instead of 5: in a burst, the event
+        # loop acking requests and the threads back from the query worker get it sooner (alternating
+        # runs of 10 bursts of 20, median p95: answer 335-371 ms vs 384-442, ack 50-64 ms vs 64-87).
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.watcher.start()
         # Questions are embedded by a child process from the first one on (retrieval/e5_worker.py):
         # start it now (~0.7 s) and wait, so that no answer depends on whether it was ready yet.
