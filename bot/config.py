@@ -22,7 +22,7 @@ __all__ = ["DigestSettings", "Settings", "SettingsError", "load_settings"]
 
 DEFAULT_PORT = 3000
 DEFAULT_USER_QUESTIONS_PER_MINUTE = 10
-DEFAULT_WORKERS = 20
+DEFAULT_WORKERS = 12
 # the ⏳ reaction goes on a question only when its answer is not out by then: a quick answer is its own
 # sign of life (and two fewer Web API calls); 0 = at once, on every question
 DEFAULT_WORKING_REACTION_AFTER_MS = 1000
