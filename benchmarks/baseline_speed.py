@@ -13,6 +13,9 @@ machine whose load moves from minute to minute (the query embedding alone moved 
   embedding cache (whatever it embeds stays in its copy);
 - both measure the same questions (the first test questions of RGB and RealTime QA), each in a
   fresh process, with the nearest-rank percentile.
+
+The runs are saved as results/baseline_speed.json; BENCHMARKS.md's speed section shows them and
+its "no worse than before" goal rows compare the medians over the rounds.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 from . import common
 from .datasets import DEFAULT_EVAL_DIR
 from .machine import machine_line
+from .run import save
 
 REPO = Path(__file__).resolve().parent.parent
 # (label, key in the result, p50/p95)
@@ -88,17 +92,20 @@ def main(argv: list[str] | None = None) -> int:
     src, cache = checkout(args.commit)
     here = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], check=True, capture_output=True,
                           text=True).stdout.strip()
-    runs: list[tuple[str, dict[str, Any]]] = []
+    runs: list[dict[str, Any]] = []
     for r in range(args.rounds):  # alternating, so both see the machine's same moods
-        for label, where, their_cache in ((args.commit, src, cache), (f"{here} (this code)", REPO, common.CACHE_DIR)):
+        for code, label, where, their_cache in (("baseline", args.commit, src, cache),
+                                                ("this", f"{here} (this code)", REPO, common.CACHE_DIR)):
             t = time.strftime("%H:%M", time.gmtime())
-            runs.append((f"{label}, round {r + 1}, {t} UTC", measure(where, their_cache, args.size, args.eval_dir)))
-            print(runs[-1][0], json.dumps(runs[-1][1]), file=sys.stderr, flush=True)
-    print(f"\n{args.size:,} chunks, p50 / p95 ms over {runs[0][1].get('queries', '?')} questions, each run a fresh process\n")
+            runs.append({"code": code, "label": f"{label}, round {r + 1}, {t} UTC",
+                         "row": measure(where, their_cache, args.size, args.eval_dir)})
+            print(runs[-1]["label"], json.dumps(runs[-1]["row"]), file=sys.stderr, flush=True)
+    save("baseline_speed", {"commit": args.commit, "size": args.size, "rounds": args.rounds, "runs": runs})
+    print(f"\n{args.size:,} chunks, p50 / p95 ms over {runs[0]['row'].get('queries', '?')} questions, each run a fresh process\n")
     print("| run | " + " | ".join(c for c, _ in COLUMNS) + " | load avg after |")
     print("|---|" + "---|" * (len(COLUMNS) + 1))
-    for label, row in runs:
-        print(f"| {label} | " + " | ".join(cell(row, k) for _, k in COLUMNS) + f" | {row['load_average_after']} |")
+    for run in runs:
+        print(f"| {run['label']} | " + " | ".join(cell(run["row"], k) for _, k in COLUMNS) + f" | {run['row']['load_average_after']} |")
     print(f"\n_{machine_line()}_")
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 from . import common
@@ -230,6 +231,9 @@ def speed_section(sp: dict) -> list[str]:
             L.append(f"| {name} | {mb:,.1f} | {mb * 1e6 / big['chunks']:,.0f} | {FILE_ROLES.get(name, '')} |")
         L.append(f"| total | {sum(files.values()):,.1f} | {sum(files.values()) * 1e6 / big['chunks']:,.0f} | |")
         L.append("")
+    side = load_result("baseline_speed")
+    if side:
+        L += side_by_side_section(side)
     ups = [r for r in rows if r.get("update")]
     if ups:
         L += ["### Updating a large index (a new generation each time)", "",
@@ -350,13 +354,47 @@ def quality_goals(q: dict | None) -> list[str]:
     return L
 
 
+def side_by_side_section(side: dict) -> list[str]:
+    m = side["machine"]
+    L = [f"### {side['size']:,} chunks beside {side['commit']}, alternating in one run", "",
+         f"`python -m benchmarks.baseline_speed --commit {side['commit']} --rounds {side['rounds']}`, measured {m['date']} "
+         f"(commit {m['commit']}). Each run is the commit's own `benchmarks.speed` in a fresh process, the same 60 "
+         "questions, its own corpus of the size in its own index format (a649d9a: no sentence vectors, FAISS flat), "
+         "the same virtualenv. p50 / p95 ms.", "",
+         "| run | query embed | search | embed + search | full answer | peak RSS MB | load avg after |", "|---|---|---|---|---|---|---|"]
+    for r in side["runs"]:
+        row = r["row"]
+        L.append(f"| {r['label']} | {_pp(row, 'query_embedding_ms')} | {_pp(row, 'search_only_ms')} | {_pp(row, 'retrieval_ms')} | "
+                 f"{_pp(row, 'answer_ms')} | {row['peak_rss_mb']:.0f} | {row['load_average_after']} |")
+    return [*L, ""]
+
+
+def side_by_side_goals(side: dict) -> list[str]:
+    """"No regression at 100k" from ``benchmarks.baseline_speed``: the earlier commit and this code,
+    alternating on the same machine; the median over the rounds of each one's p95 (or peak RSS)."""
+    def median(code: str, key: str) -> float:
+        xs = [r["row"][key] for r in side["runs"] if r["code"] == code]
+        return float(statistics.median(x["p95"] if isinstance(x, dict) else x for x in xs))
+
+    L = []
+    for what, key, unit in (("search + query embedding p95", "retrieval_ms", "ms"),
+                            ("full extractive answer p95", "answer_ms", "ms"), ("peak RSS", "peak_rss_mb", "MB")):
+        now, before = median("this", key), median("baseline", key)
+        L.append(f"| 100k chunks: {what} no worse than {side['commit']} (side by side, median of {side['rounds']} "
+                 f"alternating runs each) | {now:.1f} {unit} vs {before:.1f} {unit} | {'yes' if now <= before else 'no'} |")
+    return L
+
+
 def speed_goals(sp: dict | None) -> list[str]:
     """The goal rows of the speed and size tables."""
     L: list[str] = []
     if sp:
         sizes = sp.get("sizes", {})
         big = sizes.get("100000")
-        if big:
+        side = load_result("baseline_speed")
+        if side and side.get("size") == 100_000:
+            L += side_by_side_goals(side)
+        elif big:  # no side-by-side run: the earlier table's numbers, measured on another day
             p = PREVIOUS_100K
             for what, key, before in (("search + query embedding p95", "retrieval_ms", p["retrieval_p95_ms"]),
                                       ("full extractive answer p95", "answer_ms", p["answer_p95_ms"])):
