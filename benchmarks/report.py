@@ -359,8 +359,8 @@ def side_by_side_section(side: dict) -> list[str]:
     L = [f"### {side['size']:,} chunks beside {side['commit']}, alternating in one run", "",
          f"`python -m benchmarks.baseline_speed --commit {side['commit']} --rounds {side['rounds']}`, measured {m['date']} "
          f"(commit {m['commit']}). Each run is the commit's own `benchmarks.speed` in a fresh process, the same 60 "
-         "questions, its own corpus of the size in its own index format (a649d9a: no sentence vectors, FAISS flat), "
-         "the same virtualenv. p50 / p95 ms.", "",
+         "questions, its own corpus of the size built by its own indexer in its own index format, the same "
+         "virtualenv. p50 / p95 ms.", "",
          "| run | query embed | search | embed + search | full answer | peak RSS MB | load avg after |", "|---|---|---|---|---|---|---|"]
     for r in side["runs"]:
         row = r["row"]
