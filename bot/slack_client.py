@@ -8,8 +8,18 @@ so ``bot.delivery`` retries posts itself, after looking for the message in the t
 from __future__ import annotations
 
 import logging
+import select
+import socket
+import ssl
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
+from http.client import HTTPConnection, HTTPSConnection
+from io import BytesIO
 from typing import Any
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
+from urllib.request import Request
 
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
@@ -31,6 +41,7 @@ RATE_LIMIT_RETRIES = 3  # Retry-After is usually a few seconds; give up after th
 CONNECTION_ERROR_RETRIES = 2
 SERVER_ERROR_RETRIES = 2
 POSTING_METHODS = ("chat.postMessage", "chat.postEphemeral")  # not idempotent: retried by bot.delivery
+KEPT_PER_THREAD = 4  # open connections a thread keeps (the bot talks to one Web API host)
 
 
 def _posting(request: HttpRequest) -> bool:
@@ -55,10 +66,73 @@ class ConnectionErrorRetry(ConnectionErrorRetryHandler):
 logger = logging.getLogger(__name__)
 
 
+_kept = threading.local()  # each thread's open connections, by (scheme, host:port, TLS context)
+
+
+def _dropped(sock: socket.socket) -> bool:
+    """An idle kept connection with something to read has been closed by the server (or is out of
+    step): it is not reused."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+def _connection(scheme: str, netloc: str, timeout: float, context: ssl.SSLContext | None) -> HTTPConnection:
+    """This thread's open connection to ``netloc``, or a new one (the oldest beyond KEPT_PER_THREAD closed)."""
+    conns: OrderedDict[tuple[str, str, int], HTTPConnection] = _kept.__dict__.setdefault("conns", OrderedDict())
+    key = (scheme, netloc, id(context))
+    conn = conns.pop(key, None)
+    if conn is not None and (conn.sock is None or _dropped(conn.sock)):
+        conn.close()
+        conn = None
+    if conn is None:
+        conn = HTTPSConnection(netloc, timeout=timeout, context=context) if scheme == "https" \
+            else HTTPConnection(netloc, timeout=timeout)
+    elif conn.sock is not None:
+        conn.sock.settimeout(timeout)
+    conns[key] = conn
+    while len(conns) > KEPT_PER_THREAD:
+        conns.popitem(last=False)[1].close()
+    return conn
+
+
 class CountingWebClient(WebClient):
     """Every Web API method goes through ``api_call``: a failure there is counted by method and
     Slack's error code (or the exception's class), then raised as before. Bolt hands each request a
-    plain copy of the app's client; ``counting_client`` (a middleware) swaps in one of these."""
+    plain copy of the app's client; ``counting_client`` (a middleware) swaps in one of these.
+
+    Calls reuse their thread's HTTP/1.1 connection to the Web API (slack_sdk's own transport opens
+    a connection, and over HTTPS a TLS session, for every call). What the caller sees is what
+    slack_sdk's transport gives (urllib's): the response as a dict, ``HTTPError`` for an error
+    status, ``URLError`` when the request could not be sent, the connection's own error (say
+    ``RemoteDisconnected``) when no response came; its retry handlers and ``bot.delivery`` act on
+    those. A proxy, when configured, goes through slack_sdk's transport."""
+
+    def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
+        parts = urlsplit(url)
+        if self.proxy is not None or parts.scheme not in ("http", "https"):
+            return super()._perform_urllib_http_request_internal(url, req)  # type: ignore[no-any-return]
+        conn = _connection(parts.scheme, parts.netloc, self.timeout, self.ssl)
+        try:
+            try:
+                conn.request(req.get_method(), parts.path + (f"?{parts.query}" if parts.query else ""),
+                             body=req.data, headers=dict(req.header_items()))
+            except OSError as err:  # as urllib: the request could not be sent
+                raise URLError(err) from err
+            resp = conn.getresponse()  # as urllib: a failure from here on is raised as it is
+            body = resp.read()
+        except BaseException:
+            conn.close()
+            raise
+        if resp.will_close:
+            conn.close()
+        if not 200 <= resp.status < 300:
+            raise HTTPError(url, resp.status, resp.reason, resp.headers, BytesIO(body))
+        if resp.headers.get_content_type() == "application/gzip":
+            return {"status": resp.status, "headers": resp.headers, "body": body}
+        return {"status": resp.status, "headers": resp.headers, "body": body.decode(resp.headers.get_content_charset() or "utf-8")}
 
     def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
         try:
