@@ -247,3 +247,16 @@ def test_a_quoted_opinion_is_not_the_news_a_topic_question_asks_for() -> None:
     # a question asking for a kind of thing is answered by a quote that holds it
     rows = feats("MiniMax港股通什么时候开通？", [cand("“MiniMax将于3月10日纳入港股通。”一位分析师表示。")])
     assert rows[0]["typed"] == 1.0
+
+
+def test_a_banker_is_not_the_sponsor_of_an_ipo() -> None:
+    sponsor = next(g.gid for g in G.groups if g.terms == G.group_of("sponsor"))
+    # "sponsor" once shared a lexicon line with "investment bank" and "banks": a sentence quoting a
+    # banker ("有投行人士预计...") answered "who are the sponsors of MiniMax's IPO?"
+    assert sponsor in analyse("Who are the sponsors of MiniMax's IPO?", G).groups
+    assert [sponsor in G.mentions(t) for t in (
+        "有投行人士预计，2026年上半年港股IPO项目储备依然充足。",
+        "Bankers expect technology listings to dominate the pipeline.",
+        "MiniMax的联席保荐人为两家国际投行。",
+        "Its joint sponsors are two global banks.",
+    )] == [False, False, True, True]
