@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 
@@ -21,7 +21,20 @@ import numpy as np
 
 from .glossary import NAME, TERM, Glossary
 from .glossary import PLACE as PLACE_KIND
-from .question import ASKING, ENTITY, EVENT, NUMBER, OTHER, PLACE, WHEN, WHY, YES_NO, Question, uncovered_text
+from .question import (
+    ASKING,
+    ENTITY,
+    EVENT,
+    NUMBER,
+    OTHER,
+    PLACE,
+    WHEN,
+    WHY,
+    YES_NO,
+    Question,
+    own_words,
+    uncovered_text,
+)
 from .text import chinese_runs, chinese_words, content_terms
 
 _MONTH_NAMES = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
@@ -183,6 +196,7 @@ def features(question: Question, cands: list[Candidate], glossary: Glossary) -> 
     if not n:
         return out
     here = [glossary.mentions(c.text) for c in cands]
+    question, here = _listing_as_debut(question, cands, here, glossary)
     by_form = {g: STATED_BY_FORM[glossary.groups[g].terms[0]] for g in question.groups
                if glossary.groups[g].terms[0] in STATED_BY_FORM}
     if by_form:  # the sentence states the term by its form: it holds the term
@@ -258,6 +272,68 @@ def features(question: Question, cands: list[Candidate], glossary: Glossary) -> 
         out[i, 12] = c.rank / 10.0
         out[i, 0] = c.sim
     return out
+
+
+LISTING_TERMS = ("IPO", "Hong Kong listing", "main board")  # what "when did X list (in Hong Kong)?" may say
+
+
+def _listing_debut(question: Question, glossary: Glossary) -> tuple[int, int] | None:
+    """(listing, debut) lexicon lines when ``question`` asks when a company it names lists, and
+    nothing else: not when it filed, priced or launched the offering ("When did MiniMax price its
+    IPO?", "MiniMax什么时候提交上市申请")."""
+    listing, debut = _gid(glossary, "IPO"), _gid(glossary, "debut")
+    if (question.qtype != WHEN or not question.names or listing is None or debut is None
+            or listing not in question.groups or debut in question.groups):
+        return None
+    allowed = {_gid(glossary, t) for t in LISTING_TERMS}
+    if any(glossary.groups[g].kind == TERM and g not in allowed for g in question.groups):
+        return None
+    if own_words(question, glossary):
+        return None
+    return listing, debut
+
+
+def debut_search(question: Question, glossary: Glossary) -> str:
+    """For "when did / will MiniMax list?": a search for the company's debut ("MiniMax debut first
+    day 首日 ..."), whose best chunks join the answer pool (the day its shares began trading is the
+    day it listed; the articles reporting it say "debut", "首日", not "list"). "" for other questions."""
+    pair = _listing_debut(question, glossary)
+    if pair is None:
+        return ""
+    words = [t for g in sorted(question.names) for t in glossary.groups[g].terms]
+    return " ".join(words + list(glossary.groups[pair[1]].terms))
+
+
+def _listing_as_debut(question: Question, cands: list[Candidate], here: list[frozenset[int]],
+                      glossary: Glossary) -> tuple[Question, list[frozenset[int]]]:
+    """"When did MiniMax list?", "MiniMax 什么时候上市": once the candidates report the company's
+    trading debut, that day is when it listed. The question is read as asking for the debut too; a
+    sentence about the debut holds the listing ("Shares of MiniMax soared 109.1% on their first day
+    of trading in Hong Kong on January 9"), and so does one saying it listed in an article whose
+    title reports the debut ("12月5日，灵眸智能在港交所主板挂牌上市。" under "...上市首日大涨58%"). They
+    outrank a sentence that only mentions the listing beside another date ("...its first annual
+    results since going public" dated "for 2025"), or a step before it (the filing, the offering's
+    launch). A company with no debut among the candidates keeps the question as asked ("When will
+    Moonshot list?": its plans answer)."""
+    pair = _listing_debut(question, glossary)
+    if pair is None:
+        return question, here
+    listing, debut = pair
+    titled = [debut in glossary.mentions(c.title) for c in cands]
+    reported = any((debut in h or t) and question.names & subject(glossary, c, bool(ANAPHOR.match(c.text.lstrip())))
+                   for h, c, t in zip(here, cands, titled, strict=True))
+    if not reported:
+        return question, here
+    read = [h | {listing} if debut in h else h | {debut} if t and listing in h else h
+            for h, t in zip(here, titled, strict=True)]
+    return replace(question, groups=question.groups | {debut}), read
+
+
+@lru_cache(maxsize=64)
+def _gid(glossary: Glossary, term: str) -> int | None:
+    """The id of the lexicon line naming ``term``."""
+    terms = glossary.group_of(term)
+    return next((g.gid for g in glossary.groups if g.terms == terms), None) if terms else None
 
 
 def names_unknown(question: Question, c: Candidate) -> float:

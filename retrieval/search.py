@@ -64,12 +64,13 @@ def search(index: LoadedIndex, qvec: np.ndarray, question: str, *, k: int, param
 
 
 def answer_pool(index: LoadedIndex, qvec: np.ndarray, question: str, *, k: int, sparse_extra: int,
-                params: FusionParams | None = None, asked_on: date | None = None) -> list[Hit]:
+                params: FusionParams | None = None, asked_on: date | None = None, also: str = "") -> list[Hit]:
     """The chunks an answer is looked for in: the best ``k`` by the fused score (up to three per
     article: an answer may sit in any part of a relevant article), then up to ``sparse_extra``
     more of the best BM25 chunks. ``question`` is the glossary-expanded text: its BM25 side matches
     the other language's words, which the fused score, fitted on one-language questions, ranks too
-    low for an English question whose answer is in a Chinese article."""
+    low for an English question whose answer is in a Chinese article. ``also``: a second BM25
+    text whose best chunks (up to ``sparse_extra // 2``) join the pool the same way."""
     params = replace(params or FusionParams(), per_doc=max(3, (params or FusionParams()).per_doc))
     bm = index.bm25.scores(question)
     hits = search(index, qvec, question, k=k, params=params, asked_on=asked_on, bm=bm)
@@ -84,6 +85,18 @@ def answer_pool(index: LoadedIndex, qvec: np.ndarray, question: str, *, k: int, 
             continue
         per_doc[doc] = per_doc.get(doc, 0) + 1
         extra.append(Hit(int(c), doc, start, end, 0.0, 0.0, 0.0, float(bm[c] / bm.max())))
+    if also:
+        have |= {h.chunk for h in extra}
+        bm_also = index.bm25.scores(also)
+        added = 0
+        for c in top_ids(bm_also, 10 * sparse_extra):
+            if added >= sparse_extra // 2 or not bm_also[c] > 0:
+                break
+            doc, start, end = index.chunk_span(int(c))
+            if int(c) in have:
+                continue
+            added += 1
+            extra.append(Hit(int(c), doc, start, end, 0.0, 0.0, 0.0, float(bm_also[c] / bm_also.max())))
     return hits + extra
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from .answer import RefusalModel, cite_excerpts, default_refusal_model, refusal
 from .embeddings import EmbeddingCache, embed_passages, embed_query, embedder_id, make_embeddings
 from .errors import EmptyQuestionError
-from .evidence import Candidate
+from .evidence import Candidate, debut_search
 from .excerpts import (
     ANSWERED,
     CLOSEST,
@@ -202,7 +202,8 @@ class QAService:
             timings["translate_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         pool = answer_pool(index, qvec, sparse_text, k=k or self.settings.top_k, sparse_extra=SPARSE_EXTRA,
-                           params=self.fusion, asked_on=reference_day(index, asked_on))
+                           params=self.fusion, asked_on=reference_day(index, asked_on),
+                           also=debut_search(q, self.glossary))  # "when will MiniMax list?": its debut, if reported
         timings["search_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         vectors = self._sentence_vectors(index, [sid for h in pool for sid in index.sentence_ids(h.chunk)])

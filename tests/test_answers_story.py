@@ -71,6 +71,15 @@ def test_how_a_story_stands_is_answered_from_the_newest_article_with_earlier_rep
     assert [c.published for c in earlier] == sorted(c.published for c in earlier)
 
 
+@pytest.mark.parametrize("question", ["When did Lumora list?", "灵眸智能什么时候上市的"])
+def test_when_a_company_listed_is_answered_by_the_day_it_began_trading(story: QAService, question: str) -> None:
+    # the filing ("could list as early as December"), the hearing and the pricing each mention the
+    # listing beside a date of their own; the debut's article says the day it listed
+    ans = story.ask(question)
+    assert ans.outcome == "answered"
+    assert "12月5日" in lead(ans) and ans.citations[0].published.startswith("2025-12-05")
+
+
 def test_a_question_asked_on_an_earlier_day_does_not_see_later_news(story: QAService) -> None:
     ans = story.ask("has Lumora listed yet?", asked_on=date(2025, 11, 25))
     assert all(c.published[:10] <= "2025-11-26" for c in ans.citations)

@@ -260,3 +260,36 @@ def test_a_banker_is_not_the_sponsor_of_an_ipo() -> None:
         "MiniMax的联席保荐人为两家国际投行。",
         "Its joint sponsors are two global banks.",
     )] == [False, False, True, True]
+
+
+def _lead(question: str, cands: list[Candidate]) -> str:
+    from retrieval.excerpts import default_answer_model, rank
+
+    _, scores = rank(analyse(question, G), cands, G, default_answer_model())
+    return cands[int(np.argmax(scores))].text
+
+
+LISTING_STORY = [
+    cand("MiniMax Group reported a 170% rise in revenue for 2025 in its first annual results since going public.",
+         rank=0),
+    cand("MiniMax kicked off its Hong Kong initial public offering on December 31.", rank=1),
+    cand("Shares of MiniMax soared 109.1% on their first day of trading in Hong Kong on January 9.", rank=8),
+]
+
+
+@pytest.mark.parametrize("question", ["When did MiniMax list?", "MiniMax 什么时候上市", "when will MiniMax list?"])
+def test_when_a_company_listed_is_the_day_of_its_debut(question: str) -> None:
+    # the listing is mentioned beside other dates ("results for 2025 ... since going public", the
+    # offering's launch): the sentence reporting its first day of trading dates the listing
+    assert _lead(question, LISTING_STORY).startswith("Shares of MiniMax soared")
+    rows = feats(question, LISTING_STORY)
+    assert rows[2]["concepts"] > rows[0]["concepts"] and rows[2]["focus"] == 1.0
+
+
+def test_a_company_with_no_debut_reported_is_answered_from_its_plans() -> None:
+    cands = [
+        cand("Moonshot AI is considering a Hong Kong listing as soon as the second half of 2026.", rank=3),
+        cand("Shares of Zhipu AI rose 13.2% on their first day of trading on January 8.", rank=0),
+    ]
+    assert _lead("When will Moonshot list?", cands).startswith("Moonshot AI is considering")
+    assert feats("When will Moonshot list?", cands)[0]["focus"] == 1.0
