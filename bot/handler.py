@@ -198,8 +198,10 @@ class QuestionHandler:
                 self._reaction(client, "remove", turn)
 
     def _working(self, client: WebClient, turn: Turn, answered: threading.Event, since: float) -> bool:
-        """Add the working reaction unless the answer is out first; whether it was tried."""
-        if answered.wait(max(0.0, since + self.working_reaction_after_s - time.monotonic())):
+        """Add the working reaction unless the answer is out first (with no delay set: on every
+        question, even one answered before this thread ran); whether it was tried."""
+        if self.working_reaction_after_s > 0 and answered.wait(
+                max(0.0, since + self.working_reaction_after_s - time.monotonic())):
             return False
         self._reaction(client, "add", turn)
         return True
