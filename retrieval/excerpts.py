@@ -184,6 +184,15 @@ def choose(question: Question, cands: list[Candidate], feats: np.ndarray, scores
                    and all(feats[i, col[k]] >= 1.0 for k in ("subject", "typed", "focus"))]
         if settled:
             lead = settled[0]
+    if not state and not question.first and _in_chinese(cands[lead].text) != (question.language == "zh"):
+        # a sentence in the asker's language that answers as well and scores nearly as high leads:
+        # "MiniMax 什么时候上市" is answered in Chinese when a Chinese article says it ("1月9日，MiniMax
+        # 正式在港交所主板挂牌"), in English only when the English one is clearly better
+        near = [i for i in order if scores[i] >= scores[lead] - LANG_MARGIN
+                and _in_chinese(cands[i].text) == (question.language == "zh")
+                and all(feats[i, col[k]] >= feats[lead, col[k]] for k in ("subject", "typed", "focus"))]
+        if near:
+            lead = near[0]
     chosen = [lead]
     docs = {cands[lead].doc}
     kinds = wanted_kinds(question, glossary)
@@ -358,6 +367,10 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 CJK_ARTICLE = 0.3  # share of Chinese characters that makes an article Chinese (an English one may have a Chinese title)
 
 
+def _in_chinese(text: str) -> bool:
+    return _cjk_share(text) >= 0.3
+
+
 @lru_cache(maxsize=2048)  # the same articles come back question after question
 def _cjk_share(text: str) -> float:
     letters = sum(ch.isalpha() for ch in text)
@@ -408,6 +421,7 @@ SPECULATIVE = re.compile(
     r"aiming|expected|expects?|prepar\w*|lining up|set to|whether|potentially|likely)\b|"
     r"之争|争夺|竞相|竞赛|角逐|谁能|花落谁家|有望|拟|计划|筹备|准备|或将|可能|预计|冲刺|建议|申请|推进", re.I)
 FIRST_MARGIN = 2.5  # how far below the best a settled sentence may score and still lead a "first" question
+LANG_MARGIN = 0.5  # how far below the best a sentence in the asker's language may score and still lead
 
 
 @lru_cache(maxsize=20_000)

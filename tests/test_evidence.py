@@ -293,3 +293,26 @@ def test_a_company_with_no_debut_reported_is_answered_from_its_plans() -> None:
     ]
     assert _lead("When will Moonshot list?", cands).startswith("Moonshot AI is considering")
     assert feats("When will Moonshot list?", cands)[0]["focus"] == 1.0
+
+
+
+@pytest.mark.parametrize(("question", "english_ahead_by", "led_by"), [
+    ("MiniMax最终定价多少？", 0.3, "zh"),  # as good and nearly as high: the asker's language leads
+    ("MiniMax最终定价多少？", 2.0, "en"),  # clearly better in the other language: that one leads
+    ("What was MiniMax's final IPO price?", -0.3, "en"),
+    ("谁先上市？", 0.3, "en"),  # "who is first?" keeps its own choice of lead
+])
+def test_the_lead_is_in_the_askers_language_when_it_answers_as_well(question: str, english_ahead_by: float,
+                                                                    led_by: str) -> None:
+    from retrieval.excerpts import choose, default_answer_model
+
+    english = "MiniMax priced its shares at HK$165, the top of the range, on January 6."
+    chinese = "1月6日，MiniMax公布定价结果，最终发售价定为每股165港元。"
+    cands = [Candidate(0, 1, 0, len(english), english, "", "", math.nan, 0.0, 0),
+             Candidate(1, 2, 0, len(chinese), chinese, "", "", math.nan, 0.0, 0)]
+    feats = np.zeros((2, len(FEATURES)))
+    for name in ("subject", "typed", "focus"):
+        feats[:, FEATURES.index(name)] = 1.0
+    scores = np.array([10.0 + english_ahead_by, 10.0])
+    lead = choose(analyse(question, G), cands, feats, scores, default_answer_model(), G)[0]
+    assert lead.doc == {"en": 1, "zh": 2}[led_by]
