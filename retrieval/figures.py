@@ -45,14 +45,19 @@ def figures(text: str, kinds: Sequence[str], near: Sequence[tuple[int, int]] = (
         def gap(pos: int) -> int:
             return min(a - pos if pos < a else max(0, pos - b) for a, b in near)
 
-        # the amount must sit by the term: "较发行价上涨109.1%，以收盘价计算，公司市值超1050亿港元" states no offer price
+        def same_clause(pos: int) -> bool:
+            return any(not _CLAUSE_BREAK.search(text[pos:a] if pos < a else text[b:pos]) for a, b in near)
+
+        # the amount must sit by the term, in its clause: "较发行价上涨109.1%，以收盘价计算，公司市值超1050亿港元"
+        # states no offer price, nor does "智谱收报108港元，已跌破发行价" (108 is the close)
         window = NEAR_CJK if re.search(r"[\u3400-\u9fff]", text) else NEAR_LATIN
-        close = [f for f in found if gap(f[1]) <= window]
+        close = [f for f in found if gap(f[1]) <= window and same_clause(f[1])]
         found = [min(close, key=lambda f: gap(f[1]))] if close else []
     return tuple(dict.fromkeys(v for v, _ in found))
 
 
 NEAR_CJK, NEAR_LATIN = 12, 48  # characters between an amount and the asked term, to be its figure
+_CLAUSE_BREAK = re.compile(r"[，；;。]|(?<!\d),|,(?!\d)")  # a comma between digits is a thousands separator
 
 
 def _amounts(text: str, kinds: Sequence[str]) -> list[tuple[float, int]]:

@@ -53,6 +53,20 @@ def test_with_the_asked_term_located_only_the_amount_beside_it_is_its_figure() -
     assert figures(far, ["money"], [(at, at + 3)]) == ()  # the market value is not the offer price
 
 
+def test_an_amount_in_another_clause_is_not_the_asked_terms_figure() -> None:
+    # "Is Zhipu below its IPO price?": 108 is the close, in the clause before "跌破发行价"; reading it
+    # as the offer price made the reply say the sources differ from "below its HK$116.20 offer price"
+    text = "3月30日，智谱收报108港元，已跌破发行价；"
+    at = text.index("发行价")
+    assert figures(text, ["money"], [(at, at + 3)]) == ()
+    text = "智谱的发行价为116.20港元，3月30日收报108港元。"
+    at = text.index("发行价")
+    assert figures(text, ["money"], [(at, at + 3)]) == (116.2,)
+    text = "MiniMax had a HK$105,000 million market value."  # a thousands separator is no clause break
+    at = text.index("market value")
+    assert figures(text, ["money"], [(at, at + 12)]) == (1.05e11,)
+
+
 def test_only_another_articles_different_figure_differs() -> None:
     lead = Shown(0, (1.2e9,))
     assert differing([lead, Shown(1, (1.2e9,)), Shown(2, (1.35e9,)), Shown(0, (9.9e9,)), Shown(3, ())]) == [2]
