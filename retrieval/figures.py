@@ -9,6 +9,7 @@ currencies ignored, equal within half a percent.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from typing import Protocol
@@ -19,6 +20,7 @@ _NUMBER = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*(trillion|billion|bn|million
 _SCALE = {"trillion": 1e12, "billion": 1e9, "bn": 1e9, "million": 1e6, "mn": 1e6, "亿": 1e8, "万": 1e4}
 TOLERANCE = 0.005
 COMPARED = ("money", "percent")  # what a how-much question's figures are (counts and codes are not compared)
+SAME_STORY_DAYS = 7  # reports further apart than this are of different moments, not different figures
 
 
 class HasFigures(Protocol):
@@ -82,13 +84,20 @@ def _amounts(text: str, kinds: Sequence[str]) -> list[tuple[float, int]]:
 def differing(excerpts: Sequence[HasFigures]) -> list[int]:
     """Positions (0-based) of the supporting excerpts from other articles whose figures share none
     with the lead's (both must state some): they report a different figure for the same thing. An
-    earlier report of a story ("earlier") is not compared: the figure may have changed since."""
+    earlier report of a story ("earlier"), or one published more than SAME_STORY_DAYS from the
+    lead, is not compared: the figure may have changed in between (Moonshot's valuation at its
+    December round and at its March round are two figures, not two sources that differ)."""
     if not excerpts or not excerpts[0].figures:
         return []
     lead = excerpts[0]
     return [i for i, e in enumerate(excerpts[1:], 1)
             if e.role == "support" and e.doc != lead.doc and e.figures and _same_subject(lead, e)
-            and not any(_same(a, b) for a in lead.figures for b in e.figures)]
+            and _same_moment(lead, e) and not any(_same(a, b) for a in lead.figures for b in e.figures)]
+
+
+def _same_moment(a: HasFigures, b: HasFigures) -> bool:
+    day_a, day_b = getattr(a, "day", math.nan), getattr(b, "day", math.nan)
+    return math.isnan(day_a) or math.isnan(day_b) or abs(day_a - day_b) <= SAME_STORY_DAYS
 
 
 def _same_subject(a: HasFigures, b: HasFigures) -> bool:

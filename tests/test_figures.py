@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ class Shown:
     figures: tuple[float, ...]
     role: str = "support"
     about: frozenset[int] = frozenset()
+    day: float = math.nan
 
 
 def test_amounts_are_read_as_numbers_with_their_units() -> None:
@@ -72,6 +74,15 @@ def test_only_another_articles_different_figure_differs() -> None:
     assert differing([lead, Shown(1, (1.2e9,)), Shown(2, (1.35e9,)), Shown(0, (9.9e9,)), Shown(3, ())]) == [2]
     assert differing([Shown(0, ()), Shown(1, (1.35e9,))]) == []  # a lead without a figure compares nothing
     assert differing([lead, Shown(1, (0.9e9,), role="earlier")]) == []  # the story moved on
+
+
+def test_reports_of_different_moments_are_not_sources_that_differ() -> None:
+    # "Moonshot valuation?": the March round's US$10 billion against 120亿美元 the same day differs;
+    # the December round's 43亿美元, three months earlier, is another moment of the story
+    march, december = 739_693.0, 739_607.0
+    lead = Shown(0, (1e10,), day=march)
+    assert differing([lead, Shown(1, (1.2e10,), day=march), Shown(2, (4.3e9,), day=december)]) == [1]
+    assert differing([lead, Shown(1, (1.2e10,), day=march + 7), Shown(2, (1.2e10,), day=march + 8)]) == [1]
 
 
 def test_another_companys_figure_is_not_a_different_figure() -> None:
