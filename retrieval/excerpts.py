@@ -165,7 +165,7 @@ def choose(question: Question, cands: list[Candidate], feats: np.ndarray, scores
     if not cands:
         return []
     order = [int(i) for i in np.argsort(-scores, kind="stable")]
-    col = {name: FEATURES.index(name) for name in ("subject", "typed", "focus")}
+    col = {name: FEATURES.index(name) for name in ("subject", "typed", "focus", "concepts")}
     lead = order[0]
     state = question.state and any(not math.isnan(c.day) for c in cands)
     if state:  # the newest of the sentences that answer almost as well
@@ -185,12 +185,14 @@ def choose(question: Question, cands: list[Candidate], feats: np.ndarray, scores
         if settled:
             lead = settled[0]
     if not state and not question.first and _in_chinese(cands[lead].text) != (question.language == "zh"):
-        # a sentence in the asker's language that answers as well and scores nearly as high leads:
+        # a sentence in the asker's language that answers as well (as many of the question's concepts
+        # too: "Zhipu A-share listing plan?" is not led by "The company plans to raise about HK$4.3
+        # billion") and scores nearly as high leads:
         # "MiniMax 什么时候上市" is answered in Chinese when a Chinese article says it ("1月9日，MiniMax
         # 正式在港交所主板挂牌"), in English only when the English one is clearly better
         near = [i for i in order if scores[i] >= scores[lead] - LANG_MARGIN
                 and _in_chinese(cands[i].text) == (question.language == "zh")
-                and all(feats[i, col[k]] >= feats[lead, col[k]] for k in ("subject", "typed", "focus"))]
+                and all(feats[i, col[k]] >= feats[lead, col[k]] for k in ("subject", "typed", "focus", "concepts"))]
         if near:
             lead = near[0]
     chosen = [lead]

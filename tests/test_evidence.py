@@ -316,3 +316,21 @@ def test_the_lead_is_in_the_askers_language_when_it_answers_as_well(question: st
     scores = np.array([10.0 + english_ahead_by, 10.0])
     lead = choose(analyse(question, G), cands, feats, scores, default_answer_model(), G)[0]
     assert lead.doc == {"en": 1, "zh": 2}[led_by]
+
+
+def test_a_sentence_in_the_askers_language_holding_less_of_the_question_does_not_lead() -> None:
+    from retrieval.excerpts import choose, default_answer_model
+
+    # "Zhipu A-share listing plan?" was led by "The company plans to raise about HK$4.3 billion"
+    # (plan, no A-share listing) over "智谱AI计划回归A股" (both), 0.2 lower
+    chinese = "今年初登陆港股的智谱AI计划回归A股。"
+    english = "The company plans to raise about HK$4.3 billion in the offering."
+    cands = [Candidate(0, 1, 0, len(chinese), chinese, "", "", math.nan, 0.0, 0),
+             Candidate(1, 2, 0, len(english), english, "", "", math.nan, 0.0, 0)]
+    feats = np.zeros((2, len(FEATURES)))
+    for name in ("subject", "typed", "focus"):
+        feats[:, FEATURES.index(name)] = 1.0
+    feats[:, FEATURES.index("concepts")] = [0.9, 0.4]
+    lead = choose(analyse("Zhipu A-share listing plan?", G), cands, feats, np.array([10.0, 9.8]),
+                  default_answer_model(), G)[0]
+    assert lead.doc == 1
