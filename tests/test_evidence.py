@@ -295,6 +295,20 @@ def test_a_company_with_no_debut_reported_is_answered_from_its_plans() -> None:
     assert feats("When will Moonshot list?", cands)[0]["focus"] == 1.0
 
 
+def _lead_doc(question: str, first: str, second: str, scores: tuple[float, float],
+              concepts: tuple[float, float] = (1.0, 1.0)) -> int:
+    """The doc (1 or 2) of the lead ``choose`` picks between two sentences that are both about the
+    company, hold the asked kind and the asked term, with these scores and concept shares."""
+    from retrieval.excerpts import choose, default_answer_model
+
+    cands = [Candidate(0, 1, 0, len(first), first, "", "", math.nan, 0.0, 0),
+             Candidate(1, 2, 0, len(second), second, "", "", math.nan, 0.0, 0)]
+    feats = np.zeros((2, len(FEATURES)))
+    for name in ("subject", "typed", "focus"):
+        feats[:, FEATURES.index(name)] = 1.0
+    feats[:, FEATURES.index("concepts")] = concepts
+    return choose(analyse(question, G), cands, feats, np.array(scores), default_answer_model(), G)[0].doc
+
 
 @pytest.mark.parametrize(("question", "english_ahead_by", "led_by"), [
     ("MiniMax最终定价多少？", 0.3, "zh"),  # as good and nearly as high: the asker's language leads
@@ -304,33 +318,14 @@ def test_a_company_with_no_debut_reported_is_answered_from_its_plans() -> None:
 ])
 def test_the_lead_is_in_the_askers_language_when_it_answers_as_well(question: str, english_ahead_by: float,
                                                                     led_by: str) -> None:
-    from retrieval.excerpts import choose, default_answer_model
-
     english = "MiniMax priced its shares at HK$165, the top of the range, on January 6."
     chinese = "1月6日，MiniMax公布定价结果，最终发售价定为每股165港元。"
-    cands = [Candidate(0, 1, 0, len(english), english, "", "", math.nan, 0.0, 0),
-             Candidate(1, 2, 0, len(chinese), chinese, "", "", math.nan, 0.0, 0)]
-    feats = np.zeros((2, len(FEATURES)))
-    for name in ("subject", "typed", "focus"):
-        feats[:, FEATURES.index(name)] = 1.0
-    scores = np.array([10.0 + english_ahead_by, 10.0])
-    lead = choose(analyse(question, G), cands, feats, scores, default_answer_model(), G)[0]
-    assert lead.doc == {"en": 1, "zh": 2}[led_by]
+    assert _lead_doc(question, english, chinese, (10.0 + english_ahead_by, 10.0)) == {"en": 1, "zh": 2}[led_by]
 
 
 def test_a_sentence_in_the_askers_language_holding_less_of_the_question_does_not_lead() -> None:
-    from retrieval.excerpts import choose, default_answer_model
-
     # "Zhipu A-share listing plan?" was led by "The company plans to raise about HK$4.3 billion"
     # (plan, no A-share listing) over "智谱AI计划回归A股" (both), 0.2 lower
     chinese = "今年初登陆港股的智谱AI计划回归A股。"
     english = "The company plans to raise about HK$4.3 billion in the offering."
-    cands = [Candidate(0, 1, 0, len(chinese), chinese, "", "", math.nan, 0.0, 0),
-             Candidate(1, 2, 0, len(english), english, "", "", math.nan, 0.0, 0)]
-    feats = np.zeros((2, len(FEATURES)))
-    for name in ("subject", "typed", "focus"):
-        feats[:, FEATURES.index(name)] = 1.0
-    feats[:, FEATURES.index("concepts")] = [0.9, 0.4]
-    lead = choose(analyse("Zhipu A-share listing plan?", G), cands, feats, np.array([10.0, 9.8]),
-                  default_answer_model(), G)[0]
-    assert lead.doc == 1
+    assert _lead_doc("Zhipu A-share listing plan?", chinese, english, (10.0, 9.8), concepts=(0.9, 0.4)) == 1
