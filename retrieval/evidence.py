@@ -281,11 +281,11 @@ def _listing_debut(question: Question, glossary: Glossary) -> tuple[int, int] | 
     """(listing, debut) lexicon lines when ``question`` asks when a company it names lists, and
     nothing else: not when it filed, priced or launched the offering ("When did MiniMax price its
     IPO?", "MiniMax什么时候提交上市申请")."""
-    listing, debut = _gid(glossary, "IPO"), _gid(glossary, "debut")
+    listing, debut = glossary.gid_of("IPO"), glossary.gid_of("debut")
     if (question.qtype != WHEN or not question.names or listing is None or debut is None
             or listing not in question.groups or debut in question.groups):
         return None
-    allowed = {_gid(glossary, t) for t in LISTING_TERMS}
+    allowed = {glossary.gid_of(t) for t in LISTING_TERMS}
     if any(glossary.groups[g].kind == TERM and g not in allowed for g in question.groups):
         return None
     if own_words(question, glossary):
@@ -327,13 +327,6 @@ def _listing_as_debut(question: Question, cands: list[Candidate], here: list[fro
     read = [h | {listing} if debut in h else h | {debut} if t and listing in h else h
             for h, t in zip(here, titled, strict=True)]
     return replace(question, groups=question.groups | {debut}), read
-
-
-@lru_cache(maxsize=64)
-def _gid(glossary: Glossary, term: str) -> int | None:
-    """The id of the lexicon line naming ``term``."""
-    terms = glossary.group_of(term)
-    return next((g.gid for g in glossary.groups if g.terms == terms), None) if terms else None
 
 
 def names_unknown(question: Question, c: Candidate) -> float:

@@ -151,10 +151,14 @@ class Glossary:
 
     def group_of(self, term: str) -> tuple[str, ...] | None:
         """The glossary line naming ``term`` (any spelling, any case; a name before a term), or None."""
+        gid = self.gid_of(term)
+        return None if gid is None else self.groups[gid].terms
+
+    def gid_of(self, term: str) -> int | None:
+        """The id of the line ``group_of`` returns."""
         key = _surface_key(" ".join(term.split()))
         gids = self._by_surface.get(key) or self._by_surface.get(("cs", key[1].upper()), frozenset())
-        best = min(gids, key=lambda g: (KINDS.index(self.groups[g].kind), g), default=None)
-        return None if best is None else self.groups[best].terms
+        return min(gids, key=lambda g: (KINDS.index(self.groups[g].kind), g), default=None)
 
     def correct(self, text: str) -> str:
         """``text`` with misspelt English names put right ("zhupu" -> "Zhipu", "minimx" ->

@@ -250,7 +250,7 @@ def test_a_quoted_opinion_is_not_the_news_a_topic_question_asks_for() -> None:
 
 
 def test_a_banker_is_not_the_sponsor_of_an_ipo() -> None:
-    sponsor = next(g.gid for g in G.groups if g.terms == G.group_of("sponsor"))
+    sponsor = G.gid_of("sponsor")
     # "sponsor" once shared a lexicon line with "investment bank" and "banks": a sentence quoting a
     # banker ("有投行人士预计...") answered "who are the sponsors of MiniMax's IPO?"
     assert sponsor in analyse("Who are the sponsors of MiniMax's IPO?", G).groups
