@@ -75,29 +75,28 @@ def answer_pool(index: LoadedIndex, qvec: np.ndarray, question: str, *, k: int, 
     bm = index.bm25.scores(question)
     hits = search(index, qvec, question, k=k, params=params, asked_on=asked_on, bm=bm)
     have = {h.chunk for h in hits}
+    extra = _best_sparse(index, bm, sparse_extra, have)
+    if also:
+        extra += _best_sparse(index, index.bm25.scores(also), sparse_extra // 2, have | {h.chunk for h in extra},
+                              matching_only=True)
+    return hits + extra
+
+
+def _best_sparse(index: LoadedIndex, bm: np.ndarray, n: int, have: set[int], *,
+                 matching_only: bool = False) -> list[Hit]:
+    """Up to ``n`` of the best chunks by the BM25 scores ``bm`` that are not in ``have``, at most two
+    per article (``matching_only``: only chunks that match at all)."""
     per_doc: dict[int, int] = {}
-    extra: list[Hit] = []
-    for c in top_ids(bm, 10 * sparse_extra):  # not a full argsort: ~13 ms a question at a million chunks
-        if len(extra) >= sparse_extra:
+    out: list[Hit] = []
+    for c in top_ids(bm, 10 * n):  # not a full argsort: ~13 ms a question at a million chunks
+        if len(out) >= n or (matching_only and not bm[c] > 0):
             break
         doc, start, end = index.chunk_span(int(c))
         if int(c) in have or per_doc.get(doc, 0) >= 2:
             continue
         per_doc[doc] = per_doc.get(doc, 0) + 1
-        extra.append(Hit(int(c), doc, start, end, 0.0, 0.0, 0.0, float(bm[c] / bm.max())))
-    if also:
-        have |= {h.chunk for h in extra}
-        bm_also = index.bm25.scores(also)
-        added = 0
-        for c in top_ids(bm_also, 10 * sparse_extra):
-            if added >= sparse_extra // 2 or not bm_also[c] > 0:
-                break
-            doc, start, end = index.chunk_span(int(c))
-            if int(c) in have:
-                continue
-            added += 1
-            extra.append(Hit(int(c), doc, start, end, 0.0, 0.0, 0.0, float(bm_also[c] / bm_also.max())))
-    return hits + extra
+        out.append(Hit(int(c), doc, start, end, 0.0, 0.0, 0.0, float(bm[c] / bm.max())))
+    return out
 
 
 def candidate_features(index: LoadedIndex, query: np.ndarray, cand: np.ndarray, *, dense_ranked: np.ndarray,
