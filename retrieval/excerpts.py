@@ -370,7 +370,7 @@ CJK_ARTICLE = 0.3  # share of Chinese characters that makes an article Chinese (
 
 
 def _in_chinese(text: str) -> bool:
-    return _cjk_share(text) >= 0.3
+    return _cjk_share(text) >= CJK_ARTICLE
 
 
 @lru_cache(maxsize=2048)  # the same articles come back question after question

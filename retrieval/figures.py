@@ -36,6 +36,9 @@ class HasFigures(Protocol):
     @property
     def about(self) -> frozenset[int]: ...
 
+    @property
+    def day(self) -> float: ...  # publication day (proleptic ordinal; NaN undated)
+
 
 def figures(text: str, kinds: Sequence[str], near: Sequence[tuple[int, int]] = ()) -> tuple[float, ...]:
     """The amounts of ``kinds`` (money, percent) that ``text`` states, as plain numbers. With
@@ -96,8 +99,7 @@ def differing(excerpts: Sequence[HasFigures]) -> list[int]:
 
 
 def _same_moment(a: HasFigures, b: HasFigures) -> bool:
-    day_a, day_b = getattr(a, "day", math.nan), getattr(b, "day", math.nan)
-    return math.isnan(day_a) or math.isnan(day_b) or abs(day_a - day_b) <= SAME_STORY_DAYS
+    return math.isnan(a.day) or math.isnan(b.day) or abs(a.day - b.day) <= SAME_STORY_DAYS
 
 
 def _same_subject(a: HasFigures, b: HasFigures) -> bool:
