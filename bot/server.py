@@ -30,6 +30,7 @@ from bot.http_gate import (
     header_map,
     read_body,
 )
+from bot.inflight import SLACK_REQUESTS
 from bot.shutdown import stop_signals
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,8 @@ class BotASGI:
             await self.health(scope, receive, send)
             return
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == EVENTS_PATH:
-            await self._events(scope, receive, send)
+            with SLACK_REQUESTS.request():
+                await self._events(scope, receive, send)
             return
         await self.slack(scope, receive, send)  # type: ignore[arg-type]
 
