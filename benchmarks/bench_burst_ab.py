@@ -1,0 +1,107 @@
+"""The Slack burst on several set-ups of the bot at once, bursts interleaved round by round.
+
+bench_slack measures its set-ups one after another, so a comparison between them also compares the
+machine's minute-to-minute speed (it moves by up to ~2x here). This one starts every set-up's bot
+process (bench_slack's: uvicorn, Bolt, SQLite state, the real QAService over the shipped corpus, its
+query worker) before the first burst, then sends each round's bursts to every set-up in a rotating
+order, a second apart. Set-ups differ only by process settings; by default the shipped one against
+each of the query engine and the acks-first wait turned back, and both.
+
+    python -m benchmarks.bench_burst_ab [--burst 20] [--rounds 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+from multiprocessing import Queue
+from pathlib import Path
+
+from benchmarks.bench_slack import ROOT, SECRET, Client, run, serve_bot
+from benchmarks.machine import machine_line
+from benchmarks.metrics import percentile
+from bot.config import Settings
+from retrieval.index import build_index
+from retrieval.settings import RetrievalSettings
+from tests.bot_fakes import BOT_TOKEN, FakeSlack
+
+SETUPS: dict[str, dict[str, str]] = {
+    "as shipped": {},
+    "BLAS query engine (E5_QUERY_ENGINE=blas)": {"E5_QUERY_ENGINE": "blas"},
+    "answers not waiting for acks (ACKS_FIRST_MAX_MS=0)": {"ACKS_FIRST_MAX_MS": "0"},
+    "both (the set-up before them)": {"E5_QUERY_ENGINE": "blas", "ACKS_FIRST_MAX_MS": "0"},
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--burst", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=8, help="bursts per set-up")
+    parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    args = parser.parse_args()
+
+    load_before = os.getloadavg()
+    work = Path(tempfile.mkdtemp(prefix="bench-ab-"))
+    retrieval = RetrievalSettings(corpus_dir=args.corpus, data_dir=work / "data")
+    report = build_index(retrieval)
+    fake = FakeSlack().start()
+    base = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SECRET, slack_api_url=fake.base_url,
+                    user_questions_per_minute=0, retrieval=retrieval)
+    ctx = multiprocessing.get_context("spawn")
+    names = list(SETUPS)
+    children = []
+    results: dict[str, tuple[list[float], list[float], list[float]]] = {name: ([], [], []) for name in names}
+    try:
+        clients: dict[str, Client] = {}
+        for k, name in enumerate(names):
+            queue: Queue = ctx.Queue()  # type: ignore[type-arg]
+            settings = replace(base, state_url=str(work / f"state{k}.sqlite3"))
+            saved = dict(os.environ)
+            os.environ.update(SETUPS[name])  # a spawned child reads its environment when it starts
+            try:
+                children.append(ctx.Process(target=serve_bot, args=(settings, queue, False), daemon=True))
+                children[-1].start()
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+            clients[name] = Client(queue.get(timeout=300))
+        for k, name in enumerate(names):  # warm-up, not reported
+            run(clients[name], fake, n=5, concurrent=False, prefix=f"{1600000000 + k}")
+        for r in range(args.rounds):
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                prefix = f"{1800000000 + 1000 * names.index(name) + r}"
+                acks, answers = run(clients[name], fake, n=args.burst, concurrent=True, prefix=prefix)
+                results[name][0].extend(acks)
+                results[name][1].extend(answers)
+                results[name][2].append(percentile(answers, 95))
+                time.sleep(1.0)
+    finally:
+        for child in children:
+            child.terminate()
+            child.join(10)
+        fake.stop()
+    load_after = os.getloadavg()
+
+    print(f"Corpus: {report.articles} article(s), {report.chunks} chunks; extractive answers; bursts of {args.burst} "
+          f"concurrent mentions, {args.rounds} per set-up, interleaved round by round; BOT_WORKERS={base.workers}; "
+          f"Web API = loopback fake\n")
+    print("| set-up | ack p50 ms | ack p95 ms | answer p50 ms | answer p95 ms | median of the bursts' answer p95 |"
+          " answer p95 per burst |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for name in names:
+        acks, answers, per_burst = results[name]
+        print(f"| {name} | {statistics.median(acks):.1f} | {percentile(acks, 95):.1f} | {statistics.median(answers):.1f} "
+              f"| {percentile(answers, 95):.1f} | {statistics.median(per_burst):.0f} "
+              f"| {' / '.join(f'{v:.0f}' for v in per_burst)} |")
+    print(f"\nLoad average (1, 5, 15 min) before: {', '.join(f'{v:.2f}' for v in load_before)}; "
+          f"after: {', '.join(f'{v:.2f}' for v in load_after)}")
+    print(f"Machine: {machine_line(('slack_bolt', 'uvicorn'))}")
+
+
+if __name__ == "__main__":
+    main()
