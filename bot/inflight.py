@@ -2,8 +2,8 @@
 
 In a burst, the event loop acking the requests and the threads answering earlier ones share one
 interpreter lock: every answer started while requests wait for their ack slows those acks. An
-answer therefore waits, after its question embedding is under way (it runs in the query worker,
-outside the lock) and before its search, until no Slack request is in flight, for at most
+answer therefore waits, once its question is embedded (by the query worker, outside the lock: the
+worker's batches are not held back) and before its search, until no Slack request is in flight, for at most
 ``ACKS_FIRST_MAX_MS`` (a process setting read from the environment, default 100; 0 turns the wait
 off); the burst's acks go out first and its answers follow, the work the same. In Socket Mode
 nothing is counted and nothing waits.

@@ -77,8 +77,8 @@ class QAService:
         chat = chat_model if chat_model is not None else make_chat_model(settings.llm)
         self.llm: LLMAnswerer | None = LLMAnswerer(chat, settings.llm) if chat is not None else None
         # Called between a question's embedding and its search: the bot lets a burst's acks go
-        # first there (bot/inflight.py), once the embedding, which runs outside this process's
-        # interpreter lock, is under way.
+        # first there (bot/inflight.py); the embedding, outside this process's interpreter lock
+        # when the query worker runs, is not held back.
         self.before_search: Callable[[], object] | None = None
 
     @property

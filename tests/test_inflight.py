@@ -50,3 +50,8 @@ def test_a_slack_request_in_flight_holds_an_answer_back_for_a_bounded_time(
         assert posted.body["thread_ts"] == "1700000000.000500" and posted.body.get("blocks")
     finally:
         slow.close()
+    # the wait fell between the question's embedding and its search, as the question log shows
+    [row] = bot.store.questions()
+    timings = row.record.timings_ms
+    assert timings["wait_ms"] >= ACKS_FIRST_MAX_S * 900 and "embed_ms" in timings and "search_ms" in timings
+    assert timings["search_ms"] < timings["wait_ms"]
