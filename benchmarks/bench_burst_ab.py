@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=8, help="bursts per set-up")
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    parser.add_argument("--only", default="", help="comma-separated set-up numbers (1-based), default all")
     args = parser.parse_args()
 
     load_before = os.getloadavg()
@@ -53,7 +54,7 @@ def main() -> None:
     base = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SECRET, slack_api_url=fake.base_url,
                     user_questions_per_minute=0, retrieval=retrieval)
     ctx = multiprocessing.get_context("spawn")
-    names = list(SETUPS)
+    names = [n for i, n in enumerate(SETUPS, 1) if not args.only or str(i) in args.only.split(",")]
     children = []
     results: dict[str, tuple[list[float], list[float], list[float]]] = {name: ([], [], []) for name in names}
     try:
