@@ -13,22 +13,15 @@ each of the query engine and the acks-first wait turned back, and both.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import statistics
-import tempfile
 import time
 from dataclasses import replace
-from multiprocessing import Queue
 from pathlib import Path
 
-from benchmarks.bench_slack import ROOT, SECRET, Client, run, serve_bot
+from benchmarks.bench_slack import ROOT, Bench, Client, run, start_bot
 from benchmarks.machine import machine_line
 from benchmarks.metrics import percentile
-from bot.config import Settings
-from retrieval.index import build_index
-from retrieval.settings import RetrievalSettings
-from tests.bot_fakes import BOT_TOKEN, FakeSlack
 
 SETUPS: dict[str, dict[str, str]] = {
     "as shipped": {},
@@ -47,30 +40,17 @@ def main() -> None:
     args = parser.parse_args()
 
     load_before = os.getloadavg()
-    work = Path(tempfile.mkdtemp(prefix="bench-ab-"))
-    retrieval = RetrievalSettings(corpus_dir=args.corpus, data_dir=work / "data")
-    report = build_index(retrieval)
-    fake = FakeSlack().start()
-    base = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SECRET, slack_api_url=fake.base_url,
-                    user_questions_per_minute=0, retrieval=retrieval)
-    ctx = multiprocessing.get_context("spawn")
+    bench = Bench.start("ab", args.corpus)
+    report, fake, base = bench.report, bench.fake, bench.settings
     names = [n for i, n in enumerate(SETUPS, 1) if not args.only or str(i) in args.only.split(",")]
     children = []
     results: dict[str, tuple[list[float], list[float], list[float]]] = {name: ([], [], []) for name in names}
     try:
         clients: dict[str, Client] = {}
         for k, name in enumerate(names):
-            queue: Queue = ctx.Queue()  # type: ignore[type-arg]
-            settings = replace(base, state_url=str(work / f"state{k}.sqlite3"))
-            saved = dict(os.environ)
-            os.environ.update(SETUPS[name])  # a spawned child reads its environment when it starts
-            try:
-                children.append(ctx.Process(target=serve_bot, args=(settings, queue, False), daemon=True))
-                children[-1].start()
-            finally:
-                os.environ.clear()
-                os.environ.update(saved)
-            clients[name] = Client(queue.get(timeout=300))
+            child, ports = start_bot(replace(base, state_url=str(bench.work / f"state{k}.sqlite3")), env=SETUPS[name])
+            children.append(child)
+            clients[name] = Client(ports.get(timeout=300))
         for k, name in enumerate(names):  # warm-up, not reported
             run(clients[name], fake, n=5, concurrent=False, prefix=f"{1600000000 + k}")
         for r in range(args.rounds):

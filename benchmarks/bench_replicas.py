@@ -14,22 +14,17 @@ process. Prints a markdown table, the load average before and after, and the mac
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import statistics
-import tempfile
 import time
 from dataclasses import replace
 from multiprocessing import Queue
 from pathlib import Path
 
-from benchmarks.bench_slack import ROOT, SECRET, Client, run, serve_bot
+from benchmarks.bench_slack import ROOT, Bench, Client, run, start_bot
 from benchmarks.machine import machine_line
 from benchmarks.metrics import percentile
 from bot.config import Settings
-from retrieval.index import build_index
-from retrieval.settings import RetrievalSettings
-from tests.bot_fakes import BOT_TOKEN, FakeSlack
 from tests.pg_server import PostgresServer, find_pg_bin
 
 SETUPS = ("one replica, SQLite", "two replicas, PostgreSQL")
@@ -47,22 +42,17 @@ def main() -> None:
     if bindir is None:
         raise SystemExit("PostgreSQL server binaries (initdb, pg_ctl) not found: install Debian's postgresql package")
     load_before = os.getloadavg()
-    work = Path(tempfile.mkdtemp(prefix="bench-replicas-"))
-    retrieval = RetrievalSettings(corpus_dir=args.corpus, data_dir=work / "data")
-    report = build_index(retrieval)
-    fake = FakeSlack().start()
+    bench = Bench.start("replicas", args.corpus, workers=args.workers)
+    report, fake, base = bench.report, bench.fake, bench.settings
     server = PostgresServer(bindir).start()
-    base = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SECRET, slack_api_url=fake.base_url,
-                    user_questions_per_minute=0, workers=args.workers, retrieval=retrieval)
-    stores = [replace(base, state_url=str(work / "state.sqlite3"))] + [replace(base, state_url=server.create_database("bench"))] * 2
-    ctx = multiprocessing.get_context("spawn")
+    stores = [base] + [replace(base, state_url=server.create_database("bench"))] * 2
     children = []
     try:
         queues: list[Queue] = []  # type: ignore[type-arg]
-        for settings in stores:  # one queue each: a child reports its port when it is ready
-            queues.append(ctx.Queue())
-            children.append(ctx.Process(target=serve_bot, args=(settings, queues[-1], False), daemon=True))
-            children[-1].start()
+        for settings in stores:  # all started before the first waits: a child reports its port when ready
+            child, ports = start_bot(settings)
+            children.append(child)
+            queues.append(ports)
         sqlite_port, *pg_ports = [q.get(timeout=300) for q in queues]
         clients = {SETUPS[0]: [Client(sqlite_port)], SETUPS[1]: [Client(p) for p in pg_ports]}
         for k, group in enumerate(clients.values()):  # warm-up, not reported

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from multiprocessing import Queue
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ from bot.config import Settings
 from bot.server import BotASGI, ServerThread
 from bot.slack_client import build_web_client
 from bot.state import open_store
-from retrieval.index import build_index
+from retrieval.index import IndexReport, build_index
 from retrieval.service import QAService
 from retrieval.settings import RetrievalSettings
 from retrieval.types import Answer
@@ -141,6 +141,48 @@ def serve_bot(settings: Settings, ports: Queue, instant: bool,  # type: ignore[t
         threading.Event().wait()
 
 
+@dataclass
+class Bench:
+    """What every Slack benchmark starts from: a scratch folder, the index of ``corpus`` built in it,
+    the loopback fake Web API, and the bot's settings pointed at them (state in ``state_url``)."""
+
+    work: Path
+    report: IndexReport
+    fake: FakeSlack
+    settings: Settings
+
+    @classmethod
+    def start(cls, name: str, corpus: Path, *, workers: int = Settings.workers) -> Bench:
+        work = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+        retrieval = RetrievalSettings(corpus_dir=corpus, data_dir=work / "data")
+        report = build_index(retrieval)
+        fake = FakeSlack().start()
+        settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SECRET, slack_api_url=fake.base_url,
+                            state_url=str(work / "state.sqlite3"), user_questions_per_minute=0, workers=workers,
+                            retrieval=retrieval)
+        return cls(work, report, fake, settings)
+
+
+def start_bot(settings: Settings, *, env: dict[str, str] | None = None, instant: bool = False,
+              switch_interval_s: float | None = None) -> tuple[multiprocessing.process.BaseProcess, Queue]:  # type: ignore[type-arg]
+    """A bot process (``serve_bot``) started with ``env`` added to its environment; its port arrives
+    on the returned queue once it is ready."""
+    ctx = multiprocessing.get_context("spawn")
+    ports: Queue = ctx.Queue()  # type: ignore[type-arg]
+    child = ctx.Process(target=serve_bot, args=(settings, ports, instant, switch_interval_s), daemon=True)
+    saved = {k: os.environ.get(k) for k in env or {}}
+    os.environ.update(env or {})  # the spawned child reads its environment at start
+    try:
+        child.start()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return child, ports
+
+
 def retrieval_alone(settings: RetrievalSettings, n: int, workers: int) -> tuple[list[float], ...]:
     """The same questions straight into QAService: sequential latencies, and completion times of a
     burst of ``n`` on ``workers`` threads, with concurrent questions sharing model calls (the
@@ -185,29 +227,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=Settings.workers, help="BOT_WORKERS")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="bench-slack-"))
-    retrieval = RetrievalSettings(corpus_dir=args.corpus, data_dir=work / "data")
-    report = build_index(retrieval)
-    fake = FakeSlack().start()
-    settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SECRET, slack_api_url=fake.base_url,
-                        state_url=str(work / "state.sqlite3"), user_questions_per_minute=0, workers=args.workers,
-                        retrieval=retrieval)
+    bench = Bench.start("slack", args.corpus, workers=args.workers)
+    report, fake, settings, retrieval = bench.report, bench.fake, bench.settings, bench.settings.retrieval
     ctx = multiprocessing.get_context("spawn")
 
     def with_bot(instant: bool, measure: Callable[[Client], Any], bot_settings: Settings = settings,
                  env: dict[str, str] | None = None, switch_interval_s: float | None = None) -> Any:
-        ports: Queue = ctx.Queue()  # type: ignore[type-arg]
-        child = ctx.Process(target=serve_bot, args=(bot_settings, ports, instant, switch_interval_s), daemon=True)
-        saved = {k: os.environ.get(k) for k in env or {}}
-        os.environ.update(env or {})  # the spawned child reads its environment at start
-        try:
-            child.start()
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        child, ports = start_bot(bot_settings, env=env, instant=instant, switch_interval_s=switch_interval_s)
         try:
             return measure(Client(ports.get(timeout=120)))
         finally:
