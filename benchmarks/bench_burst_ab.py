@@ -5,7 +5,7 @@ machine's minute-to-minute speed (it moves by up to ~2x here). This one starts e
 process (bench_slack's: uvicorn, Bolt, SQLite state, the real QAService over the shipped corpus, its
 query worker) before the first burst, then sends each round's bursts to every set-up in a rotating
 order, a second apart. Set-ups differ only by process settings; by default the shipped one against
-each of the query engine and the acks-first wait turned back, and both.
+each of the query engine and the early ack of events turned back, and both.
 
     python -m benchmarks.bench_burst_ab [--burst 20] [--rounds 8]
 """
@@ -26,8 +26,8 @@ from benchmarks.metrics import percentile
 SETUPS: dict[str, dict[str, str]] = {
     "as shipped": {},
     "BLAS query engine (E5_QUERY_ENGINE=blas)": {"E5_QUERY_ENGINE": "blas"},
-    "answers not waiting for acks (ACKS_FIRST_MAX_MS=0)": {"ACKS_FIRST_MAX_MS": "0"},
-    "both (the set-up before them)": {"E5_QUERY_ENGINE": "blas", "ACKS_FIRST_MAX_MS": "0"},
+    "events acked by Bolt (ACK_EVENTS_EARLY=0)": {"ACK_EVENTS_EARLY": "0"},
+    "both (the set-up before them)": {"E5_QUERY_ENGINE": "blas", "ACK_EVENTS_EARLY": "0"},
 }
 
 

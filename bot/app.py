@@ -34,7 +34,6 @@ from bot.follow_listener import FollowHandler, register_follow_commands
 from bot.handler import Answerer, QuestionHandler
 from bot.home.listener import HomeTab, register_home
 from bot.home.summary import HomeSummary
-from bot.inflight import acks_first
 from bot.ingest_listener import Ingest, IngestHandler, register_ingest
 from bot.listeners import register_listeners
 from bot.ratelimit import UserRateLimiter
@@ -110,7 +109,6 @@ def create_bot(
         from retrieval.service import QAService  # heavy (model, index): only when really serving
 
         answerer = QAService(settings.retrieval)
-    acks_first(answerer)  # a burst's acks before its searches (bot/inflight.py)
     if generations is None:  # share the answerer's loaded index when it has one
         generations = (ServiceGenerations(answerer) if isinstance(answerer, IndexHolder)
                        else DiskGenerations(settings.retrieval))

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import socket
 import threading
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -30,12 +32,14 @@ from bot.http_gate import (
     header_map,
     read_body,
 )
-from bot.inflight import SLACK_REQUESTS
 from bot.shutdown import stop_signals
 
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+# Events API deliveries get their 200 before Bolt dispatches them (``BotASGI._events``); a process
+# setting, ``ACK_EVENTS_EARLY=0`` leaves the ack to Bolt as before (for comparison and diagnosis).
+ACK_EVENTS_EARLY = os.environ.get("ACK_EVENTS_EARLY", "1").strip().lower() not in ("0", "false", "no", "off")
 DISPATCH_THREADS = 16
 
 Scope = MutableMapping[str, Any]
@@ -74,8 +78,7 @@ class BotASGI:
             await self.health(scope, receive, send)
             return
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == EVENTS_PATH:
-            with SLACK_REQUESTS.request():
-                await self._events(scope, receive, send)
+            await self._events(scope, receive, send)
             return
         await self.slack(scope, receive, send)  # type: ignore[arg-type]
 
@@ -84,25 +87,49 @@ class BotASGI:
         client = str((scope.get("client") or ("unknown",))[0])
         declared = headers.get("content-length", "0")
         refusal: Refusal | None = None
+        raw = b""
         if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
             refusal = Refusal(413, f"declared body larger than {MAX_BODY_BYTES:,} bytes")
         else:
             try:
-                raw = await read_body(receive)
+                body = await read_body(receive)
             except BodyTooLarge as err:
                 refusal = Refusal(413, str(err))
             else:
-                if raw is None:  # the client went away
+                if body is None:  # the client went away
                     return
+                raw = body
                 refusal = check_request(raw, headers, secret=self.signing_secret)
         if refusal is not None:
             self.refusals.note(refusal, client)
             await _plain(send, refusal.status, _STATUS_TEXT[refusal.status])
             return
+        if ACK_EVENTS_EARLY and _is_event_callback(raw, headers):
+            # Bolt acks every event with an empty 200 before its listener runs (process_before_response
+            # is off); sending it here, before Bolt's dispatch, saves the trip through a dispatch
+            # thread while a burst's requests queue for the event loop. Bolt still dispatches the
+            # event (middleware, de-duplication, listeners) and this task lives until it has, so a
+            # stopping server finishes it.
+            await _plain(send, 200, b"")
+            response = await self.slack.dispatch(AsgiHttpRequest(dict(scope), _replay(raw)))
+            if response.status != 200:
+                logger.warning("Bolt answered %s to an event already acked: %s", response.status, response.body[:200])
+            return
         await self.slack(scope, _replay(raw), send)  # type: ignore[arg-type]
 
 
 _STATUS_TEXT = {400: b"Malformed request", 401: b"Invalid request signature", 413: b"Request body too large"}
+
+
+def _is_event_callback(raw: bytes, headers: Mapping[str, str]) -> bool:
+    """An Events API delivery (JSON, ``"type": "event_callback"``): checked and signed by now."""
+    if headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return False
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("type") == "event_callback"
 
 
 def _replay(body: bytes) -> Receive:

@@ -76,10 +76,6 @@ class QAService:
         self._freshness = FreshnessCheck(settings.index_dir)  # picks up indexes built by other processes
         chat = chat_model if chat_model is not None else make_chat_model(settings.llm)
         self.llm: LLMAnswerer | None = LLMAnswerer(chat, settings.llm) if chat is not None else None
-        # Called between a question's embedding and its search: the bot lets a burst's acks go
-        # first there (bot/inflight.py); the embedding, outside this process's interpreter lock
-        # when the query worker runs, is not held back.
-        self.before_search: Callable[[], object] | None = None
 
     @property
     def embeddings(self) -> Any:
@@ -199,10 +195,6 @@ class QAService:
         qvec = embed_query(self.embeddings, self.glossary.expand(standalone))
         sparse_text = self.glossary.expand(standalone, kinds=KINDS, every=True)
         timings["embed_ms"] = (time.perf_counter() - t) * 1000
-        if self.before_search is not None:
-            t = time.perf_counter()
-            self.before_search()
-            timings["wait_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         translation = self._translation(standalone, q, index)
         if translation:
