@@ -32,7 +32,7 @@ from bot.http_gate import (
     header_map,
     read_body,
 )
-from bot.shutdown import stop_signals
+from bot.shutdown import start_threads, stop_signals
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ class ThreadedSlackRequestHandler(SlackRequestHandler):
     def __init__(self, app: App, path: str = EVENTS_PATH, *, threads: int = DISPATCH_THREADS) -> None:
         super().__init__(app, path)
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bot-dispatch")
+        start_threads(self._executor)
 
     async def dispatch(self, request: AsgiHttpRequest) -> BoltResponse:
         bolt_request = BoltRequest(
