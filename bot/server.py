@@ -112,7 +112,11 @@ class BotASGI:
             # event (middleware, de-duplication, listeners) and this task lives until it has, so a
             # stopping server finishes it.
             await _plain(send, 200, b"")
-            response = await self.slack.dispatch(AsgiHttpRequest(dict(scope), _replay(raw)))
+            try:
+                response = await self.slack.dispatch(AsgiHttpRequest(dict(scope), _replay(raw)))
+            except Exception:  # already acked: nothing to tell Slack, so tell the operator
+                logger.exception("Bolt failed on an event already acked")
+                return
             if response.status != 200:
                 logger.warning("Bolt answered %s to an event already acked: %s", response.status, response.body[:200])
             return
